@@ -1,0 +1,160 @@
+package otelctx
+
+import (
+	"io"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Exporter names, as OTEL_TRACES_EXPORTER spells them.
+const (
+	ExporterConsole = "console" // stdouttrace: JSON to a writer, stdout by default
+	ExporterOTLP    = "otlp"    // OTLP over http/protobuf or grpc
+	ExporterNone    = "none"    // spans are processed (hooks, monitor) but sent nowhere
+)
+
+// OTLP protocols, as OTEL_EXPORTER_OTLP_PROTOCOL spells them.
+const (
+	ProtocolHTTPProtobuf = "http/protobuf"
+	ProtocolGRPC         = "grpc"
+)
+
+type config struct {
+	serviceName   string
+	resourceAttrs []attribute.KeyValue
+
+	exporterNames []string                // WithExporterName / WithOTLP / WithoutExporter
+	exporters     []sdktrace.SpanExporter // WithExporter
+	writer        io.Writer
+	pretty        bool
+	otlpEndpoint  string
+	otlpProtocol  string
+
+	sampler     sdktrace.Sampler
+	processors  []sdktrace.SpanProcessor
+	batchOpts   []sdktrace.BatchSpanProcessorOption
+	propagators []propagation.TextMapPropagator
+	noGlobal    bool
+}
+
+// Option configures Install.
+type Option interface{ apply(config) config }
+
+type optionFunc func(config) config
+
+func (f optionFunc) apply(c config) config { return f(c) }
+
+// WithServiceName sets service.name. It wins over OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+func WithServiceName(name string) Option {
+	return optionFunc(func(c config) config { c.serviceName = name; return c })
+}
+
+// WithResourceAttributes adds attributes to the resource. They win over OTEL_RESOURCE_ATTRIBUTES.
+func WithResourceAttributes(kvs ...attribute.KeyValue) Option {
+	return optionFunc(func(c config) config {
+		c.resourceAttrs = append(append([]attribute.KeyValue(nil), c.resourceAttrs...), kvs...)
+		return c
+	})
+}
+
+// WithExporter sends spans to e through a batch span processor. Any exporter option makes
+// Install ignore OTEL_TRACES_EXPORTER.
+func WithExporter(e sdktrace.SpanExporter) Option {
+	return optionFunc(func(c config) config {
+		c.exporters = append(append([]sdktrace.SpanExporter(nil), c.exporters...), e)
+		return c
+	})
+}
+
+// WithExporterName chooses exporters by name (ExporterConsole, ExporterOTLP, ExporterNone), as
+// OTEL_TRACES_EXPORTER would, and wins over it.
+func WithExporterName(names ...string) Option {
+	return optionFunc(func(c config) config {
+		c.exporterNames = append(append([]string(nil), c.exporterNames...), names...)
+		return c
+	})
+}
+
+// WithoutExporter exports nothing; span processors (hooks, the monitor) still see every span.
+func WithoutExporter() Option { return WithExporterName(ExporterNone) }
+
+// WithWriter sets where the console exporter writes (os.Stdout by default). On its own it does
+// not choose the console exporter; with no exporter configured anywhere, console is the default.
+func WithWriter(w io.Writer) Option {
+	return optionFunc(func(c config) config { c.writer = w; return c })
+}
+
+// WithPrettyPrint makes the console exporter indent its JSON. By default it writes one compact
+// JSON object per line.
+func WithPrettyPrint() Option {
+	return optionFunc(func(c config) config { c.pretty = true; return c })
+}
+
+// WithOTLP chooses the OTLP exporter and sends to endpoint, a URL such as
+// "http://localhost:4318" (http/protobuf; the /v1/traces path is added when the URL has no path)
+// or, with WithOTLPProtocol(ProtocolGRPC), "http://localhost:4317". It wins over the
+// OTEL_EXPORTER_OTLP_* endpoint variables; the other OTLP variables (headers, timeout,
+// compression, certificates) still apply. An empty endpoint uses the environment's.
+func WithOTLP(endpoint string) Option {
+	return optionFunc(func(c config) config {
+		c.exporterNames = append(append([]string(nil), c.exporterNames...), ExporterOTLP)
+		c.otlpEndpoint = endpoint
+		return c
+	})
+}
+
+// WithOTLPProtocol sets the OTLP protocol: ProtocolHTTPProtobuf (the default) or ProtocolGRPC.
+func WithOTLPProtocol(protocol string) Option {
+	return optionFunc(func(c config) config { c.otlpProtocol = protocol; return c })
+}
+
+// WithSampler sets the sampler, winning over OTEL_TRACES_SAMPLER. The default is
+// ParentBased(AlwaysSample()).
+func WithSampler(s sdktrace.Sampler) Option {
+	return optionFunc(func(c config) config { c.sampler = s; return c })
+}
+
+// WithSpanProcessor registers sp with the tracer provider beside the exporting batch processor:
+// this is how spans.Processor (lifecycle hooks, the monitor) plugs in. Processors are called in
+// the order given, before the exporting processors.
+func WithSpanProcessor(sp sdktrace.SpanProcessor) Option {
+	return optionFunc(func(c config) config {
+		c.processors = append(append([]sdktrace.SpanProcessor(nil), c.processors...), sp)
+		return c
+	})
+}
+
+// WithBatchOptions passes options to every batch span processor Install creates. They win over
+// the OTEL_BSP_* variables.
+func WithBatchOptions(opts ...sdktrace.BatchSpanProcessorOption) Option {
+	return optionFunc(func(c config) config {
+		c.batchOpts = append(append([]sdktrace.BatchSpanProcessorOption(nil), c.batchOpts...), opts...)
+		return c
+	})
+}
+
+// WithPropagators sets the propagators, winning over OTEL_PROPAGATORS.
+func WithPropagators(ps ...propagation.TextMapPropagator) Option {
+	return optionFunc(func(c config) config {
+		c.propagators = append(append([]propagation.TextMapPropagator(nil), c.propagators...), ps...)
+		return c
+	})
+}
+
+// WithoutGlobal leaves the OpenTelemetry globals (tracer provider, propagator) alone; use the
+// Provider's methods instead. Useful in tests and in programs that run several providers.
+func WithoutGlobal() Option {
+	return optionFunc(func(c config) config { c.noGlobal = true; return c })
+}
+
+func newConfig(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			c = o.apply(c)
+		}
+	}
+	return c
+}

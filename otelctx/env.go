@@ -1,0 +1,172 @@
+package otelctx
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// ErrConfig is wrapped by every configuration error Install returns, so callers can tell a bad
+// setting from a failure to start.
+var ErrConfig = errors.New("otelctx: bad configuration")
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+}
+
+func getenv(key string) string { return strings.TrimSpace(os.Getenv(key)) }
+
+// splitList splits a comma-separated OTEL_* list, lower-cased, empty items dropped.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.ToLower(strings.TrimSpace(item)); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// samplerFromEnv reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. Unlike the SDK, which
+// reports a bad value to the global error handler and carries on, it returns the error.
+func samplerFromEnv() (sdktrace.Sampler, error) {
+	name := strings.ToLower(getenv("OTEL_TRACES_SAMPLER"))
+	arg := getenv("OTEL_TRACES_SAMPLER_ARG")
+	ratio := func() (sdktrace.Sampler, error) {
+		if arg == "" {
+			return sdktrace.TraceIDRatioBased(1), nil
+		}
+		v, err := strconv.ParseFloat(arg, 64)
+		if err != nil || v < 0 || v > 1 {
+			return nil, configErr("OTEL_TRACES_SAMPLER_ARG=%q: want a ratio from 0 to 1, such as 0.25", arg)
+		}
+		return sdktrace.TraceIDRatioBased(v), nil
+	}
+	switch name {
+	case "", "parentbased_always_on":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+	case "always_on":
+		return sdktrace.AlwaysSample(), nil
+	case "always_off":
+		return sdktrace.NeverSample(), nil
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case "traceidratio":
+		return ratio()
+	case "parentbased_traceidratio":
+		s, err := ratio()
+		if err != nil {
+			return nil, err
+		}
+		return sdktrace.ParentBased(s), nil
+	default:
+		return nil, configErr("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio, "+
+			"parentbased_always_on, parentbased_always_off or parentbased_traceidratio "+
+			"(for another sampler use otelctx.WithSampler)", name)
+	}
+}
+
+// batchOptionsFromEnv reads the OTEL_BSP_* variables. The SDK reads them too but ignores a bad
+// value silently; here a bad value is an error.
+func batchOptionsFromEnv() ([]sdktrace.BatchSpanProcessorOption, error) {
+	var opts []sdktrace.BatchSpanProcessorOption
+	num := func(key string) (int, bool, error) {
+		s := getenv(key)
+		if s == "" {
+			return 0, false, nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return 0, false, configErr("%s=%q: want a positive whole number", key, s)
+		}
+		return n, true, nil
+	}
+	queue, hasQueue, err := num("OTEL_BSP_MAX_QUEUE_SIZE")
+	if err != nil {
+		return nil, err
+	}
+	batch, hasBatch, err := num("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+	if err != nil {
+		return nil, err
+	}
+	if hasQueue && hasBatch && batch > queue {
+		return nil, configErr("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%d is larger than OTEL_BSP_MAX_QUEUE_SIZE=%d", batch, queue)
+	}
+	if hasQueue {
+		opts = append(opts, sdktrace.WithMaxQueueSize(queue))
+	}
+	if hasBatch {
+		opts = append(opts, sdktrace.WithMaxExportBatchSize(batch))
+	}
+	delay, hasDelay, err := num("OTEL_BSP_SCHEDULE_DELAY")
+	if err != nil {
+		return nil, err
+	}
+	if hasDelay {
+		opts = append(opts, sdktrace.WithBatchTimeout(time.Duration(delay)*time.Millisecond))
+	}
+	timeout, hasTimeout, err := num("OTEL_BSP_EXPORT_TIMEOUT")
+	if err != nil {
+		return nil, err
+	}
+	if hasTimeout {
+		opts = append(opts, sdktrace.WithExportTimeout(time.Duration(timeout)*time.Millisecond))
+	}
+	return opts, nil
+}
+
+// checkEndpoint validates an OTLP endpoint URL so that a typo fails Install instead of being
+// dropped by the exporter's own parser.
+func checkEndpoint(source, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, configErr("%s=%q: want an http or https URL such as http://localhost:4318", source, raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return nil, configErr("%s=%q: port %q is not a port number", source, raw, p)
+		}
+	}
+	return u, nil
+}
+
+// propagatorNames maps OTEL_PROPAGATORS names to ctxtrail's built-in propagators.
+func propagatorByName(name string) (propagation.TextMapPropagator, bool) {
+	switch name {
+	case "tracecontext":
+		return propagation.TraceContext{}, true
+	case "baggage":
+		return propagation.Baggage{}, true
+	}
+	return nil, false
+}
+
+// defaultPropagatorNames is what Install sets when neither an option nor OTEL_PROPAGATORS says.
+var defaultPropagatorNames = []string{"tracecontext", "baggage"}
+
+func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
+	names := splitList(getenv("OTEL_PROPAGATORS"))
+	if len(names) == 0 {
+		names = defaultPropagatorNames
+	}
+	var ps []propagation.TextMapPropagator
+	for _, n := range names {
+		if n == "none" {
+			return propagation.NewCompositeTextMapPropagator(), nil
+		}
+		p, ok := propagatorByName(n)
+		if !ok {
+			return nil, configErr("OTEL_PROPAGATORS names %q: ctxtrail knows %s and none "+
+				"(for another propagator use otelctx.WithPropagators)", n, strings.Join(defaultPropagatorNames, ", "))
+		}
+		ps = append(ps, p)
+	}
+	return propagation.NewCompositeTextMapPropagator(ps...), nil
+}
