@@ -1,0 +1,48 @@
+// Package zapbridge is context-enriched zap logging: every line logged for a request carries
+// that request's trace_id, span_id, request_id, the fields the code put in the request store and
+// chosen baggage members, with no formatting on the hot path.
+//
+// # Two ways in
+//
+// Code that has a context logs through a Logger, which feels like zap:
+//
+//	log := zapbridge.New(zapLogger)
+//	log.Ctx(ctx).Info("charged", zap.Int("cents", 1250))
+//	log.InfoContext(ctx, "charged", zap.Int("cents", 1250)) // the same line
+//
+// Code that holds only a *zap.Logger passes the context as a field, and a core made by NewCore
+// (Logger.Zap returns a logger over one) expands it:
+//
+//	zl := zap.New(zapbridge.NewCore(jsonCore))
+//	zl.Info("charged", zapbridge.Context(ctx), zap.Int("cents", 1250))
+//
+// Cores that do not know the field skip it, so the field is safe to pass anywhere.
+//
+// # What a line carries
+//
+// From the line's context: trace_id and span_id of trace.SpanFromContext(ctx) when its span
+// context is valid (no span, no IDs: never empty or zero IDs), parent_span_id when
+// WithParentSpanIDKey asks for it, request_id from otelctx.RequestID, every field of
+// otelctx.FieldsFrom (added once with otelctx.AddFields, written on every later line of the call
+// chain), and the baggage members named by WithBaggageMembers. Names are configurable. The
+// context's fields come first, then the line's own.
+//
+// Values go through zap's encoder like any field: a CR or LF in a request ID or a baggage value
+// is escaped, so it cannot start a forged line.
+//
+// # Spans
+//
+// WithSpanEvents mirrors lines at or above a level as "log" events on the line's span, with the
+// log.* and code.* attributes of the OpenTelemetry conventions. Error-level lines set the span's
+// status to Error unless WithoutErrorStatus. WithHook and WithErrorHook give error tracking
+// (breadcrumbs) each line with its context. These run before the line is written, so Panic and
+// Fatal lines still reach the span.
+//
+// # Cost
+//
+// Hex-encoding trace and span IDs on every line would cost more than the rest of the enrichment.
+// A Logger keeps the encoded IDs of recent spans in a bounded, lock-free table keyed by span, so
+// a span's IDs are encoded on its first line only. A disabled level costs one level check and
+// nothing else; an enabled line costs one allocation, the field slice, as a plain zap call with
+// fields does. The benchmarks module compares it with plain zap and the otelzap bridges.
+package zapbridge

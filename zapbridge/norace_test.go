@@ -1,0 +1,5 @@
+//go:build !race
+
+package zapbridge
+
+const raceEnabled = false
