@@ -36,4 +36,31 @@
 //		return err
 //	}
 //	defer p.Shutdown(context.Background())
+//
+// # Propagation
+//
+// NewHandler and NewTransport carry a trace across HTTP in W3C traceparent, tracestate and
+// baggage and in x-trace-id, x-span-id and x-request-id (XTrace; part of Install's default,
+// OTEL_PROPAGATORS name "xtrace"). A valid traceparent always wins; the x-headers are read only
+// without one, so a caller that knows only x-trace-id joins the trace. HeaderCarrier reads
+// repeated headers as W3C requires: two traceparents make a new trace, tracestate and baggage
+// fields are joined in order. The request ID is a safe incoming x-request-id
+// ([A-Za-z0-9._@:-], at most 128 bytes) or a new one; it is echoed on the response and
+// forwarded by the transport.
+//
+// # Middleware
+//
+// The middleware stands alone rather than wrapping otelhttp: it needs its own carrier, request
+// store and trust boundary, and a hot path short enough to measure. It starts no goroutine.
+// WithTrustBoundary, for public endpoints, starts a new root linked to the incoming context and
+// lets in only the baggage members allowed by name.
+//
+//	handler := otelctx.NewHandler(mux)                     // server spans, request ID, store
+//	client := &http.Client{Transport: otelctx.NewTransport(nil)} // client spans, headers out
+//
+// # Bad input
+//
+// Everything read from the network is bounded and never panics: bad headers start a fresh trace
+// and are reported through a WarnLimiter (one line per interval, the rest counted; the default
+// sink is otel.Handle).
 package otelctx

@@ -144,17 +144,21 @@ func propagatorByName(name string) (propagation.TextMapPropagator, bool) {
 		return propagation.TraceContext{}, true
 	case "baggage":
 		return propagation.Baggage{}, true
+	case "xtrace":
+		return XTrace{}, true
 	}
 	return nil, false
 }
 
 // defaultPropagatorNames is what Install sets when neither an option nor OTEL_PROPAGATORS says.
-var defaultPropagatorNames = []string{"tracecontext", "baggage"}
+var defaultPropagatorNames = []string{"tracecontext", "baggage", "xtrace"}
 
 func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 	names := splitList(getenv("OTEL_PROPAGATORS"))
 	if len(names) == 0 {
-		names = defaultPropagatorNames
+		// The default set, as one propagator that injects in a single pass: the same headers as
+		// the composite of defaultPropagatorNames, for less than the SDK's TraceContext alone.
+		return NewPropagator(), nil
 	}
 	var ps []propagation.TextMapPropagator
 	for _, n := range names {

@@ -33,7 +33,7 @@ func ExampleAddFields() {
 
 	checkout := otelctx.AddFields(ctx, attribute.String("step", "checkout"))
 	for kv := range otelctx.FieldsFrom(checkout).All() {
-		fmt.Printf("%s=%s\n", kv.Key, kv.Value.Emit())
+		fmt.Printf("%s=%s\n", kv.Key, kv.Value.String())
 	}
 	fmt.Println(otelctx.FieldsFrom(ctx).Len(), "field in the parent")
 	// Output:

@@ -1,12 +1,22 @@
 package otelctx
 
-import "context"
+import (
+	"context"
+	"math/rand/v2"
+)
+
+// MaxRequestIDLen is the longest x-request-id ctxtrail accepts from the network or forwards. An
+// incoming ID past it is replaced by a generated one.
+const MaxRequestIDLen = 128
 
 var requestIDKey = NewKey[string]("ctxtrail.request_id")
 
 // WithRequestID returns a copy of ctx that carries id as the request ID. The HTTP middleware
 // sets it from a safe incoming x-request-id or a generated one; zapbridge writes it on every
 // line and the client transport forwards it.
+//
+// WithRequestID stores id as given; ValidRequestID says whether it will be forwarded, because
+// an ID that could break a header or a log line never leaves the process.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return requestIDKey.With(ctx, id)
 }
@@ -14,4 +24,58 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 // RequestID returns the request ID carried by ctx, or "".
 func RequestID(ctx context.Context) string {
 	return requestIDKey.Value(ctx)
+}
+
+// requestIDChar marks the bytes a request ID may hold: A-Z a-z 0-9 and . _ @ : -. The set covers
+// UUIDs, ULIDs, hex and most vendor formats, and excludes everything that could split a header
+// (CR, LF), break a log line or a CSV/JSON field (quotes, commas, spaces, control bytes) or smuggle
+// non-ASCII text.
+var requestIDChar = [256]bool{
+	'.': true, '_': true, '@': true, ':': true, '-': true,
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true, 'G': true, 'H': true, 'I': true,
+	'J': true, 'K': true, 'L': true, 'M': true, 'N': true, 'O': true, 'P': true, 'Q': true, 'R': true,
+	'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true, 'Y': true, 'Z': true,
+	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true, 'g': true, 'h': true, 'i': true,
+	'j': true, 'k': true, 'l': true, 'm': true, 'n': true, 'o': true, 'p': true, 'q': true, 'r': true,
+	's': true, 't': true, 'u': true, 'v': true, 'w': true, 'x': true, 'y': true, 'z': true,
+}
+
+// ValidRequestID reports whether id is safe to adopt from an incoming x-request-id and to forward:
+// 1 to MaxRequestIDLen bytes, each one of A-Z a-z 0-9 . _ @ : - (so no CR, LF, space, quote,
+// comma or non-ASCII byte).
+func ValidRequestID(id string) bool {
+	if len(id) == 0 || len(id) > MaxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if !requestIDChar[id[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// NewRequestID returns a fresh request ID: 32 lowercase hex digits (128 random bits from
+// math/rand/v2, whose generator is seeded from the operating system). It is meant to be unique,
+// not secret: never use a request ID as a credential.
+func NewRequestID() string {
+	var b [32]byte
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for i := 15; i >= 0; i-- {
+		b[i] = hexDigits[hi&0xf]
+		hi >>= 4
+		b[16+i] = hexDigits[lo&0xf]
+		lo >>= 4
+	}
+	return string(b[:])
+}
+
+// requestIDFrom returns the request ID an incoming request should run under: v when it is safe,
+// otherwise a new one, with whether v was present but refused.
+func requestIDFrom(v string) (id string, refused bool) {
+	if ValidRequestID(v) {
+		return v, false
+	}
+	return NewRequestID(), v != ""
 }

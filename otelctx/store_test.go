@@ -23,8 +23,8 @@ func TestFieldsDownNotUpNotSideways(t *testing.T) {
 		}
 		for k, v := range want {
 			got, ok := f.Get(attribute.Key(k))
-			if !ok || got.Emit() != v {
-				t.Errorf("%s: %s = %q (%v), want %q", name, k, got.Emit(), ok, v)
+			if !ok || got.String() != v {
+				t.Errorf("%s: %s = %q (%v), want %q", name, k, got.String(), ok, v)
 			}
 		}
 	}
@@ -40,7 +40,7 @@ func TestFieldsReplaceKeepsOrder(t *testing.T) {
 	ctx = AddFields(ctx, attribute.String("a", "3"), attribute.String("", "invalid"))
 	var got []string
 	for kv := range FieldsFrom(ctx).All() {
-		got = append(got, string(kv.Key)+"="+kv.Value.Emit())
+		got = append(got, string(kv.Key)+"="+kv.Value.String())
 	}
 	if fmt.Sprint(got) != "[a=3 b=2]" {
 		t.Fatalf("fields %v, want [a=3 b=2]", got)

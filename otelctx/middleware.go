@@ -1,0 +1,520 @@
+package otelctx
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the spans NewHandler and NewTransport start.
+const ScopeName = "github.com/ctxtrail/ctxtrail/otelctx"
+
+// maxAttrLen bounds the request-derived strings (path, user agent, host, URL) recorded on spans
+// and in the request store; longer values are cut at a UTF-8 boundary.
+const maxAttrLen = 1024
+
+// HandlerOption configures NewHandler and Middleware.
+type HandlerOption interface {
+	applyHandler(handlerConfig) handlerConfig
+}
+
+// TransportOption configures NewTransport.
+type TransportOption interface {
+	applyTransport(transportConfig) transportConfig
+}
+
+// HTTPOption configures both the server middleware and the client transport.
+type HTTPOption interface {
+	HandlerOption
+	TransportOption
+}
+
+// httpConfig is what the middleware and the transport share.
+type httpConfig struct {
+	tp       trace.TracerProvider
+	prop     propagation.TextMapPropagator
+	spanName func(*http.Request) string
+	tracers  *tracerCache
+}
+
+type sharedOption func(httpConfig) httpConfig
+
+func (o sharedOption) applyHandler(c handlerConfig) handlerConfig {
+	c.httpConfig = o(c.httpConfig)
+	return c
+}
+
+func (o sharedOption) applyTransport(c transportConfig) transportConfig {
+	c.httpConfig = o(c.httpConfig)
+	return c
+}
+
+type handlerOption func(handlerConfig) handlerConfig
+
+func (o handlerOption) applyHandler(c handlerConfig) handlerConfig { return o(c) }
+
+// WithTracerProvider sets the tracer provider spans are started with. By default the global
+// one (otel.GetTracerProvider) is read on every request, so a provider installed later is used.
+func WithTracerProvider(tp trace.TracerProvider) HTTPOption {
+	return sharedOption(func(c httpConfig) httpConfig { c.tp = tp; return c })
+}
+
+// WithPropagator sets the propagator that extracts and injects headers. By default the global
+// one (otel.GetTextMapPropagator) is read on every request. Use it with the composite Install
+// builds (Provider.Propagator) or any other; NewHandler always reads headers through a
+// HeaderCarrier.
+func WithPropagator(p propagation.TextMapPropagator) HTTPOption {
+	return sharedOption(func(c httpConfig) httpConfig { c.prop = p; return c })
+}
+
+// WithProvider takes the tracer provider and the propagator from a Provider made by Install;
+// handy with WithoutGlobal.
+func WithProvider(p *Provider) HTTPOption {
+	return sharedOption(func(c httpConfig) httpConfig {
+		if p != nil {
+			c.tp, c.prop = p.TracerProvider(), p.Propagator()
+		}
+		return c
+	})
+}
+
+// WithSpanNameFormatter sets how spans are named. The default follows the HTTP semantic
+// conventions: "GET /users/{id}" when the route is known (a Go 1.22 ServeMux pattern), otherwise
+// the method alone ("HTTP" for a method outside the standard set). For server spans whose route
+// is learnt only while the handler runs, the formatter is called again afterwards.
+func WithSpanNameFormatter(fn func(r *http.Request) string) HTTPOption {
+	return sharedOption(func(c httpConfig) httpConfig { c.spanName = fn; return c })
+}
+
+// WithTrustBoundary marks the handler as a public endpoint: the trace context of an incoming
+// request is never adopted. Each request starts a new root trace whose server span links to the
+// incoming span context (when there is one), tracestate is dropped, and incoming baggage is
+// dropped except the members named in allowBaggage. The request ID is still taken from a safe
+// x-request-id, which only correlates and grants nothing.
+func WithTrustBoundary(allowBaggage ...string) HandlerOption {
+	return WithTrustBoundaryFunc(func(*http.Request) bool { return true }, allowBaggage...)
+}
+
+// WithTrustBoundaryFunc is WithTrustBoundary decided per request: fn reports whether r came from
+// outside the trust boundary (say, by listener, path or the absence of an mTLS peer).
+func WithTrustBoundaryFunc(fn func(r *http.Request) bool, allowBaggage ...string) HandlerOption {
+	allow := append([]string(nil), allowBaggage...)
+	return handlerOption(func(c handlerConfig) handlerConfig {
+		c.public, c.allowBaggage = fn, allow
+		return c
+	})
+}
+
+// WithWarnLimiter sets where warnings about bad incoming headers go. By default each handler
+// has its own limiter: NewWarnLimiter(DefaultWarnInterval, nil), which reports through
+// otel.Handle. Share one limiter between handlers to rate-limit them together.
+func WithWarnLimiter(l *WarnLimiter) HandlerOption {
+	return handlerOption(func(c handlerConfig) handlerConfig { c.warn = l; return c })
+}
+
+type handlerConfig struct {
+	httpConfig
+	public       func(*http.Request) bool
+	allowBaggage []string
+	warn         *WarnLimiter
+}
+
+// tracerCache remembers the tracer of the last provider seen, so that a request does not pay
+// for TracerProvider.Tracer (a lock and a map lookup in the SDK) while still honouring a global
+// provider that changes.
+type tracerCache struct{ p atomic.Pointer[cachedTracer] }
+
+type cachedTracer struct {
+	tp     trace.TracerProvider
+	tracer trace.Tracer
+}
+
+func (c *httpConfig) tracer() trace.Tracer {
+	tp := c.tp
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	// Interface comparison panics only for two equal, non-comparable dynamic types, and only
+	// comparable providers are ever stored.
+	if ct := c.tracers.p.Load(); ct != nil && ct.tp == tp {
+		return ct.tracer
+	}
+	tr := tp.Tracer(ScopeName)
+	if reflect.TypeOf(tp).Comparable() {
+		c.tracers.p.Store(&cachedTracer{tp: tp, tracer: tr})
+	}
+	return tr
+}
+
+func (c *httpConfig) propagator() propagation.TextMapPropagator {
+	if c.prop != nil {
+		return c.prop
+	}
+	return otel.GetTextMapPropagator()
+}
+
+// Middleware returns NewHandler as a function, for routers that chain middleware.
+func Middleware(opts ...HandlerOption) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return NewHandler(next, opts...) }
+}
+
+// NewHandler wraps next with ctxtrail's server middleware. For each request it
+//
+//  1. extracts the incoming context through the propagator and a HeaderCarrier (W3C
+//     traceparent, tracestate and baggage, and the x-headers with the default composite),
+//     counting bad headers through the WarnLimiter;
+//  2. starts a server span: a child of the incoming span context, or at a trust boundary (see
+//     WithTrustBoundary) a new root linked to it, or a new root when nothing valid came in;
+//  3. puts the request store in the context: the request ID (a safe incoming x-request-id or a
+//     new one, see WithRequestID) and the fields http.request.method and url.path (see
+//     AddFields);
+//  4. sets x-trace-id and x-request-id on the response before next runs, so they are there
+//     whatever next writes;
+//  5. after next returns, records http.response.status_code and http.route, marks 5xx
+//     responses as errors, and ends the span. A panic in next is recorded and re-raised.
+//
+// It starts no goroutine. It stands alone rather than wrapping otelhttp: it needs its own
+// carrier, request store and trust boundary, and the hot path stays short enough to measure.
+func NewHandler(next http.Handler, opts ...HandlerOption) http.Handler {
+	var c handlerConfig
+	for _, o := range opts {
+		if o != nil {
+			c = o.applyHandler(c)
+		}
+	}
+	c.tracers = new(tracerCache)
+	if c.warn == nil {
+		c.warn = NewWarnLimiter(DefaultWarnInterval, nil)
+	}
+	if next == nil {
+		next = http.NotFoundHandler()
+	}
+	return &handler{next: next, cfg: c}
+}
+
+type handler struct {
+	next http.Handler
+	cfg  handlerConfig
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := HeaderCarrier(r.Header)
+	ctx := h.cfg.propagator().Extract(r.Context(), hdr)
+	h.checkHeaders(hdr, ctx)
+
+	method, methodKnown := normalizeMethod(r.Method)
+	path := boundedString(r.URL.Path)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs := make([]attribute.KeyValue, 0, 8)
+	attrs = append(attrs,
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLSchemeKey.String(scheme),
+		semconv.URLPathKey.String(path),
+	)
+	if !methodKnown {
+		attrs = append(attrs, semconv.HTTPRequestMethodOriginalKey.String(boundedString(r.Method)))
+	}
+	if host := hostOnly(r.Host); host != "" {
+		attrs = append(attrs, semconv.ServerAddressKey.String(host))
+	}
+	if v := protocolVersion(r); v != "" {
+		attrs = append(attrs, semconv.NetworkProtocolVersionKey.String(v))
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, semconv.UserAgentOriginalKey.String(boundedString(ua)))
+	}
+	route := routeOf(r.Pattern)
+	if route != "" {
+		attrs = append(attrs, semconv.HTTPRouteKey.String(route))
+	}
+
+	spanOpts := make([]trace.SpanStartOption, 2, 4)
+	spanOpts[0] = trace.WithSpanKind(trace.SpanKindServer)
+	spanOpts[1] = trace.WithAttributes(attrs...)
+	if h.cfg.public != nil && h.cfg.public(r) {
+		spanOpts = append(spanOpts, trace.WithNewRoot())
+		if in := trace.SpanContextFromContext(ctx); in.TraceID().IsValid() {
+			spanOpts = append(spanOpts, trace.WithLinks(trace.Link{
+				SpanContext: in,
+				Attributes:  []attribute.KeyValue{attribute.Bool("ctxtrail.trust_boundary", true)},
+			}))
+		}
+		ctx = keepBaggage(ctx, h.cfg.allowBaggage)
+	}
+
+	var name string
+	if h.cfg.spanName != nil {
+		name = h.cfg.spanName(r)
+	} else {
+		name = serverSpanName(method, route)
+	}
+	ctx, span := h.cfg.tracer().Start(ctx, name, spanOpts...)
+
+	id := RequestID(ctx)
+	if id == "" {
+		var refused bool
+		if id, refused = requestIDFrom(hdr.Get(HeaderRequestID)); refused {
+			h.cfg.warn.Warn(HeaderRequestID, "unsafe value replaced")
+		}
+		ctx = WithRequestID(ctx, id)
+	}
+	ctx = AddFields(ctx, attrs[0], attrs[2]) // http.request.method, url.path
+
+	// Both response headers share one allocation for their value slices.
+	wh := w.Header()
+	vals := make([]string, 2)
+	vals[1] = id
+	wh["X-Request-Id"] = vals[1:2:2]
+	if tid := span.SpanContext().TraceID(); tid.IsValid() {
+		var b [32]byte
+		encodeHex(b[:], tid[:])
+		vals[0] = string(b[:])
+		wh["X-Trace-Id"] = vals[0:1:1]
+	}
+
+	rw := &responseWriter{ResponseWriter: w}
+	r2 := r.WithContext(ctx)
+	defer func() {
+		if p := recover(); p != nil {
+			span.SetStatus(codes.Error, "panic")
+			span.SetAttributes(semconv.ErrorTypeKey.String("panic"))
+			if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it the same way
+				span.AddEvent("exception", trace.WithAttributes(
+					semconv.ExceptionTypeKey.String(fmt.Sprintf("%T", p)),
+					semconv.ExceptionMessageKey.String(boundedString(fmt.Sprint(p))),
+				))
+			}
+			span.End()
+			panic(p)
+		}
+	}()
+	h.next.ServeHTTP(rw, r2)
+
+	if route == "" && r2.Pattern != "" { // a ServeMux inside next matched a route
+		if route = routeOf(r2.Pattern); route != "" {
+			span.SetAttributes(semconv.HTTPRouteKey.String(route))
+			if h.cfg.spanName != nil {
+				span.SetName(h.cfg.spanName(r2))
+			} else {
+				span.SetName(serverSpanName(method, route))
+			}
+		}
+	}
+	if !rw.hijacked {
+		status := rw.status
+		if status == 0 {
+			status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
+		}
+		span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(status))
+		if status >= 500 {
+			span.SetStatus(codes.Error, "")
+			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+		}
+	}
+	span.End()
+}
+
+// checkHeaders counts the bad trace headers of one request. It allocates nothing and reads
+// only what extraction already read.
+func (h *handler) checkHeaders(hdr HeaderCarrier, ctx context.Context) {
+	warn := h.cfg.warn
+	switch tp := hdr["Traceparent"]; {
+	case len(tp) > 1:
+		warn.Warn(headerTraceparent, "repeated; starting a new trace")
+	case len(tp) == 1:
+		if !validTraceparent(traceparentValue(tp)) {
+			warn.Warn(headerTraceparent, "invalid; starting a new trace")
+		} else if len(hdr["Tracestate"]) > 0 && hdr.Get(headerTracestate) != "" &&
+			trace.SpanContextFromContext(ctx).TraceState().Len() == 0 {
+			warn.Warn(headerTracestate, "invalid; discarded")
+		}
+	}
+	if bg := hdr["Baggage"]; len(bg) > 0 {
+		switch scan := scanBaggage(bg); {
+		case !scan.ok():
+			warn.Warn(headerBaggage, "over W3C limits (64 fields or members, 8192 bytes); discarded")
+		case scan.invalid > 0:
+			warn.Warn(headerBaggage, "malformed members dropped")
+		}
+	}
+	if x := hdr["X-Trace-Id"]; len(x) > 0 {
+		var id [16]byte
+		if len(x) > 1 || !decodeHexID(id[:], trimOWS(x[0])) {
+			warn.Warn(HeaderTraceID, "invalid; ignored")
+		}
+	}
+	if x := hdr["X-Span-Id"]; len(x) > 0 {
+		var id [8]byte
+		if len(x) > 1 || !decodeHexID(id[:], trimOWS(x[0])) {
+			warn.Warn(HeaderSpanID, "invalid; ignored")
+		}
+	}
+}
+
+// keepBaggage returns ctx with only the baggage members named in allow.
+func keepBaggage(ctx context.Context, allow []string) context.Context {
+	bag := baggage.FromContext(ctx)
+	if bag.Len() == 0 {
+		return ctx
+	}
+	var kept []baggage.Member
+	for _, name := range allow {
+		if m := bag.Member(name); m.Key() != "" {
+			kept = append(kept, m)
+		}
+	}
+	if len(kept) == 0 {
+		return baggage.ContextWithoutBaggage(ctx)
+	}
+	b, err := baggage.New(kept...)
+	if err != nil { // cannot happen: the members came out of a valid baggage
+		return baggage.ContextWithoutBaggage(ctx)
+	}
+	return baggage.ContextWithBaggage(ctx, b)
+}
+
+// normalizeMethod returns the method as the HTTP semantic conventions record it: one of the
+// standard methods, or "_OTHER" (with ok false) so that arbitrary tokens never become span names.
+func normalizeMethod(m string) (string, bool) {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m, true
+	case "":
+		return http.MethodGet, true // net/http: an empty client method means GET
+	}
+	return "_OTHER", false
+}
+
+func serverSpanName(method, route string) string {
+	if method == "_OTHER" {
+		method = "HTTP"
+	}
+	if route == "" {
+		return method
+	}
+	return method + " " + route
+}
+
+// routeOf turns a ServeMux pattern ("[METHOD ][HOST]/path") into the http.route ("/path").
+func routeOf(pattern string) string {
+	if pattern == "" {
+		return ""
+	}
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		return boundedString(pattern[i:])
+	}
+	return ""
+}
+
+func protocolVersion(r *http.Request) string {
+	switch {
+	case r.ProtoMajor == 1 && r.ProtoMinor == 1:
+		return "1.1"
+	case r.ProtoMajor == 2:
+		return "2"
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		return "1.0"
+	case r.ProtoMajor == 3:
+		return "3"
+	}
+	return ""
+}
+
+// hostOnly returns the host of a Host header or URL host, without the port.
+func hostOnly(hostport string) string {
+	if hostport == "" {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		return boundedString(host)
+	}
+	return boundedString(hostport)
+}
+
+// boundedString makes a request-derived string safe to record: valid UTF-8 (OTLP refuses
+// anything else) and at most maxAttrLen bytes.
+func boundedString(s string) string {
+	if len(s) > maxAttrLen {
+		s = s[:maxAttrLen] // a rune cut in two becomes U+FFFD below
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
+// responseWriter records the status the handler sends. It forwards Flush, Hijack and ReadFrom
+// and unwraps for http.ResponseController.
+type responseWriter struct {
+	http.ResponseWriter
+	status   int
+	hijacked bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code // 1xx other than 101 are interim; the final status comes later
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the sendfile path of the underlying writer.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+}
+
+// Flush sends buffered data to the client when the underlying writer can.
+func (w *responseWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack hands over the connection when the underlying writer allows it.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.hijacked = true
+	} else if errors.Is(err, http.ErrNotSupported) {
+		err = fmt.Errorf("otelctx: hijack: %w", err)
+	}
+	return conn, rw, err
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,132 @@
+package otelctx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+type transportConfig struct {
+	httpConfig
+}
+
+// Transport is an http.RoundTripper that starts a client span for each request and injects the
+// trace context, baggage and x-headers into the request's headers through the propagator. It
+// also forwards the context's request ID as x-request-id when the propagator did not (when
+// ValidRequestID accepts it), so the next service logs under the same ID.
+//
+// The span covers the round trip up to the response headers; it does not wait for the body. It
+// records http.request.method, server.address, server.port, url.full (without user info, query
+// or fragment, which often carry credentials) and http.response.status_code, and marks
+// transport errors and 4xx/5xx responses as errors. The caller's request is never modified: the
+// headers go on a shallow copy with cloned headers.
+type Transport struct {
+	base http.RoundTripper
+	cfg  transportConfig
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// NewTransport returns a Transport that sends through base (http.DefaultTransport when nil).
+func NewTransport(base http.RoundTripper, opts ...TransportOption) *Transport {
+	var c transportConfig
+	for _, o := range opts {
+		if o != nil {
+			c = o.applyTransport(c)
+		}
+	}
+	c.tracers = new(tracerCache)
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &Transport{base: base, cfg: c}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	method, known := normalizeMethod(r.Method)
+	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs = append(attrs, semconv.HTTPRequestMethodKey.String(method))
+	if !known {
+		attrs = append(attrs, semconv.HTTPRequestMethodOriginalKey.String(boundedString(r.Method)))
+	}
+	if u := r.URL; u != nil {
+		host := u.Hostname()
+		attrs = append(attrs, semconv.ServerAddressKey.String(boundedString(host)))
+		if port := portOf(u.Port(), u.Scheme); port > 0 {
+			attrs = append(attrs, semconv.ServerPortKey.Int(port))
+		}
+		attrs = append(attrs, semconv.URLFullKey.String(boundedString(u.Scheme+"://"+u.Host+u.EscapedPath())))
+	}
+	name := method
+	if t.cfg.spanName != nil {
+		name = t.cfg.spanName(r)
+	} else if !known {
+		name = "HTTP"
+	}
+	ctx, span := t.cfg.tracer().Start(r.Context(), name,
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+
+	r2 := r.WithContext(ctx)
+	r2.Header = r.Header.Clone()
+	if r2.Header == nil {
+		r2.Header = make(http.Header, 4)
+	}
+	t.cfg.propagator().Inject(ctx, HeaderCarrier(r2.Header))
+	if _, set := r2.Header["X-Request-Id"]; !set {
+		if id := RequestID(ctx); ValidRequestID(id) {
+			r2.Header["X-Request-Id"] = []string{id}
+		}
+	}
+
+	resp, err := t.base.RoundTrip(r2)
+	if err != nil {
+		span.SetStatus(codes.Error, boundedString(err.Error()))
+		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		span.End()
+		return resp, err
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(resp.StatusCode))
+	if resp.StatusCode >= 400 {
+		span.SetStatus(codes.Error, "")
+		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
+	}
+	span.End()
+	return resp, nil
+}
+
+// portOf returns the port of a URL, or the scheme's default, or 0.
+func portOf(port, scheme string) int {
+	if port != "" {
+		if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65536 {
+			return n
+		}
+		return 0
+	}
+	switch scheme {
+	case "http":
+		return 80
+	case "https":
+		return 443
+	}
+	return 0
+}
+
+// errorType names a transport error for error.type: the low-cardinality classes the HTTP
+// semantic conventions suggest rather than the message.
+func errorType(err error) string {
+	var te interface{ Timeout() bool }
+	switch {
+	case errors.As(err, &te) && te.Timeout():
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	return "_OTHER"
+}
