@@ -1,0 +1,5 @@
+//go:build !race
+
+package baggage
+
+const raceEnabled = false
