@@ -1,26 +1,27 @@
-// Command demo traces a request through a small HTTP service on loopback and draws the trace as
-// a waterfall in the terminal. It needs nothing but Go:
+// Command demo runs the shop example — frontend, orders and payments — in one process on
+// loopback, sends a handful of requests (some of them failing), and draws each request's trace
+// as a waterfall with the log lines of that trace beneath it. It needs nothing but Go:
 //
 //	go run ./examples/demo
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/examples/shop"
 	"github.com/ctxtrail/ctxtrail/examples/waterfall"
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 )
 
 func main() {
@@ -30,78 +31,109 @@ func main() {
 	}
 }
 
+// A request the demo sends to the frontend, and why.
+type request struct {
+	query, what string
+}
+
+var requests = []request{
+	{"user=ada@example.com&item=book&qty=2&card=4242", "a book, paid"},
+	{"user=ada@example.com&item=book&card=0000", "card declined: the order rolls back"},
+	{"user=bob@example.com&item=laptop&card=4242", "not enough credit: no charge is attempted"},
+	{"user=ada@example.com&item=pen&card=panic", "payments panics: it answers 500 and lives on, the caller sees 502"},
+	{"user=ada@example.com&item=pen&qty=many&card=4242", "bad request: rejected at the frontend"},
+}
+
+// syncBuffer is a bytes.Buffer several services write to at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
 func run(ctx context.Context, out io.Writer) error {
-	var spans bytes.Buffer // the console exporter's JSON lines, drawn at the end
-	p, err := otelctx.Install(ctx, otelctx.WithServiceName("shop"), otelctx.WithWriter(&spans))
+	var spanLines, logLines syncBuffer
+	local, err := shop.StartLocal(ctx, &spanLines, &logLines)
 	if err != nil {
 		return err
 	}
-	tracer := otel.Tracer("ctxtrail/examples/demo")
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /checkout", func(w http.ResponseWriter, r *http.Request) {
-		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, "GET /checkout", trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End()
-		if err := checkout(ctx, tracer, r.URL.Query().Get("card")); err != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-			http.Error(w, err.Error(), http.StatusPaymentRequired)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(lis) }()
-
-	for _, card := range []string{"4242", "0000"} {
-		ctx, span := tracer.Start(ctx, "client checkout", trace.WithSpanKind(trace.SpanKindClient))
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+lis.Addr().String()+"/checkout?card="+card, nil)
-		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		span.End()
-	}
-
-	shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shutdownCtx)
-	if err := p.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	all, err := waterfall.ReadJSONLines(&spans)
-	if err != nil {
-		return err
-	}
-	for _, tr := range waterfall.ByTrace(all) {
-		if err := waterfall.Render(out, tr, waterfall.Options{}); err != nil {
+	client := &http.Client{Timeout: 10 * time.Second}
+	var traceIDs []string
+	results := map[string]string{}
+	for _, rq := range requests {
+		resp, err := client.Get(local.URL[shop.Frontend] + "/checkout?" + rq.query)
+		if err != nil {
+			_ = local.Close(ctx)
 			return err
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		id := resp.Header.Get(otelctx.HeaderTraceID)
+		traceIDs = append(traceIDs, id)
+		results[id] = fmt.Sprintf("%s → %s", rq.what, resp.Status)
+	}
+	shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := local.Close(shutdownCtx); err != nil {
+		return err
+	}
+
+	spans, err := waterfall.ReadJSONLines(&spanLines.buf)
+	if err != nil {
+		return err
+	}
+	logs := logsByTrace(&logLines.buf)
+	byTrace := map[string][]waterfall.Span{}
+	for _, s := range spans {
+		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
+	}
+	for i, id := range traceIDs {
+		fmt.Fprintf(out, "── request %d: %s\n", i+1, results[id])
+		if err := waterfall.Render(out, byTrace[id], waterfall.Options{}); err != nil {
+			return err
+		}
+		for _, l := range logs[id] {
+			fmt.Fprintf(out, "    log %s\n", l)
 		}
 		fmt.Fprintln(out)
 	}
+	fmt.Fprintf(out, "Each service also serves its live span monitor at /debug/ctxtrail.\n")
 	return nil
 }
 
-var errDeclined = errors.New("card declined")
-
-func checkout(ctx context.Context, tracer trace.Tracer, card string) error {
-	_, span := tracer.Start(ctx, "load cart")
-	time.Sleep(2 * time.Millisecond)
-	span.End()
-
-	_, span = tracer.Start(ctx, "charge card")
-	defer span.End()
-	time.Sleep(3 * time.Millisecond)
-	if card == "0000" {
-		span.SetStatus(codes.Error, errDeclined.Error())
-		return errDeclined
+// logsByTrace groups zapbridge's JSON lines by their trace_id, each as "service level msg k=v".
+func logsByTrace(r io.Reader) map[string][]string {
+	out := map[string][]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		id, _ := m["trace_id"].(string)
+		if id == "" {
+			continue
+		}
+		line := fmt.Sprintf("%-8v %-5v %v", m["service"], m["level"], m["msg"])
+		var extra []string
+		for k, v := range m {
+			switch k {
+			case "service", "level", "msg", "ts", "trace_id", "span_id", "caller", "stacktrace":
+				continue
+			}
+			extra = append(extra, fmt.Sprintf("%s=%v", k, v))
+		}
+		sort.Strings(extra)
+		if len(extra) > 0 {
+			line += "  " + strings.Join(extra, " ")
+		}
+		out[id] = append(out[id], line)
 	}
-	return nil
+	return out
 }

@@ -1,0 +1,228 @@
+package shop_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctxtrail/ctxtrail/examples/shop"
+	"github.com/ctxtrail/ctxtrail/examples/waterfall"
+)
+
+// TestJaegerEndToEnd runs the shop as three processes of cmd/shop, the topology of
+// docker-compose.yml, exporting OTLP to a real Jaeger v2, and reads every trace back from
+// Jaeger's API. .ci/run starts Jaeger (scripts/jaeger.sh start) and sets CTXTRAIL_JAEGER_QUERY
+// and CTXTRAIL_JAEGER_OTLP; without them the test skips, except under CI=true.
+func TestJaegerEndToEnd(t *testing.T) {
+	query, otlp := os.Getenv("CTXTRAIL_JAEGER_QUERY"), os.Getenv("CTXTRAIL_JAEGER_OTLP")
+	if query == "" || otlp == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but CTXTRAIL_JAEGER_QUERY/CTXTRAIL_JAEGER_OTLP are unset: .ci/run must start Jaeger")
+		}
+		t.Skip("no Jaeger: run `scripts/jaeger.sh start` and set CTXTRAIL_JAEGER_QUERY=http://127.0.0.1:16686 CTXTRAIL_JAEGER_OTLP=http://127.0.0.1:4318")
+	}
+	if testing.Short() {
+		t.Skip("builds and starts processes")
+	}
+
+	bin := filepath.Join(t.TempDir(), "shop")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/shop")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	// Callees first, so each caller can be given its callee's address.
+	payments := startService(t, bin, shop.Payments, otlp, nil)
+	orders := startService(t, bin, shop.Orders, otlp, []string{shop.EnvPaymentsURL + "=" + payments.url})
+	frontend := startService(t, bin, shop.Frontend, otlp, []string{shop.EnvOrdersURL + "=" + orders.url})
+
+	type sent struct {
+		query      string
+		wantStatus int
+		wantSpans  []string // names that must be in the trace
+		wantError  string   // a span that must carry error status
+	}
+	cases := []sent{
+		{"user=ada@example.com&item=book&card=4242", 200,
+			[]string{"GET /checkout", "POST /orders", "sqltx.transaction", "sqltx.commit", "POST /charge", "authorize card", "load recommendations"}, ""},
+		{"user=ada@example.com&item=book&card=0000", 402,
+			[]string{"GET /checkout", "POST /orders", "sqltx.rollback", "POST /charge", "authorize card"}, "authorize card"},
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	traceIDs := make([]string, len(cases))
+	for i, c := range cases {
+		resp, err := client.Get(frontend.url + "/checkout?" + c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.wantStatus {
+			t.Fatalf("request %d: %s, want %d", i, resp.Status, c.wantStatus)
+		}
+		traceIDs[i] = resp.Header.Get("x-trace-id")
+		if len(traceIDs[i]) != 32 {
+			t.Fatalf("request %d: x-trace-id %q", i, traceIDs[i])
+		}
+	}
+
+	// SIGTERM, as docker compose down sends: each service drains and flushes its spans.
+	for _, s := range []*service{frontend, orders, payments} {
+		s.stop(t)
+	}
+
+	for i, c := range cases {
+		spans := fetchTrace(t, query, traceIDs[i], len(c.wantSpans))
+		byID := map[string]waterfall.Span{}
+		services := map[string]bool{}
+		for _, s := range spans {
+			byID[s.SpanID] = s
+			services[s.Service] = true
+			if s.TraceID != traceIDs[i] {
+				t.Errorf("trace %s holds a span of trace %s", traceIDs[i], s.TraceID)
+			}
+		}
+		for _, want := range shop.Services {
+			if !services[want] {
+				t.Errorf("trace %d: no span from %s (services %v)", i, want, services)
+			}
+		}
+		roots := 0
+		var names []string
+		for _, s := range spans {
+			names = append(names, s.Name)
+			if s.ParentID == "" {
+				roots++
+			} else if _, ok := byID[s.ParentID]; !ok {
+				t.Errorf("trace %d: %s/%s has parent %s, which is not in the trace", i, s.Service, s.Name, s.ParentID)
+			}
+		}
+		if roots != 1 {
+			t.Errorf("trace %d: %d roots, want 1", i, roots)
+		}
+		for _, want := range c.wantSpans {
+			if !slices.Contains(names, want) {
+				t.Errorf("trace %d: no span %q in %v", i, want, names)
+			}
+		}
+		for _, s := range spans {
+			if c.wantError != "" && s.Name == c.wantError && !s.Error {
+				t.Errorf("trace %d: %s not marked as an error", i, s.Name)
+			}
+			if c.wantError == "" && s.Error {
+				t.Errorf("trace %d: %s/%s marked as an error in a successful request", i, s.Service, s.Name)
+			}
+		}
+		if t.Failed() {
+			var b strings.Builder
+			_ = waterfall.Render(&b, spans, waterfall.Options{})
+			t.Logf("trace %d as Jaeger has it:\n%s", i, b.String())
+		}
+	}
+}
+
+type service struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// startService starts one shop process on a free loopback port and waits until it listens.
+func startService(t *testing.T, bin, name, otlp string, env []string) *service {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		shop.EnvService+"="+name,
+		shop.EnvAddr+"=127.0.0.1:0",
+		"OTEL_SERVICE_NAME="+name,
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+otlp,
+		"OTEL_TRACES_EXPORTER=otlp",
+		"OTEL_BSP_SCHEDULE_DELAY=200",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &service{name: name, cmd: cmd, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var line struct{ Msg string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && strings.HasPrefix(line.Msg, "listening ") {
+				select {
+				case addr <- strings.TrimPrefix(line.Msg, "listening "):
+				default:
+				}
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("%s exited before listening: %v", name, err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not listen within 30s", name)
+	}
+	return s
+}
+
+func (s *service) stop(t *testing.T) {
+	t.Helper()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("%s exited with %v after SIGTERM", s.name, err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("%s did not stop within 20s of SIGTERM", s.name)
+	}
+}
+
+// fetchTrace polls Jaeger until the trace has at least minSpans spans and stops growing, for
+// at most 30 seconds: Jaeger stores what it receives asynchronously.
+func fetchTrace(t *testing.T, query, traceID string, minSpans int) []waterfall.Span {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	var last []waterfall.Span
+	stable := 0
+	for time.Now().Before(deadline) {
+		spans, err := waterfall.FetchJaeger(context.Background(), client, query, traceID)
+		if err == nil && len(spans) >= minSpans {
+			if len(spans) == len(last) {
+				stable++
+				if stable >= 2 {
+					return spans
+				}
+			} else {
+				stable = 0
+			}
+		}
+		last = spans
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("trace %s: Jaeger has %d spans after 30s, want at least %d", traceID, len(last), minSpans)
+	return nil
+}
+

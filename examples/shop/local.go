@@ -1,0 +1,88 @@
+package shop
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ctxtrail/ctxtrail/otelctx"
+)
+
+// Local is the whole shop running in one process on loopback: what the demo and the tests use.
+type Local struct {
+	URL  map[string]string // service name → base URL
+	Tels map[string]*Telemetry
+
+	svcs []*Service
+	srvs []*http.Server
+}
+
+// StartLocal starts frontend, orders and payments on 127.0.0.1, each with its own ctxtrail
+// (its own tracer provider and service name, not the globals). Spans go to spans as the console
+// exporter's JSON lines unless opts choose another exporter; logs go to logs as JSON lines.
+func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...otelctx.Option) (l *Local, err error) {
+	l = &Local{URL: map[string]string{}, Tels: map[string]*Telemetry{}}
+	defer func() {
+		if err != nil {
+			_ = l.Close(context.Background())
+		}
+	}()
+	lis := map[string]net.Listener{}
+	for _, name := range Services {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, ln := range lis {
+				ln.Close()
+			}
+			return nil, err
+		}
+		lis[name] = ln
+		l.URL[name] = "http://" + ln.Addr().String()
+	}
+	for _, name := range Services {
+		cfg := Config{Service: name, Addr: lis[name].Addr().String(), OrdersURL: l.URL[Orders], PaymentsURL: l.URL[Payments]}
+		topts := append([]otelctx.Option{otelctx.WithoutGlobal(), otelctx.WithWriter(spans)}, opts...)
+		tel, err := NewTelemetry(ctx, name, logs, topts...)
+		if err != nil {
+			closeAll(lis)
+			return nil, err
+		}
+		l.Tels[name] = tel
+		svc, err := NewService(ctx, cfg, tel)
+		if err != nil {
+			closeAll(lis)
+			return nil, err
+		}
+		l.svcs = append(l.svcs, svc)
+		srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		l.srvs = append(l.srvs, srv)
+		ln := lis[name]
+		delete(lis, name)
+		go func() { _ = srv.Serve(ln) }()
+	}
+	return l, nil
+}
+
+func closeAll(lis map[string]net.Listener) {
+	for _, ln := range lis {
+		ln.Close()
+	}
+}
+
+// Close stops the servers, then flushes every service's spans and logs.
+func (l *Local) Close(ctx context.Context) error {
+	var errs []error
+	for _, srv := range l.srvs {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	for _, svc := range l.svcs {
+		errs = append(errs, svc.Close())
+	}
+	for _, tel := range l.Tels {
+		errs = append(errs, tel.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,189 @@
+package shop
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ctxtrail/ctxtrail/examples/shopdb"
+	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/sqltx"
+	"github.com/ctxtrail/ctxtrail/zapbridge"
+	"go.uber.org/zap"
+	_ "modernc.org/sqlite" // the orders service's database
+)
+
+// maxBody bounds every request and response body the shop reads.
+const maxBody = 64 << 10
+
+// Service is one running shop service.
+type Service struct {
+	cfg    Config
+	tel    *Telemetry
+	client *http.Client // calls downstream through ctxtrail's transport
+	db     *sql.DB
+	store  *shopdb.Store
+	txOpts []sqltx.Option
+	mux    *http.ServeMux
+}
+
+// NewService builds the service cfg names, with tel's ctxtrail.
+func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg: cfg,
+		tel: tel,
+		client: &http.Client{
+			Transport: otelctx.NewTransport(nil, otelctx.WithProvider(tel.Provider)),
+			Timeout:   10 * time.Second,
+		},
+		mux: http.NewServeMux(),
+	}
+	s.mux.Handle("GET /debug/ctxtrail", tel.Monitor)
+	switch cfg.Service {
+	case Frontend:
+		s.mux.HandleFunc("GET /checkout", s.checkout)
+	case Orders:
+		if err := s.openDB(ctx); err != nil {
+			return nil, err
+		}
+		s.mux.HandleFunc("POST /orders", s.placeOrder)
+	case Payments:
+		s.mux.HandleFunc("POST /charge", s.charge)
+	}
+	return s, nil
+}
+
+// Handler is the service's HTTP handler: ctxtrail's middleware around the routes.
+func (s *Service) Handler() http.Handler {
+	return otelctx.NewHandler(s.mux, otelctx.WithProvider(s.tel.Provider))
+}
+
+// Close releases the database.
+func (s *Service) Close() error {
+	if s.db != nil {
+		return s.db.Close()
+	}
+	return nil
+}
+
+// Seeded customers of the orders service.
+var customers = []struct {
+	Email, Name string
+	Credit      int64
+}{
+	{"ada@example.com", "Ada", 100_000},
+	{"bob@example.com", "Bob", 500},
+}
+
+// Catalogue prices, in cents.
+var prices = map[string]int64{"book": 1500, "pen": 200, "laptop": 120_000}
+
+func (s *Service) openDB(ctx context.Context) error {
+	// Without a file the database lives in memory, one per Service.
+	dsn := fmt.Sprintf("file:orders-%p", s) + "?mode=memory&cache=shared&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if s.cfg.DB != "" {
+		dsn = "file:" + s.cfg.DB + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats "database is locked"
+	opts := []sqltx.Option{sqltx.WithTracerProvider(s.tel.Provider.TracerProvider()), sqltx.WithStatementSpans()}
+	s.txOpts = opts
+	if err := shopdb.CreateSchema(ctx, db, shopdb.SQLite, opts...); err != nil {
+		db.Close()
+		return err
+	}
+	s.db, s.store = db, shopdb.New(db, opts...)
+	for _, c := range customers {
+		if _, err := s.store.CreateUser(ctx, c.Email, c.Name, c.Credit); err != nil && !errors.Is(err, shopdb.ErrEmailTaken) {
+			db.Close()
+			return err
+		}
+	}
+	return nil
+}
+
+// call posts body as JSON to url and decodes the answer into out. A non-2xx answer is an
+// *httpError carrying the status and the peer's message.
+func (s *Service) call(ctx context.Context, url string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		_ = json.Unmarshal(data, &e)
+		return &httpError{status: resp.StatusCode, msg: e.Error}
+	}
+	return json.Unmarshal(data, out)
+}
+
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
+}
+
+// statusOf maps an error to the status a caller should see: the peer's 4xx passes through,
+// anything else from downstream is a 502.
+func statusOf(err error) int {
+	var he *httpError
+	if errors.As(err, &he) && he.status/100 == 4 {
+		return he.status
+	}
+	return http.StatusBadGateway
+}
+
+// logFailure logs a failed request: a warning when the caller was refused (4xx), an error —
+// which marks the span and leaves a breadcrumb — when the shop itself failed.
+func logFailure(log zapbridge.ContextLogger, status int, msg string, err error) {
+	if status/100 == 4 {
+		log.Warn(msg, zap.Int("status", status), zap.Error(err))
+		return
+	}
+	log.Error(msg, zap.Int("status", status), zap.Error(err))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
