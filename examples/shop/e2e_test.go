@@ -225,4 +225,3 @@ func fetchTrace(t *testing.T, query, traceID string, minSpans int) []waterfall.S
 	t.Fatalf("trace %s: Jaeger has %d spans after 30s, want at least %d", traceID, len(last), minSpans)
 	return nil
 }
-
