@@ -1,0 +1,186 @@
+//go:build unix
+
+package spans
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// idleHooks are registered but do nothing: what a hook costs when it has nothing to do.
+var idleHooks = Hooks{
+	Init:    func(InitInfo) {},
+	Before:  func(CallInfo) {},
+	After:   func(AfterInfo) {},
+	Destroy: func(DestroyInfo) {},
+}
+
+// benchSetups are the tracer providers compared, each with the batch span processor (and a
+// no-op exporter) that every real setup has. "bare" is the baseline; benchstat -col /config
+// puts the others beside it.
+var benchSetups = []struct {
+	name  string
+	procs func() []sdktrace.SpanProcessor
+}{
+	{name: "bare", procs: func() []sdktrace.SpanProcessor { return nil }},
+	{name: "disabled", procs: func() []sdktrace.SpanProcessor {
+		return []sdktrace.SpanProcessor{NewProcessor(WithHooks(idleHooks), WithDisabled())}
+	}},
+	{name: "hooks-idle", procs: func() []sdktrace.SpanProcessor {
+		return []sdktrace.SpanProcessor{NewProcessor(WithHooks(idleHooks))}
+	}},
+	{name: "monitor", procs: func() []sdktrace.SpanProcessor {
+		return []sdktrace.SpanProcessor{NewMonitor()}
+	}},
+	{name: "hooks+monitor", procs: func() []sdktrace.SpanProcessor {
+		return []sdktrace.SpanProcessor{NewProcessor(WithHooks(idleHooks)), NewMonitor()}
+	}},
+}
+
+func benchProvider(b *testing.B, procs []sdktrace.SpanProcessor) *sdktrace.TracerProvider {
+	opts := make([]sdktrace.TracerProviderOption, 0, len(procs)+1)
+	for _, p := range procs {
+		opts = append(opts, sdktrace.WithSpanProcessor(p))
+	}
+	opts = append(opts, sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	tp := sdktrace.NewTracerProvider(opts...)
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp
+}
+
+// cpuTime is the CPU time the process has used: on a machine shared with other work it is a
+// steadier measure than the wall clock, which also counts the time other processes had the CPU.
+// It includes the batch processor's goroutine and the garbage collector, both part of the cost.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU starts measuring; the returned func reports CPU time per op as cpu-ns/op.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+// BenchmarkSpan is the cost of one child span's start and end with each setup.
+func BenchmarkSpan(b *testing.B) {
+	for _, setup := range benchSetups {
+		b.Run("config="+setup.name, func(b *testing.B) {
+			tracer := benchProvider(b, setup.procs()).Tracer("bench")
+			ctx, root := tracer.Start(context.Background(), "root")
+			defer root.End()
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				_, s := tracer.Start(ctx, "child")
+				s.End()
+			}
+		})
+	}
+}
+
+// BenchmarkSpanParallel is BenchmarkSpan from every P at once: the monitor's shards and the
+// hooks' atomics under contention.
+func BenchmarkSpanParallel(b *testing.B) {
+	for _, setup := range benchSetups {
+		b.Run("config="+setup.name, func(b *testing.B) {
+			tracer := benchProvider(b, setup.procs()).Tracer("bench")
+			ctx, root := tracer.Start(context.Background(), "root")
+			defer root.End()
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_, s := tracer.Start(ctx, "child")
+					s.End()
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkRun compares spans.Run with the same work done by hand (Start, call, End), both
+// without and with the hooks and the monitor, so the helper's own cost shows.
+func BenchmarkRun(b *testing.B) {
+	fn := func(context.Context) error { return nil }
+	var withTracer Option
+	setups := []struct {
+		name  string
+		procs func() []sdktrace.SpanProcessor
+		run   func(ctx context.Context, tracer trace.Tracer)
+	}{
+		{name: "by-hand", procs: benchSetups[0].procs, run: func(ctx context.Context, tracer trace.Tracer) {
+			ctx, s := tracer.Start(ctx, "child")
+			_ = fn(ctx)
+			s.End()
+		}},
+		{name: "Run", procs: benchSetups[0].procs, run: func(ctx context.Context, tracer trace.Tracer) {
+			_ = Run(ctx, "child", fn, withTracer)
+		}},
+		{name: "Run+hooks+monitor", procs: benchSetups[4].procs, run: func(ctx context.Context, tracer trace.Tracer) {
+			_ = Run(ctx, "child", fn, withTracer)
+		}},
+		{name: "Run-provider-lookup", procs: benchSetups[0].procs, run: func(ctx context.Context, _ trace.Tracer) {
+			_ = Run(ctx, "child", fn)
+		}},
+	}
+	for _, setup := range setups {
+		b.Run("config="+setup.name, func(b *testing.B) {
+			tracer := benchProvider(b, setup.procs()).Tracer(TracerName)
+			withTracer = WithTracer(tracer) // made once, as a service would
+			ctx, root := tracer.Start(context.Background(), "root")
+			defer root.End()
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				setup.run(ctx, tracer)
+			}
+		})
+	}
+}
+
+// BenchmarkProcessorDirect calls OnStart and OnEnd of one processor directly on a real SDK span
+// and its real end snapshot, without the SDK around them: the processor's own cost, free of the
+// allocation and export noise of BenchmarkSpan.
+func BenchmarkProcessorDirect(b *testing.B) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	ctx, root := tp.Tracer("bench").Start(context.Background(), "root")
+	defer root.End()
+	_, s := tp.Tracer("bench").Start(ctx, "child")
+	rw := s.(sdktrace.ReadWriteSpan)
+	s.End()
+	ro := rec.Ended()[0]
+
+	for _, setup := range []struct {
+		name string
+		proc sdktrace.SpanProcessor
+	}{
+		{name: "disabled", proc: NewProcessor(WithHooks(idleHooks), WithDisabled())},
+		{name: "hooks-idle", proc: NewProcessor(WithHooks(idleHooks))},
+		{name: "monitor", proc: NewMonitor()},
+	} {
+		b.Run("config="+setup.name, func(b *testing.B) {
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				setup.proc.OnStart(ctx, rw)
+				setup.proc.OnEnd(ro)
+			}
+		})
+	}
+}

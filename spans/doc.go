@@ -1,0 +1,70 @@
+// Package spans is the async_hooks of ctxtrail: helpers that run work under spans, lifecycle
+// hooks on every span, and a live monitor of the spans in flight. In Go a span is the "async
+// resource" of Node: it is created (init), its callback runs (before, after) and it ends
+// (destroy); its parent span is the triggerAsyncId.
+//
+// # Running work under spans
+//
+// Run starts a child of the span in the context, calls a function with the new span in its
+// context, records the function's error (or panic, which then goes on) and ends the span.
+// RunValue does the same for a function that returns a value. Go is the async task: the span
+// starts in the caller and the function runs in a new goroutine under it, so work started by a
+// request keeps its trace; a panic there is recovered, recorded and returned by Task.Wait, never
+// lost. A Group waits for many tasks, bounds how many run at once (WithLimit) and cancels the
+// rest when one fails.
+//
+//	err := spans.Run(ctx, "load user", func(ctx context.Context) error {
+//		return db.QueryRowContext(ctx, q, id).Scan(&u.Name)
+//	})
+//
+// IDsFrom, TraceID, SpanID and ParentSpanID read the identifiers of the span in a context.
+//
+// # Lifecycle hooks
+//
+// Hooks is a struct of four funcs, Init, Before, After and Destroy, any of them nil, in the
+// shape of net/http/httptrace.ClientTrace. A Processor, an sdktrace.SpanProcessor registered
+// with the tracer provider, fires them: Init when a span starts, Destroy when it ends, and
+// Before and After around the function that Run, RunValue and Go run under a span it saw start.
+// So for Run and Go the order is init → before → after → destroy; a span started any other way
+// (otelhttp, a plain tracer.Start) gets init and destroy only.
+//
+//	p := spans.NewProcessor()
+//	remove := p.AddHooks(spans.Hooks{
+//		Destroy: func(d spans.DestroyInfo) { latency.Record(d.Type(), d.Duration()) },
+//	})
+//	provider, err := otelctx.Install(ctx, otelctx.WithSpanProcessor(p))
+//
+// Hooks are added and removed, and the processor enabled and disabled, at any time; the span
+// path reads one atomic pointer and never locks, so a disabled processor, or hooks that have
+// nothing to do, cost a few nanoseconds a span and no allocation.
+//
+// # Monitor
+//
+// Monitor is a second span processor that keeps live counts (created, ended, active; overall,
+// by kind, by name), the list of active spans with their age, trace and parent, and reports the
+// spans active past a threshold as probable leaks, through WithLeakCallback and on its page. It
+// serves JSON and a small HTML page as an http.Handler, like OpenTelemetry's zpages tracez, and
+// can log its counts periodically (WithStatsLogger). Its memory is bounded however many spans
+// leak: a capped active list with an overflow count, a capped set of names.
+//
+//	mon := spans.NewMonitor(spans.WithLeakThreshold(30*time.Second))
+//	provider, err := otelctx.Install(ctx,
+//		otelctx.WithSpanProcessor(p), otelctx.WithSpanProcessor(mon),
+//		otelctx.WithSampler(mon.Sampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))))
+//	debugMux.Handle("/debug/spans", mon)
+//
+// # Sampled-out spans
+//
+// The OpenTelemetry SDK calls span processors for recording spans only. A span the sampler
+// drops is never started as far as a processor is concerned: no Init, no Destroy, not counted
+// by the Monitor's created/ended/active. Before and After still run around the function of Run
+// and Go only if a processor saw the span start, so they do not fire for dropped spans either.
+// To count what the sampler drops, wrap it with Monitor.Sampler: the drops then show as
+// "sampled out", by name and kind.
+//
+// # Goroutines
+//
+// Go and Group.Go start one goroutine per task, which ends when the task's function returns.
+// A Monitor with a leak callback or a stats logger runs one goroutine, stopped by its Shutdown
+// (which the tracer provider calls from its own). Nothing else in the package starts one.
+package spans

@@ -1,0 +1,422 @@
+package spans
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// newMonitored returns a tracer whose provider feeds m (and nothing else, so that spans cost
+// only what the SDK and the monitor spend on them).
+func newMonitored(t testing.TB, m *Monitor, opts ...sdktrace.TracerProviderOption) trace.Tracer {
+	t.Helper()
+	tp := sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(m)}, opts...)...)
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp.Tracer("test")
+}
+
+// waitFor polls cond until it holds, failing the test if it never does: a guard against a hang,
+// not a timing assertion.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func nameStats(st Stats) map[string]NameStats {
+	out := make(map[string]NameStats)
+	for _, n := range st.ByName {
+		out[fmt.Sprintf("%s/%s", n.Name, kindName(n.Kind))] = n
+	}
+	return out
+}
+
+func TestMonitorCountsExactUnderConcurrency(t *testing.T) {
+	m := NewMonitor(WithMaxTracked(20_000)) // room for all: the cap is split among shards
+	tracer := newMonitored(t, m)
+	const goroutines, each = 50, 200 // 10,000 spans
+	kinds := []trace.SpanKind{trace.SpanKindInternal, trace.SpanKindServer, trace.SpanKindClient, trace.SpanKindProducer, trace.SpanKindConsumer}
+
+	started := make(chan []trace.Span, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			spans := make([]trace.Span, 0, each)
+			for i := range each {
+				k := kinds[(g+i)%len(kinds)]
+				_, s := tracer.Start(context.Background(), fmt.Sprintf("op-%d", i%4), trace.WithSpanKind(k))
+				spans = append(spans, s)
+			}
+			started <- spans
+		}()
+	}
+	wg.Wait()
+	close(started)
+
+	st := m.Stats()
+	if st.Created != 10_000 || st.Ended != 0 || st.Active != 10_000 || st.Tracked != 10_000 || st.Overflow != 0 {
+		t.Fatalf("all started: created %d ended %d active %d tracked %d overflow %d; want 10000 0 10000 10000 0",
+			st.Created, st.Ended, st.Active, st.Tracked, st.Overflow)
+	}
+	if n := len(m.ActiveSpans(0)); n != 10_000 {
+		t.Fatalf("ActiveSpans = %d, want 10000", n)
+	}
+	if n := len(m.ActiveSpans(25)); n != 25 {
+		t.Fatalf("ActiveSpans(25) = %d spans", n)
+	}
+
+	for spans := range started {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, s := range spans {
+				s.End()
+			}
+		}()
+	}
+	wg.Wait()
+
+	st = m.Stats()
+	if st.Created != 10_000 || st.Ended != 10_000 || st.Active != 0 || st.Tracked != 0 || st.Leaks != 0 {
+		t.Fatalf("all ended: created %d ended %d active %d tracked %d leaks %d; want 10000 10000 0 0 0",
+			st.Created, st.Ended, st.Active, st.Tracked, st.Leaks)
+	}
+	if n := len(m.ActiveSpans(0)); n != 0 {
+		t.Fatalf("ActiveSpans after all ended = %d, want 0", n)
+	}
+	// Each name got 2,500 spans, spread evenly over 5 kinds: 500 per row.
+	rows := nameStats(st)
+	if len(rows) != 20 {
+		t.Fatalf("by-name rows = %d, want 20 (4 names x 5 kinds)", len(rows))
+	}
+	for key, row := range rows {
+		if row.Created != 500 || row.Ended != 500 || row.Active != 0 {
+			t.Errorf("%s: created %d ended %d active %d, want 500 500 0", key, row.Created, row.Ended, row.Active)
+		}
+	}
+	if len(st.ByKind) != 5 {
+		t.Fatalf("by-kind rows = %d, want 5", len(st.ByKind))
+	}
+	for _, k := range st.ByKind {
+		if k.Created != 2000 || k.Ended != 2000 {
+			t.Errorf("kind %v: created %d ended %d, want 2000 2000", k.Kind, k.Created, k.Ended)
+		}
+	}
+}
+
+func TestMonitorFlagsLeakAndForgetsIt(t *testing.T) {
+	leaks := make(chan ActiveSpan, 10)
+	m := NewMonitor(
+		WithLeakThreshold(time.Minute),
+		WithLeakCallback(func(a ActiveSpan) { leaks <- a }),
+		WithLeakCheckInterval(5*time.Millisecond),
+	)
+	tracer := newMonitored(t, m)
+	ctx, parent := tracer.Start(context.Background(), "request")
+	// A span that began two minutes ago and never ended: a leak without waiting a minute.
+	_, stuck := tracer.Start(ctx, "stuck", trace.WithTimestamp(time.Now().Add(-2*time.Minute)))
+	_, fresh := tracer.Start(ctx, "fresh")
+
+	var got ActiveSpan
+	select {
+	case got = <-leaks:
+	case <-time.After(time.Minute):
+		t.Fatal("the leak callback never fired")
+	}
+	if got.Name != "stuck" || got.SpanID != stuck.SpanContext().SpanID() || got.ParentSpanID != parent.SpanContext().SpanID() ||
+		got.TraceID != parent.SpanContext().TraceID() || !got.Leak || got.Age < 2*time.Minute {
+		t.Fatalf("leak = %+v, want the stuck span, child of request, aged 2m+", got)
+	}
+	if again := m.collect(time.Now(), true); len(again) != 0 {
+		t.Fatalf("a leak already reported was found new again: %+v", again)
+	}
+	if l := m.Leaks(); len(l) != 1 || l[0].SpanID != got.SpanID {
+		t.Fatalf("Leaks() = %+v, want the stuck span only", l)
+	}
+	if st := m.Stats(); st.Leaks != 1 || st.LeaksReported != 1 || st.Active != 3 {
+		t.Fatalf("Stats leaks %d reported %d active %d, want 1 1 3", st.Leaks, st.LeaksReported, st.Active)
+	}
+
+	stuck.End()
+	if l := m.Leaks(); len(l) != 0 {
+		t.Fatalf("Leaks() after the span ended = %+v, want none", l)
+	}
+	for _, a := range m.ActiveSpans(0) {
+		if a.SpanID == got.SpanID {
+			t.Fatal("an ended span is still in the active list")
+		}
+	}
+	if st := m.Stats(); st.Leaks != 0 || st.Active != 2 {
+		t.Fatalf("Stats after end: leaks %d active %d, want 0 2", st.Leaks, st.Active)
+	}
+	fresh.End()
+	parent.End()
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case extra := <-leaks:
+		t.Fatalf("the leak callback fired twice or for a fresh span: %+v", extra)
+	default:
+	}
+}
+
+func TestMonitorBoundedWithAMillionLeakedSpans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a million spans")
+	}
+	const total, maxTracked, maxNames = 1_000_000, 10_000, 100
+	m := NewMonitor(WithMaxTracked(maxTracked), WithMaxNames(maxNames))
+	tracer := newMonitored(t, m)
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < total; i += workers {
+				name := "leaky"
+				if i%10 == 0 {
+					name = "leaky-" + fmt.Sprint(i) // 100,000 distinct names
+				}
+				_, _ = tracer.Start(context.Background(), name) // never ended
+			}
+		}()
+	}
+	wg.Wait()
+
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	st := m.Stats()
+	if st.Created != total || st.Active != total || st.Ended != 0 {
+		t.Fatalf("created %d active %d ended %d, want %d %d 0", st.Created, st.Active, st.Ended, total, total)
+	}
+	if st.Tracked != maxTracked || st.Overflow != total-maxTracked {
+		t.Fatalf("tracked %d overflow %d, want %d %d", st.Tracked, st.Overflow, maxTracked, total-maxTracked)
+	}
+	if len(st.ByName) != maxNames+1 || !st.ByName[len(st.ByName)-1].Other {
+		t.Fatalf("by-name rows = %d, want %d and an (other) row last", len(st.ByName), maxNames+1)
+	}
+	var sum uint64
+	for _, n := range st.ByName {
+		sum += n.Created
+	}
+	if sum != total {
+		t.Fatalf("by-name created sums to %d, want %d", sum, total)
+	}
+	// A million SDK spans are ~400 MB; the monitor may keep its capped list and names only.
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("heap growth with %d never-ended spans: %.1f MiB", total, float64(growth)/(1<<20))
+	if growth > 16<<20 {
+		t.Fatalf("heap grew %.1f MiB, want under 16 MiB", float64(growth)/(1<<20))
+	}
+}
+
+func TestMonitorNameCapAndClip(t *testing.T) {
+	m := NewMonitor(WithMaxNames(2), WithMaxTracked(3))
+	tracer := newMonitored(t, m)
+	long := strings.Repeat("é", 200) // 400 bytes, two per rune
+	var spans []trace.Span
+	for _, name := range []string{"a", long, "c", "d"} {
+		_, s := tracer.Start(context.Background(), name)
+		spans = append(spans, s)
+	}
+	st := m.Stats()
+	if len(st.ByName) != 3 {
+		t.Fatalf("by-name rows = %d, want 2 names and (other)", len(st.ByName))
+	}
+	other := st.ByName[2]
+	if !other.Other || other.Name != otherName || other.Created != 2 {
+		t.Fatalf("other row = %+v, want (other) with 2 spans", other)
+	}
+	for _, n := range st.ByName[:2] {
+		if len(n.Name) > maxNameLen || !utf8.ValidString(n.Name) {
+			t.Errorf("kept name of %d bytes, valid UTF-8 %v; want <= %d and valid", len(n.Name), utf8.ValidString(n.Name), maxNameLen)
+		}
+	}
+	if st.Tracked != 3 || st.Overflow != 1 {
+		t.Fatalf("tracked %d overflow %d, want 3 1", st.Tracked, st.Overflow)
+	}
+	for _, s := range spans {
+		s.End()
+	}
+	st = m.Stats()
+	if st.Active != 0 || st.Ended != 4 || st.Tracked != 0 {
+		t.Fatalf("after end: active %d ended %d tracked %d, want 0 4 0", st.Active, st.Ended, st.Tracked)
+	}
+	for _, n := range st.ByName {
+		if n.Active != 0 {
+			t.Errorf("%q still has %d active", n.Name, n.Active)
+		}
+	}
+}
+
+func TestMonitorRenamedSpanKeepsItsRow(t *testing.T) {
+	m := NewMonitor()
+	tracer := newMonitored(t, m)
+	_, s := tracer.Start(context.Background(), "GET")
+	s.SetName("GET /users/{id}")
+	s.End()
+	rows := nameStats(m.Stats())
+	if r := rows["GET/internal"]; r.Created != 1 || r.Ended != 1 || r.Active != 0 {
+		t.Fatalf("row of the start name = %+v, want created and ended once", r)
+	}
+	if _, ok := rows["GET /users/{id}/internal"]; ok {
+		t.Fatal("the end name got a row of its own, so both rows are wrong")
+	}
+}
+
+// dropNamed drops spans whose name starts with "drop".
+type dropNamed struct{}
+
+func (dropNamed) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if strings.HasPrefix(p.Name, "drop") {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop}
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+}
+
+func (dropNamed) Description() string { return "dropNamed" }
+
+func TestMonitorSamplerCountsSampledOut(t *testing.T) {
+	m := NewMonitor()
+	sampler := m.Sampler(dropNamed{})
+	if d := sampler.Description(); d != "spans.Monitor.Sampler{dropNamed}" {
+		t.Errorf("Description = %q", d)
+	}
+	tracer := newMonitored(t, m, sdktrace.WithSampler(sampler))
+	for range 5 {
+		_, s := tracer.Start(context.Background(), "drop me", trace.WithSpanKind(trace.SpanKindClient))
+		if s.IsRecording() {
+			t.Fatal("the wrapped sampler's drop decision was not kept")
+		}
+		s.End()
+	}
+	for range 3 {
+		_, s := tracer.Start(context.Background(), "keep me")
+		s.End()
+	}
+	st := m.Stats()
+	if st.SampledOut != 5 || st.Created != 3 || st.Ended != 3 {
+		t.Fatalf("sampled out %d created %d ended %d, want 5 3 3", st.SampledOut, st.Created, st.Ended)
+	}
+	rows := nameStats(st)
+	if r := rows["drop me/client"]; r.SampledOut != 5 || r.Created != 0 {
+		t.Errorf("drop row = %+v, want 5 sampled out, 0 created", r)
+	}
+	if r := rows["keep me/internal"]; r.SampledOut != 0 || r.Created != 3 {
+		t.Errorf("keep row = %+v, want 3 created", r)
+	}
+
+	// nil wraps the SDK's default sampler: parent-based, always on.
+	m2 := NewMonitor()
+	tracer2 := newMonitored(t, m2, sdktrace.WithSampler(m2.Sampler(nil)))
+	_, s := tracer2.Start(context.Background(), "root")
+	s.End()
+	if st := m2.Stats(); st.Created != 1 || st.SampledOut != 0 {
+		t.Fatalf("nil sampler: created %d sampled out %d, want 1 0", st.Created, st.SampledOut)
+	}
+}
+
+func TestMonitorStatsLoggerStops(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	m := NewMonitor(WithStatsLogger(zap.New(core), time.Hour))
+	tracer := newMonitored(t, m)
+	_, s := tracer.Start(context.Background(), "one")
+	s.End()
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	entries := logs.FilterMessage("spans monitor").All()
+	if len(entries) != 1 {
+		t.Fatalf("log lines = %d, want 1 (the one at Shutdown)", len(entries))
+	}
+	if f := entries[0].ContextMap(); f["created"] != uint64(1) || f["ended"] != uint64(1) || f["active"] != int64(0) {
+		t.Fatalf("logged fields = %v, want created 1 ended 1 active 0", f)
+	}
+	// After Shutdown the monitor ignores spans but still answers.
+	_, s = tracer.Start(context.Background(), "late")
+	s.End()
+	if st := m.Stats(); st.Created != 1 {
+		t.Fatalf("created after Shutdown = %d, want 1", st.Created)
+	}
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+	if err := m.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMonitorStatsLoggerTicks(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	m := NewMonitor(WithStatsLogger(zap.New(core), time.Millisecond))
+	defer func() { _ = m.Shutdown(context.Background()) }()
+	waitFor(t, "two periodic log lines", func() bool { return logs.FilterMessage("spans monitor").Len() >= 2 })
+}
+
+func TestMonitorShutdownHonoursContext(t *testing.T) {
+	block := make(chan struct{})
+	m := NewMonitor(WithLeakThreshold(time.Minute), WithLeakCheckInterval(time.Millisecond),
+		WithLeakCallback(func(ActiveSpan) { <-block }))
+	tracer := newMonitored(t, m)
+	var unblock sync.Once
+	release := func() { unblock.Do(func() { close(block) }) }
+	t.Cleanup(release) // runs before the provider's Shutdown, even if the test fails early
+	_, s := tracer.Start(context.Background(), "stuck", trace.WithTimestamp(time.Now().Add(-time.Hour)))
+	defer s.End()
+	waitFor(t, "the leak callback", func() bool { return m.leaksSent.Load() > 0 }) // it now blocks
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Shutdown(ctx); err != context.Canceled {
+		t.Fatalf("Shutdown with an ended context and a stuck callback = %v, want context.Canceled", err)
+	}
+	release()
+	if err := m.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown once the callback returned = %v", err)
+	}
+}
+
+func TestMonitorOptionDefaults(t *testing.T) {
+	m := NewMonitor(WithMaxTracked(0), WithMaxNames(-1), WithLeakThreshold(0), WithLeakCheckInterval(-time.Second),
+		WithStatsLogger(nil, 0), nil)
+	defer func() { _ = m.Shutdown(context.Background()) }()
+	if m.cfg.maxTracked != DefaultMaxTracked || m.cfg.maxNames != DefaultMaxNames ||
+		m.cfg.leakThreshold != DefaultLeakThreshold || m.cfg.leakInterval != 30*time.Second {
+		t.Fatalf("config = %+v, want the defaults", m.cfg)
+	}
+	select {
+	case <-m.done:
+	default:
+		t.Fatal("a monitor with no callback and no logger started a goroutine")
+	}
+
+	tiny := NewMonitor(WithLeakThreshold(time.Nanosecond), WithLeakCallback(func(ActiveSpan) {}))
+	defer func() { _ = tiny.Shutdown(context.Background()) }()
+	if tiny.cfg.leakInterval != time.Millisecond {
+		t.Fatalf("leak check interval for a 1ns threshold = %v, want the 1ms floor", tiny.cfg.leakInterval)
+	}
+}
