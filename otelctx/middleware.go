@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -327,7 +329,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(status))
 		if status >= 500 {
-			span.SetStatus(codes.Error, "")
+			setErrorStatus(span, "")
 			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
 		}
 	}
@@ -518,3 +520,13 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// setErrorStatus marks span as failed unless it already is: the SDK replaces an error's
+// description on every SetStatus, and the handler (or error capture inside it) usually said
+// more about the failure than the status code does.
+func setErrorStatus(span trace.Span, description string) {
+	if ro, ok := span.(interface{ Status() sdktrace.Status }); ok && ro.Status().Code == codes.Error {
+		return
+	}
+	span.SetStatus(codes.Error, description)
+}

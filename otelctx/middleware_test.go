@@ -1,6 +1,7 @@
 package otelctx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -746,5 +747,25 @@ func TestBoundedString(t *testing.T) {
 				t.Fatalf("boundedString = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A handler that recorded why it failed keeps that description when the middleware then sees
+// the 500 it answered.
+func TestMiddlewareKeepsHandlersErrorDescription(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		trace.SpanFromContext(r.Context()).SetStatus(codes.Error, "database down")
+		w.WriteHeader(http.StatusInternalServerError)
+	}), WithTracerProvider(tp), WithPropagator(NewPropagator()))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	if st := spans[0].Status(); st.Code != codes.Error || st.Description != "database down" {
+		t.Fatalf("status %+v, want Error with the handler's description", st)
 	}
 }

@@ -16,6 +16,7 @@ const MaxFields = 64
 type fieldSet struct {
 	kvs     []attribute.KeyValue
 	dropped int
+	small   [4]attribute.KeyValue // backs kvs for small stores: one allocation instead of two
 }
 
 var fieldsKey = NewKey[*fieldSet]("ctxtrail.fields")
@@ -33,12 +34,18 @@ func AddFields(ctx context.Context, kvs ...attribute.KeyValue) context.Context {
 	}
 	old := fieldsKey.Value(ctx)
 	next := &fieldSet{}
+	var have int
 	if old != nil {
-		next.kvs = make([]attribute.KeyValue, len(old.kvs), len(old.kvs)+len(kvs))
-		copy(next.kvs, old.kvs)
+		have = len(old.kvs)
 		next.dropped = old.dropped
+	}
+	if have+len(kvs) <= len(next.small) {
+		next.kvs = next.small[:have]
 	} else {
-		next.kvs = make([]attribute.KeyValue, 0, len(kvs))
+		next.kvs = make([]attribute.KeyValue, have, have+len(kvs))
+	}
+	if old != nil {
+		copy(next.kvs, old.kvs)
 	}
 outer:
 	for _, kv := range kvs {

@@ -94,7 +94,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(resp.StatusCode))
 	if resp.StatusCode >= 400 {
-		span.SetStatus(codes.Error, "")
+		setErrorStatus(span, "")
 		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
 	}
 	span.End()
