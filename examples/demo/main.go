@@ -120,6 +120,18 @@ func logsByTrace(r io.Reader) map[string][]string {
 		if id == "" {
 			continue
 		}
+		if m["logger"] == "report" { // an error report: its message and breadcrumbs, not its stack
+			crumbs, _ := m["breadcrumbs"].([]any)
+			var msgs []string
+			for _, c := range crumbs {
+				if c, ok := c.(map[string]any); ok {
+					msgs = append(msgs, fmt.Sprint(c["message"]))
+				}
+			}
+			out[id] = append(out[id], fmt.Sprintf("%-8v REPORT %v  (stack from %v; breadcrumbs: %s)",
+				m["service"], m["message"], m["stack_source"], strings.Join(msgs, " → ")))
+			continue
+		}
 		line := fmt.Sprintf("%-8v %-5v %v", m["service"], m["level"], m["msg"])
 		var extra []string
 		for k, v := range m {

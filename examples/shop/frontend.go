@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/spans"
+	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
 )
@@ -37,9 +37,10 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := OrderRequest{User: q.Get("user"), Item: q.Get("item"), Card: q.Get("card"), Quantity: 1}
 	// The user goes into the request store: every later log line and breadcrumb carries it.
-	ctx = otelctx.AddFields(ctx, attribute.String("enduser.id", req.User))
+	ctx = trail.AddFields(ctx, attribute.String("enduser.id", req.User))
 	log := s.tel.Log.Ctx(ctx)
 	log.Info("checkout requested", zap.String("item", req.Item))
+	trail.AddBreadcrumb(ctx, "checkout requested", attribute.String("item", req.Item))
 
 	err := spans.Run(ctx, "validate cart", func(ctx context.Context) error {
 		if v := q.Get("qty"); v != "" {
@@ -71,6 +72,7 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) {
 			return ctx.Err()
 		}
 		recs = []string{"pen", "bookmark"}
+		trail.AddBreadcrumb(ctx, "recommendations loaded", attribute.Int("count", len(recs)))
 		return nil
 	})
 
@@ -81,7 +83,7 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		status := statusOf(err)
-		logFailure(log, status, "checkout failed", err)
+		logFailure(ctx, log, status, "checkout failed", err)
 		writeError(w, status, err)
 		return
 	}

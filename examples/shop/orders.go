@@ -7,8 +7,8 @@ import (
 	"net/http"
 
 	"github.com/ctxtrail/ctxtrail/examples/shopdb"
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/sqltx"
+	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
 )
@@ -32,7 +32,7 @@ func (s *Service) placeOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	ctx := otelctx.AddFields(r.Context(), attribute.String("enduser.id", req.User))
+	ctx := trail.AddFields(r.Context(), attribute.String("enduser.id", req.User))
 	log := s.tel.Log.Ctx(ctx)
 
 	price, ok := prices[req.Item]
@@ -51,6 +51,7 @@ func (s *Service) placeOrder(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		resp.OrderID, resp.TotalCents = orders[0].ID, orders[0].TotalCents
+		trail.AddBreadcrumb(ctx, "order written, charging", attribute.Int64("order_id", resp.OrderID))
 		var charge ChargeResponse
 		if err := s.call(ctx, s.cfg.PaymentsURL+"/charge", ChargeRequest{Card: req.Card, Cents: resp.TotalCents}, &charge); err != nil {
 			return fmt.Errorf("charge: %w", err)
@@ -71,7 +72,7 @@ func (s *Service) placeOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusPaymentRequired, err)
 	default:
 		status := statusOf(err)
-		logFailure(log, status, "order rolled back", err)
+		logFailure(ctx, log, status, "order rolled back", err)
 		writeError(w, status, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/examples/shopdb"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/sqltx"
+	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.uber.org/zap"
 	_ "modernc.org/sqlite" // the orders service's database
@@ -62,9 +63,10 @@ func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, erro
 	return s, nil
 }
 
-// Handler is the service's HTTP handler: ctxtrail's middleware around the routes.
+// Handler is the service's HTTP handler: ctxtrail's middleware (trace, request store) around
+// the trail's (breadcrumbs, panic recovery with a report) around the routes.
 func (s *Service) Handler() http.Handler {
-	return otelctx.NewHandler(s.mux, otelctx.WithProvider(s.tel.Provider))
+	return otelctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(s.tel.Reports)), otelctx.WithProvider(s.tel.Provider))
 }
 
 // Close releases the database.
@@ -149,6 +151,9 @@ type httpError struct {
 }
 
 func (e *httpError) Error() string {
+	if e.msg == "" {
+		return fmt.Sprintf("%d %s", e.status, http.StatusText(e.status))
+	}
 	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
 }
 
@@ -162,14 +167,16 @@ func statusOf(err error) int {
 	return http.StatusBadGateway
 }
 
-// logFailure logs a failed request: a warning when the caller was refused (4xx), an error —
-// which marks the span and leaves a breadcrumb — when the shop itself failed.
-func logFailure(log zapbridge.ContextLogger, status int, msg string, err error) {
+// logFailure logs a failed request: a warning when the caller was refused (4xx); when the shop
+// itself failed, an error line (which marks the span and leaves a breadcrumb) and an error
+// report carrying the request's breadcrumbs.
+func logFailure(ctx context.Context, log zapbridge.ContextLogger, status int, msg string, err error) {
 	if status/100 == 4 {
 		log.Warn(msg, zap.Int("status", status), zap.Error(err))
 		return
 	}
 	log.Error(msg, zap.Int("status", status), zap.Error(err))
+	trail.Capture(ctx, fmt.Errorf("%s: %w", msg, err))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

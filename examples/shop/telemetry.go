@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/spans"
+	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -19,6 +20,7 @@ type Telemetry struct {
 	Provider *otelctx.Provider
 	Monitor  *spans.Monitor
 	Log      *zapbridge.Logger
+	Reports  *trail.LogSink // error reports with breadcrumbs, one log line each
 }
 
 // NewTelemetry installs ctxtrail for one service. Logs are JSON lines on logs; opts go to
@@ -39,11 +41,13 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 		Service:  service,
 		Provider: p,
 		Monitor:  mon,
-		Log:      zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel)),
+		// Warnings and errors become span events; error lines also leave a breadcrumb.
+		Log:     zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel), zapbridge.WithErrorHook(trail.LogBreadcrumb)),
+		Reports: trail.NewLogSink(zl.Named("report")),
 	}, nil
 }
 
 // Shutdown flushes the spans and stops the monitor (a span processor of the provider).
 func (t *Telemetry) Shutdown(ctx context.Context) error {
-	return errors.Join(t.Provider.Shutdown(ctx), t.Log.Sync())
+	return errors.Join(t.Reports.Shutdown(ctx), t.Provider.Shutdown(ctx), t.Log.Sync())
 }
