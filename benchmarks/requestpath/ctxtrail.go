@@ -1,0 +1,104 @@
+package requestpath
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/spans"
+	"github.com/ctxtrail/ctxtrail/spans/trail"
+	"github.com/ctxtrail/ctxtrail/zapbridge"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.uber.org/zap"
+)
+
+// buildCtxtrail is the service on ctxtrail: Install (no globals), the otelctx middleware and
+// transport, spans.Run for the steps and zapbridge for the lines. Loaded adds a Processor with
+// all four hooks, a Monitor, trail's middleware on both services and a breadcrumb per step.
+func (s *Service) buildCtxtrail(cfg config, backURL string, loaded bool) (front, down http.Handler, err error) {
+	opts := []otelctx.Option{
+		otelctx.WithServiceName("requestpath"),
+		otelctx.WithExporter(cfg.exporter),
+		otelctx.WithBatchOptions(sdktrace.WithMaxQueueSize(QueueSize)),
+		otelctx.WithoutGlobal(),
+	}
+	var zopts []zapbridge.Option
+	if loaded {
+		s.loaded = newLoadedParts()
+		opts = append(opts, otelctx.WithSpanProcessor(s.loaded.processor), otelctx.WithSpanProcessor(s.loaded.monitor))
+		zopts = append(zopts, zapbridge.WithErrorHook(trail.LogBreadcrumb))
+	}
+	p, err := otelctx.Install(context.Background(), opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("requestpath: install: %w", err)
+	}
+	s.flush = append(s.flush, p.ForceFlush)
+	s.shutdown = append(s.shutdown, p.Shutdown)
+
+	app := &ctxtrailApp{
+		log:    zapbridge.New(zap.New(cfg.jsonCore()), zopts...),
+		client: &http.Client{Transport: otelctx.NewTransport(s.base, otelctx.WithProvider(p))},
+		url:    backURL + backPath,
+		crumbs: loaded,
+	}
+	front, down = app, http.HandlerFunc(stock)
+	if loaded {
+		front, down = trail.NewHandler(front), trail.NewHandler(down)
+	}
+	return otelctx.NewHandler(front, otelctx.WithProvider(p)), otelctx.NewHandler(down, otelctx.WithProvider(p)), nil
+}
+
+type ctxtrailApp struct {
+	log    *zapbridge.Logger
+	client *http.Client
+	url    string
+	crumbs bool
+}
+
+func (a *ctxtrailApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	_ = spans.Run(ctx, "load-cart", func(ctx context.Context) error {
+		if a.crumbs {
+			trail.AddBreadcrumb(ctx, "cart loaded", attribute.Int("items", 3))
+		}
+		a.log.Ctx(ctx).Info("cart loaded", cartField, itemsField)
+		return nil
+	})
+	_ = spans.Run(ctx, "price-cart", func(ctx context.Context) error {
+		if a.crumbs {
+			trail.AddBreadcrumb(ctx, "cart priced", attribute.Int("cents", 1250))
+		}
+		a.log.Ctx(ctx).Info("cart priced", cartField, centsField)
+		return nil
+	})
+	body, code, err := fetch(ctx, a.client, a.url, nil)
+	if err != nil {
+		a.log.Ctx(ctx).Error("stock unavailable", zap.Error(err))
+		http.Error(w, "downstream unavailable", http.StatusBadGateway)
+		return
+	}
+	a.log.Ctx(ctx).Info("stock checked", cartField, zap.Int("status", code))
+	respond(w, body)
+}
+
+// loadedParts are the extras of CtxtrailLoaded. The hooks do trivial work: they count.
+type loadedParts struct {
+	processor                    *spans.Processor
+	monitor                      *spans.Monitor
+	init, before, after, destroy atomic.Uint64
+}
+
+func newLoadedParts() *loadedParts {
+	lp := new(loadedParts)
+	lp.processor = spans.NewProcessor(spans.WithHooks(spans.Hooks{
+		Init:    func(spans.InitInfo) { lp.init.Add(1) },
+		Before:  func(spans.CallInfo) { lp.before.Add(1) },
+		After:   func(spans.AfterInfo) { lp.after.Add(1) },
+		Destroy: func(spans.DestroyInfo) { lp.destroy.Add(1) },
+	}))
+	lp.monitor = spans.NewMonitor()
+	return lp
+}

@@ -1,0 +1,152 @@
+package requestpath
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var (
+	flagN      = flag.Int("requestpath.n", 200, "requests per variant per round")
+	flagRounds = flag.Int("requestpath.rounds", 2, "interleaved rounds")
+	flagConc   = flag.Int("requestpath.c", 8, "concurrent keep-alive connections")
+	flagCap    = flag.Duration("requestpath.cap", 60*time.Second, "time cap of one variant's run")
+	flagWarmup = flag.Int("requestpath.warmup", 200, "warm-up requests per variant")
+	flagOut    = flag.String("requestpath.out", "", "write the markdown tables to this file")
+)
+
+// TestRequestPath runs the interleaved comparison (small by default; the flags above size it)
+// and checks that every request succeeded and every instrumented variant exported its five
+// spans a request.
+func TestRequestPath(t *testing.T) {
+	l := Load{Requests: *flagN, Concurrency: *flagConc, TimeCap: *flagCap}
+	c, err := Compare(context.Background(), l, *flagRounds, *flagWarmup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed, capped := c.Errors(); failed > 0 || capped > 0 {
+		t.Errorf("%d failed requests, %d capped runs", failed, capped)
+	}
+	for _, row := range c.Rounds {
+		for _, s := range row {
+			if s.Requests != l.Requests || s.CPU <= 0 || s.Allocs == 0 || s.P50 <= 0 || s.P99 < s.P50 {
+				t.Errorf("implausible sample %+v", s)
+			}
+		}
+	}
+	for _, v := range Variants() {
+		want := 5.0
+		if v == Uninstrumented {
+			want = 0
+		}
+		if got := c.spansPerRequest(v); got != want {
+			t.Errorf("%v exported %.2f spans a request, want %.0f", v, got, want)
+		}
+		if r := c.Ratio(v, v, CPUPerReq); r != (Summary{1, 1, 1}) {
+			t.Errorf("%v against itself: %+v", v, r)
+		}
+	}
+	var md bytes.Buffer
+	if err := c.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Variants() {
+		if !strings.Contains(md.String(), "| "+v.String()+" |") {
+			t.Errorf("table has no row for %v", v)
+		}
+	}
+	t.Logf("\n%s", md.String())
+	if *flagOut != "" {
+		if err := os.WriteFile(*flagOut, md.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLoadBounds(t *testing.T) {
+	tests := []struct {
+		name string
+		load Load
+	}{
+		{"no requests", Load{Requests: 0, Concurrency: 1, TimeCap: time.Second}},
+		{"too many requests", Load{Requests: MaxRequests + 1, Concurrency: 1, TimeCap: time.Second}},
+		{"no connections", Load{Requests: 1, Concurrency: 0, TimeCap: time.Second}},
+		{"too many connections", Load{Requests: 1, Concurrency: MaxConcurrency + 1, TimeCap: time.Second}},
+		{"no time cap", Load{Requests: 1, Concurrency: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Compare(context.Background(), tt.load, 1, 0); err == nil {
+				t.Errorf("Compare accepted %+v", tt.load)
+			}
+		})
+	}
+	if _, err := Compare(context.Background(), Load{Requests: 1, Concurrency: 1, TimeCap: time.Second}, 0, 0); err == nil {
+		t.Error("Compare accepted 0 rounds")
+	}
+}
+
+// TestTimeCap checks that a run stops at its cap with what it completed.
+func TestTimeCap(t *testing.T) {
+	s, err := Start(Uninstrumented)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeService(t, s)
+	g := NewGenerator(1)
+	defer g.Close()
+	sm, err := g.Run(context.Background(), s, Load{Requests: MaxRequests, Concurrency: 1, TimeCap: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sm.Capped || sm.Requests == 0 || sm.Requests >= MaxRequests {
+		t.Errorf("capped run: %+v", sm)
+	}
+}
+
+// BenchmarkRequestPath sends requests to each variant from 4×GOMAXPROCS goroutines; benchstat
+// compares the sub-benchmarks. cpu-ns/op is the process CPU time per request (servers, client
+// and exporters).
+func BenchmarkRequestPath(b *testing.B) {
+	for _, v := range Variants() {
+		b.Run(v.String(), func(b *testing.B) {
+			s, err := Start(v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				if err := s.Close(context.Background()); err != nil {
+					b.Error(err)
+				}
+			}()
+			g := NewGenerator(64)
+			defer g.Close()
+			url := s.URL()
+			var failed atomic.Int64
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if status, _, _, err := g.Do(context.Background(), url); err != nil || status != 200 {
+						failed.Add(1)
+					}
+				}
+			})
+			if err := s.Flush(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			if n := failed.Load(); n > 0 {
+				b.Fatalf("%d of %d requests failed", n, b.N)
+			}
+		})
+	}
+}

@@ -1,0 +1,249 @@
+package requestpath
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Variant is one build of the service.
+type Variant int
+
+// The four builds, in the order Compare runs them in each round.
+const (
+	// Uninstrumented writes plain zap lines and calls downstream without headers.
+	Uninstrumented Variant = iota + 1
+	// OTelStack is what a user wires by hand: the OpenTelemetry SDK, otelhttp on both sides, the
+	// contrib otelzap bridge (teed with the JSON core) and an x-request-id middleware.
+	OTelStack
+	// CtxtrailDefaults is otelctx.Install, otelctx.NewHandler/NewTransport, spans.Run and
+	// zapbridge, all with their defaults.
+	CtxtrailDefaults
+	// CtxtrailLoaded is CtxtrailDefaults plus a spans.Processor with all four hooks set, a
+	// spans.Monitor, and trail's breadcrumbs (middleware, one crumb per step).
+	CtxtrailLoaded
+)
+
+// Variants returns the four variants in run order.
+func Variants() []Variant {
+	return []Variant{Uninstrumented, OTelStack, CtxtrailDefaults, CtxtrailLoaded}
+}
+
+// String returns the variant's name as used in benchmark names and tables.
+func (v Variant) String() string {
+	switch v {
+	case Uninstrumented:
+		return "Uninstrumented"
+	case OTelStack:
+		return "OTelStack"
+	case CtxtrailDefaults:
+		return "CtxtrailDefaults"
+	case CtxtrailLoaded:
+		return "CtxtrailLoaded"
+	}
+	return fmt.Sprintf("Variant(%d)", int(v))
+}
+
+// ErrVariant is returned by Start for a Variant outside the four.
+var ErrVariant = errors.New("requestpath: unknown variant")
+
+// Paths the services serve.
+const (
+	FrontPath = "/cart"
+	backPath  = "/stock"
+	maxBody   = 4 << 10 // the downstream answer read at most
+)
+
+// Service is a running variant: the front service and its downstream, both on 127.0.0.1.
+type Service struct {
+	variant     Variant
+	front, back *server
+	base        *http.Transport // the front service's outbound connections
+	flush       []func(context.Context) error
+	shutdown    []func(context.Context) error
+	loaded      *loadedParts // CtxtrailLoaded only
+}
+
+// Start builds variant v and starts both its servers. Close stops them.
+func Start(v Variant, opts ...Option) (*Service, error) {
+	cfg := newConfig(opts)
+	s := &Service{variant: v, base: newTransport(64)}
+	back, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	var front, down http.Handler
+	switch v {
+	case Uninstrumented:
+		front, down = s.buildPlain(cfg, back.url)
+	case OTelStack:
+		front, down = s.buildOTel(cfg, back.url)
+	case CtxtrailDefaults:
+		front, down, err = s.buildCtxtrail(cfg, back.url, false)
+	case CtxtrailLoaded:
+		front, down, err = s.buildCtxtrail(cfg, back.url, true)
+	default:
+		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
+	}
+	if err != nil {
+		back.ln.Close()
+		s.closeTelemetry(context.Background())
+		return nil, err
+	}
+	s.back = back.serve(down)
+	fl, err := listen()
+	if err != nil {
+		_ = s.Close(context.Background())
+		return nil, err
+	}
+	s.front = fl.serve(front)
+	return s, nil
+}
+
+// Variant returns the service's variant.
+func (s *Service) Variant() Variant { return s.variant }
+
+// URL returns the URL of the front service's endpoint.
+func (s *Service) URL() string { return s.front.url + FrontPath }
+
+// Flush exports every span (and log record) the service has queued.
+func (s *Service) Flush(ctx context.Context) error {
+	var errs []error
+	for _, f := range s.flush {
+		errs = append(errs, f(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops both servers, then flushes and shuts the telemetry down. It stops every
+// goroutine the service started.
+func (s *Service) Close(ctx context.Context) error {
+	var errs []error
+	if s.front != nil {
+		errs = append(errs, s.front.close(ctx))
+	}
+	if s.back != nil {
+		errs = append(errs, s.back.close(ctx))
+	}
+	s.base.CloseIdleConnections()
+	errs = append(errs, s.closeTelemetry(ctx))
+	return errors.Join(errs...)
+}
+
+func (s *Service) closeTelemetry(ctx context.Context) error {
+	var errs []error
+	for _, f := range s.shutdown {
+		errs = append(errs, f(ctx))
+	}
+	s.shutdown, s.flush = nil, nil
+	return errors.Join(errs...)
+}
+
+// newTransport returns a keep-alive transport for loopback calls.
+func newTransport(conns int) *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConns:        2 * conns,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+}
+
+type listener struct {
+	ln  net.Listener
+	url string
+}
+
+func listen() (listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return listener{}, fmt.Errorf("requestpath: listen: %w", err)
+	}
+	return listener{ln: ln, url: "http://" + ln.Addr().String()}, nil
+}
+
+type server struct {
+	srv  *http.Server
+	url  string
+	done chan struct{}
+}
+
+func (l listener) serve(h http.Handler) *server {
+	s := &server{
+		srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          nil,
+		},
+		url:  l.url,
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.done)
+		_ = s.srv.Serve(l.ln) // returns ErrServerClosed after Shutdown
+	}()
+	return s
+}
+
+func (s *server) close(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return errors.Join(err, ctx.Err())
+	}
+	if err != nil {
+		return fmt.Errorf("requestpath: shutdown %s: %w", s.url, err)
+	}
+	return nil
+}
+
+// The log fields of the three lines, the same in every variant.
+var (
+	cartField  = zap.String("cart", "c-42")
+	itemsField = zap.Int("items", 3)
+	centsField = zap.Int("cents", 1250)
+)
+
+// fetch makes the downstream call with client; header, when not nil, adds headers by hand.
+func fetch(ctx context.Context, client *http.Client, url string, header func(http.Header)) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("requestpath: downstream request: %w", err)
+	}
+	if header != nil {
+		header(req.Header)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("requestpath: downstream call: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("requestpath: downstream body: %w", err)
+	}
+	return body, resp.StatusCode, nil
+}
+
+// respond writes the front service's answer: "ok " and what downstream said.
+func respond(w http.ResponseWriter, down []byte) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	b := make([]byte, 0, 3+len(down))
+	b = append(append(b, "ok "...), down...)
+	_, _ = w.Write(b)
+}
+
+// stock is the downstream service: it answers with the x-request-id it received.
+func stock(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, r.Header.Get("X-Request-Id"))
+}
