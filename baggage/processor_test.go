@@ -24,7 +24,7 @@ func newTracer(t testing.TB, sp sdktrace.SpanProcessor) (*sdktrace.TracerProvide
 func attrs(kvs []attribute.KeyValue) []string {
 	out := make([]string, 0, len(kvs))
 	for _, kv := range kvs {
-		out = append(out, string(kv.Key)+"="+kv.Value.Emit())
+		out = append(out, string(kv.Key)+"="+kv.Value.String())
 	}
 	slices.Sort(out)
 	return out

@@ -140,7 +140,7 @@ func ExampleWithSpanEvents() {
 	for _, ev := range s.Events() {
 		fmt.Print(ev.Name, ":")
 		for _, kv := range ev.Attributes {
-			fmt.Print(" ", kv.Key, "=", kv.Value.Emit())
+			fmt.Print(" ", kv.Key, "=", kv.Value.String())
 		}
 		fmt.Println()
 	}

@@ -61,7 +61,7 @@ func ExampleWithBeforeBreadcrumb() {
 	trail.Add(ctx, trail.Breadcrumb{Category: "healthcheck", Message: "ping"})
 
 	for _, b := range trail.FromContext(ctx).Breadcrumbs() {
-		fmt.Println(b.Message, b.Data[0].Key, b.Data[0].Value.Emit())
+		fmt.Println(b.Message, b.Data[0].Key, b.Data[0].Value.String())
 	}
 	// Output:
 	// charge card [redacted]
@@ -104,7 +104,7 @@ func ExampleLogBreadcrumb() {
 	log.Named("billing").Ctx(ctx).Error("card declined")
 
 	for _, b := range trail.FromContext(ctx).Breadcrumbs() {
-		fmt.Println(b.Level, b.Category, b.Message, b.Data[0].Key, b.Data[0].Value.Emit())
+		fmt.Println(b.Level, b.Category, b.Message, b.Data[0].Key, b.Data[0].Value.String())
 	}
 	// Output:
 	// error log card declined logger billing

@@ -183,7 +183,7 @@ func (kvs attrs) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 				return nil
 			}))
 		default:
-			enc.AddString(key, v.Emit())
+			enc.AddString(key, v.String())
 		}
 	}
 	return nil
