@@ -2,6 +2,7 @@ package otelctx
 
 import (
 	"io"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -37,6 +38,9 @@ type config struct {
 	batchOpts   []sdktrace.BatchSpanProcessorOption
 	propagators []propagation.TextMapPropagator
 	noGlobal    bool
+
+	lossInterval time.Duration
+	lossSink     func(error)
 }
 
 // Option configures Install.
@@ -147,6 +151,15 @@ func WithPropagators(ps ...propagation.TextMapPropagator) Option {
 // Provider's methods instead. Useful in tests and in programs that run several providers.
 func WithoutGlobal() Option {
 	return optionFunc(func(c config) config { c.noGlobal = true; return c })
+}
+
+// WithLossWarnings sets how lost spans are reported: at most one *LossWarning per interval
+// (DefaultWarnInterval when zero or negative) goes to sink (otel.Handle when nil). A span is lost
+// when the export queue is full (the request path never waits for the exporter) or when the
+// export carrying it fails. Provider.Stats counts them all, whatever is reported. The sink may be
+// called on a request's goroutine and must not block.
+func WithLossWarnings(interval time.Duration, sink func(error)) Option {
+	return optionFunc(func(c config) config { c.lossInterval, c.lossSink = interval, sink; return c })
 }
 
 func newConfig(opts []Option) config {

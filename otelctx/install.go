@@ -3,9 +3,12 @@ package otelctx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -24,6 +27,8 @@ type Provider struct {
 	tp         *sdktrace.TracerProvider
 	propagator propagation.TextMapPropagator
 	exporters  []string
+	pipelines  []*pipeline
+	processors []sdktrace.SpanProcessor // WithSpanProcessor's, shut down by hand if the SDK skips them
 
 	stopExports context.CancelFunc // aborts exports still running when Shutdown's ctx ends
 	once        sync.Once
@@ -80,15 +85,24 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
 		}
 	}
+	warn := newLossWarner(cfg.lossInterval, cfg.lossSink)
+	limit := queueLimit(batchOpts)
+	var pipes []*pipeline
 	for _, e := range exporters {
-		tpOpts = append(tpOpts, sdktrace.WithBatcher(&abortableExporter{SpanExporter: e, base: exportCtx}, batchOpts...))
+		pl := &pipeline{limit: limit, warn: warn}
+		pl.bsp = sdktrace.NewBatchSpanProcessor(&abortableExporter{SpanExporter: e, base: exportCtx, pl: pl}, batchOpts...)
+		pipes = append(pipes, pl)
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(pl))
 	}
 	p := &Provider{
 		tp:          sdktrace.NewTracerProvider(tpOpts...),
 		propagator:  prop,
 		exporters:   names,
+		pipelines:   pipes,
+		processors:  cfg.processors,
 		stopExports: stopExports,
 	}
+	warn.stats = p.Stats
 	if !cfg.noGlobal {
 		otel.SetTracerProvider(p.tp)
 		otel.SetTextMapPropagator(prop)
@@ -270,20 +284,237 @@ func withTracesPath(endpoint string) string {
 }
 
 // abortableExporter gives every export a context that Shutdown can cancel, so a collector that
-// hangs cannot keep the batch processor's goroutine alive past Shutdown's deadline.
+// hangs cannot keep the batch processor's goroutine alive past Shutdown's deadline. It also
+// counts what each export carried for its pipeline, and keeps export errors from the batch
+// processor, which would report every failed batch through otel.Handle: the pipeline reports
+// them at most once per interval instead, and ForceFlush and Shutdown return them.
 type abortableExporter struct {
 	sdktrace.SpanExporter
 	base context.Context
+	pl   *pipeline
 }
 
 func (e *abortableExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	if err := e.base.Err(); err != nil {
-		return err
+	err := e.base.Err()
+	if err == nil {
+		ctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(e.base, cancel)
+		err = e.SpanExporter.ExportSpans(ctx, spans)
+		stop()
+		cancel()
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(e.base, cancel)
-	defer func() { stop(); cancel() }()
-	return e.SpanExporter.ExportSpans(ctx, spans)
+	e.pl.exported(len(spans), err)
+	return nil
+}
+
+// ErrSpansLost is wrapped by the warnings and errors that report spans which never reached the
+// collector: refused because the export queue was full, or carried by an export that failed.
+var ErrSpansLost = errors.New("otelctx: spans lost")
+
+// Stats counts what happened to the spans handed to Install's exporters. Unsampled spans are
+// not counted: they were never meant to leave the process. With several exporters each span is
+// counted once per exporter.
+//
+// Ended == Exported + Dropped + Failed + Queued, up to the spans moving while Stats reads the
+// counters. After Shutdown has returned, Queued counts spans that never left the process.
+type Stats struct {
+	Ended         uint64 // sampled spans that ended and were offered to an exporter
+	Exported      uint64 // spans the exporter accepted
+	Dropped       uint64 // spans refused because the export queue was full
+	Failed        uint64 // spans carried by exports that returned an error
+	FailedExports uint64 // exports that returned an error
+	Queued        uint64 // spans waiting in the queue or being exported now
+}
+
+// Lost returns how many spans will never reach the collector: Dropped + Failed.
+func (s Stats) Lost() uint64 { return s.Dropped + s.Failed }
+
+// LossWarning is what Install reports, at most once per interval (see WithLossWarnings), when
+// spans are dropped or an export fails. It wraps ErrSpansLost and the last export error.
+type LossWarning struct {
+	Stats    Stats         // the counters when the warning was made
+	Err      error         // the last export error, or nil if spans were only dropped
+	Interval time.Duration // at most one warning per Interval
+}
+
+// Error describes the loss on one line.
+func (w *LossWarning) Error() string {
+	msg := fmt.Sprintf("%v: %d dropped (export queue full), %d in %d failed exports, of %d ended; at most one report per %v",
+		ErrSpansLost, w.Stats.Dropped, w.Stats.Failed, w.Stats.FailedExports, w.Stats.Ended, w.Interval)
+	if w.Err != nil {
+		msg += "; last export error: " + w.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns ErrSpansLost and the last export error.
+func (w *LossWarning) Unwrap() []error {
+	if w.Err == nil {
+		return []error{ErrSpansLost}
+	}
+	return []error{ErrSpansLost, w.Err}
+}
+
+// lossWarner passes at most one LossWarning per interval to its sink.
+type lossWarner struct {
+	interval time.Duration
+	sink     func(error)
+	stats    func() Stats
+	next     atomic.Int64 // UnixNano before which losses are only counted
+	lastErr  atomic.Pointer[error]
+}
+
+func newLossWarner(interval time.Duration, sink func(error)) *lossWarner {
+	if interval <= 0 {
+		interval = DefaultWarnInterval
+	}
+	if sink == nil {
+		sink = otel.Handle
+	}
+	return &lossWarner{interval: interval, sink: sink}
+}
+
+func (w *lossWarner) warn(err error) {
+	if err != nil {
+		w.lastErr.Store(&err)
+	}
+	now := time.Now().UnixNano()
+	next := w.next.Load()
+	if now < next || !w.next.CompareAndSwap(next, now+int64(w.interval)) {
+		return
+	}
+	var last error
+	if p := w.lastErr.Load(); p != nil {
+		last = *p
+	}
+	w.sink(&LossWarning{Stats: w.stats(), Err: last, Interval: w.interval})
+}
+
+// queueLimit returns how many spans a pipeline lets wait for its exporter, as the batch span
+// processor will be configured by opts, or 0 when the processor blocks on a full queue.
+func queueLimit(opts []sdktrace.BatchSpanProcessorOption) int64 {
+	o := sdktrace.BatchSpanProcessorOptions{MaxQueueSize: sdktrace.DefaultMaxQueueSize}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.BlockOnQueueFull {
+		return 0
+	}
+	return int64(max(o.MaxQueueSize, 1))
+}
+
+// pipeline is the span processor Install registers for each exporter: it counts every sampled
+// span and passes it to the SDK's batch span processor, unless that span would overflow the
+// queue. The batch processor drops silently when its queue is full; the pipeline makes sure it
+// never is, by refusing (and counting) a span when the spans it has handed over and the exporter
+// has not yet seen, plus any ForceFlush markers in flight, would exceed the queue size. So every
+// drop is counted here, the request path still never waits, and memory stays bounded by the
+// queue size. (The bound covers spans queued, batched and being exported, so it is a little
+// tighter than the SDK's own, which counts only the queue.)
+type pipeline struct {
+	bsp   sdktrace.SpanProcessor
+	limit int64 // 0: the batch processor blocks on a full queue, nothing is refused here
+	warn  *lossWarner
+
+	ended, exportedN, dropped, failed, failedExports atomic.Uint64
+	pending                                          atomic.Int64 // handed to bsp, not yet exported
+	flushing                                         atomic.Int64 // ForceFlush markers in bsp's queue
+	stopped                                          atomic.Bool
+}
+
+var _ sdktrace.SpanProcessor = (*pipeline)(nil)
+
+func (p *pipeline) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
+	p.bsp.OnStart(parent, s)
+}
+
+func (p *pipeline) OnEnd(s sdktrace.ReadOnlySpan) {
+	if !s.SpanContext().IsSampled() {
+		return
+	}
+	p.ended.Add(1)
+	if p.stopped.Load() {
+		p.drop()
+		return
+	}
+	if n := p.pending.Add(1); p.limit > 0 && n+p.flushing.Load() > p.limit {
+		p.pending.Add(-1)
+		p.drop()
+		return
+	}
+	p.bsp.OnEnd(s)
+}
+
+func (p *pipeline) drop() {
+	p.dropped.Add(1)
+	p.warn.warn(nil)
+}
+
+// exported counts an export of n spans that returned err.
+func (p *pipeline) exported(n int, err error) {
+	p.pending.Add(-int64(n))
+	if err == nil {
+		p.exportedN.Add(uint64(n))
+		return
+	}
+	p.failed.Add(uint64(n))
+	p.failedExports.Add(1)
+	p.warn.warn(err)
+}
+
+func (p *pipeline) ForceFlush(ctx context.Context) error {
+	p.flushing.Add(1)
+	defer p.flushing.Add(-1)
+	return p.bsp.ForceFlush(ctx)
+}
+
+func (p *pipeline) Shutdown(ctx context.Context) error {
+	p.stopped.Store(true)
+	return p.bsp.Shutdown(ctx)
+}
+
+func (p *pipeline) stats() Stats {
+	return Stats{
+		Ended:         p.ended.Load(),
+		Exported:      p.exportedN.Load(),
+		Dropped:       p.dropped.Load(),
+		Failed:        p.failed.Load(),
+		FailedExports: p.failedExports.Load(),
+		Queued:        uint64(max(p.pending.Load(), 0)),
+	}
+}
+
+// Stats returns the span counters of every exporter, summed: how many spans ended, were
+// exported, were dropped because the queue was full, or were lost in failed exports. It is
+// cheap (a few atomic loads) and safe for concurrent use; a monitor page can poll it.
+func (p *Provider) Stats() Stats {
+	var s Stats
+	for _, pl := range p.pipelines {
+		ps := pl.stats()
+		s.Ended += ps.Ended
+		s.Exported += ps.Exported
+		s.Dropped += ps.Dropped
+		s.Failed += ps.Failed
+		s.FailedExports += ps.FailedExports
+		s.Queued += ps.Queued
+	}
+	return s
+}
+
+// lostSince returns an error wrapping ErrSpansLost if exports failed since before was read.
+func (p *Provider) lostSince(before Stats) error {
+	after := p.Stats()
+	if after.FailedExports == before.FailedExports {
+		return nil
+	}
+	var last error
+	if len(p.pipelines) > 0 {
+		if e := p.pipelines[0].warn.lastErr.Load(); e != nil {
+			last = *e
+		}
+	}
+	return fmt.Errorf("%w: %d spans in %d failed exports: %w", ErrSpansLost,
+		after.Failed-before.Failed, after.FailedExports-before.FailedExports, last)
 }
 
 // TracerProvider returns the SDK tracer provider.
@@ -300,16 +531,42 @@ func (p *Provider) Propagator() propagation.TextMapPropagator { return p.propaga
 // Exporters returns the names of the exporters in use ("console", "otlp", "custom").
 func (p *Provider) Exporters() []string { return append([]string(nil), p.exporters...) }
 
-// ForceFlush exports every span ended so far.
-func (p *Provider) ForceFlush(ctx context.Context) error { return p.tp.ForceFlush(ctx) }
+// ForceFlush exports every span ended so far. If an export fails meanwhile, the error wraps
+// ErrSpansLost and the exporter's error.
+func (p *Provider) ForceFlush(ctx context.Context) error {
+	before := p.Stats()
+	if err := p.tp.ForceFlush(ctx); err != nil {
+		return err
+	}
+	return p.lostSince(before)
+}
 
 // Shutdown flushes every ended span and stops the processors and exporters. It returns by ctx's
 // deadline even when a collector hangs: exports still running then are aborted, and what they
-// carried is lost (the error says so). Later calls return the first call's result.
+// carried is lost (the error says so). An export that fails while Shutdown flushes makes the
+// error wrap ErrSpansLost; Stats tells how many spans were lost. Later calls return the first
+// call's result.
 func (p *Provider) Shutdown(ctx context.Context) error {
 	p.once.Do(func() {
-		p.err = p.tp.Shutdown(ctx)
+		before := p.Stats()
+		err := p.tp.Shutdown(ctx)
 		p.stopExports()
+		if err != nil {
+			// The SDK skips the processors left once ctx has ended, and a batch processor
+			// never shut down keeps its goroutine for good: stop ours now. Exports are aborted
+			// above, so they return at once.
+			for _, pl := range p.pipelines {
+				_ = pl.Shutdown(ctx)
+			}
+			// The same holds for the processors given with WithSpanProcessor (a Monitor with a
+			// leak callback runs a goroutine). Shutting a processor down twice is allowed.
+			for _, sp := range p.processors {
+				if sp != nil {
+					_ = sp.Shutdown(ctx)
+				}
+			}
+		}
+		p.err = errors.Join(err, p.lostSince(before))
 	})
 	return p.err
 }
