@@ -31,6 +31,12 @@
 // names the setting; nothing falls back silently. Shutdown flushes and returns by its context's
 // deadline even if the collector hangs.
 //
+// No span is lost silently. Provider.Stats counts, per exporter, the spans ended, exported,
+// dropped because the export queue was full, and carried by exports that failed; losses are
+// reported at most once per interval (WithLossWarnings, otel.Handle by default) as errors
+// wrapping ErrSpansLost, and ForceFlush and Shutdown return such an error when an export fails
+// during the call. spans.Monitor shows the same counters on its page (Monitor.SetExportStats).
+//
 //	p, err := otelctx.Install(ctx, otelctx.WithServiceName("orders"))
 //	if err != nil {
 //		return err

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
+
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -66,6 +68,8 @@ type Monitor struct {
 	namesMu   sync.Mutex
 	other     nameCounters
 	leaksSent atomic.Uint64
+
+	exportStats atomic.Pointer[func() otelctx.Stats] // SetExportStats
 
 	shut     atomic.Bool
 	stop     chan struct{}

@@ -23,6 +23,7 @@ var pageSource string
 // pageData is what ServeHTTP serves, as JSON and to the template.
 type pageData struct {
 	Stats  statsView    `json:"stats"`
+	Export *exportView  `json:"export,omitempty"` // after the spans ended; see SetExportStats
 	Limit  int          `json:"limit"`
 	Active []activeView `json:"active"`
 	Leaks  []activeView `json:"leaks"`
@@ -101,6 +102,7 @@ func (m *Monitor) pageData(limit int) pageData {
 			ByKind:          make([]kindView, 0, len(st.ByKind)),
 			ByName:          make([]nameView, 0, len(st.ByName)),
 		},
+		Export: m.exportView(),
 		Active: []activeView{},
 		Leaks:  []activeView{},
 	}

@@ -33,6 +33,7 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 		_ = mon.Shutdown(ctx)
 		return nil, err
 	}
+	mon.SetExportStats(p.Stats) // dropped and failed exports on /debug/ctxtrail
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(logs)), zap.InfoLevel)
