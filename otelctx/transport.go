@@ -3,8 +3,10 @@ package otelctx
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -97,8 +99,49 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		setErrorStatus(span, "")
 		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
 	}
-	span.End()
+	// The call lasts until its body is read, as otelhttp's client span does: end the span at
+	// EOF, a read error or Close, whichever comes first. A 101 body is the raw connection
+	// (an io.ReadWriteCloser), so it is left unwrapped.
+	if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
+		span.End()
+		return resp, nil
+	}
+	resp.Body = &spanBody{ReadCloser: resp.Body, span: span}
 	return resp, nil
+}
+
+// spanBody ends the client span when the response body is finished with.
+type spanBody struct {
+	io.ReadCloser
+	span trace.Span
+	done atomic.Bool
+}
+
+func (b *spanBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case err == io.EOF:
+		b.end()
+	case err != nil:
+		if b.done.CompareAndSwap(false, true) {
+			b.span.RecordError(err)
+			b.span.SetStatus(codes.Error, boundedString(err.Error()))
+			b.span.End()
+		}
+	}
+	return n, err
+}
+
+func (b *spanBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.end()
+	return err
+}
+
+func (b *spanBody) end() {
+	if b.done.CompareAndSwap(false, true) {
+		b.span.End()
+	}
 }
 
 // portOf returns the port of a URL, or the scheme's default, or 0.

@@ -308,3 +308,43 @@ func TestMiddlewareWithInstalledProvider(t *testing.T) {
 		t.Fatalf("x-trace-id %q", got)
 	}
 }
+
+// The client span lasts until the response body is finished with: EOF, Close, or a read error.
+func TestTransportEndsSpanWithTheBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, strings.Repeat("x", 100))
+	}))
+	defer srv.Close()
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+
+	for _, tt := range []struct {
+		name   string
+		finish func(t *testing.T, body io.ReadCloser)
+	}{
+		{"read to EOF", func(t *testing.T, body io.ReadCloser) {
+			if n, err := io.Copy(io.Discard, body); err != nil || n != 100 {
+				t.Fatalf("read %d bytes, %v", n, err)
+			}
+		}},
+		{"closed unread", func(t *testing.T, body io.ReadCloser) { body.Close() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+			client := &http.Client{Transport: otelctx.NewTransport(base, otelctx.WithTracerProvider(tp))}
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(rec.Ended()); n != 0 {
+				t.Fatalf("%d spans ended before the body was read", n)
+			}
+			tt.finish(t, resp.Body)
+			resp.Body.Close() // a second end must not end the span twice
+			if n := len(rec.Ended()); n != 1 {
+				t.Fatalf("%d spans ended after the body, want 1", n)
+			}
+		})
+	}
+}
