@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 )
 
@@ -203,13 +204,13 @@ func (BoolCodec) Decode(s string) (bool, error) {
 	return v, nil
 }
 
-// MaxIDLen is the longest identifier IDCodec carries, the same bound otelctx puts on request IDs.
-const MaxIDLen = 128
+// MaxIDLen is the longest identifier IDCodec carries: otelctx's bound on request IDs.
+const MaxIDLen = otelctx.MaxRequestIDLen
 
 // IDCodec carries identifiers: 1 to MaxIDLen bytes, each one of A-Z a-z 0-9 . _ @ : -. That
 // covers UUIDs, ULIDs, numbers, slugs and e-mail-like IDs, and keeps out everything that could
 // break a header, a log line or a query (spaces, quotes, commas, control bytes, non-ASCII). The
-// set is the one otelctx accepts for x-request-id.
+// rule is otelctx.ValidRequestID's, so an ID valid in one is valid in the other.
 type IDCodec struct{}
 
 // Encode returns id, or an error if it is not an identifier.
@@ -229,27 +230,16 @@ func (IDCodec) Decode(s string) (string, error) {
 }
 
 func checkID(id string) error {
+	if otelctx.ValidRequestID(id) {
+		return nil
+	}
 	if len(id) == 0 || len(id) > MaxIDLen {
 		return fmt.Errorf("identifier of %d bytes, want 1 to %d", len(id), MaxIDLen)
 	}
-	for i := 0; i < len(id); i++ {
-		if !idChar[id[i]] {
+	for i := 0; i < len(id); i++ { // say which byte: only on the error path
+		if !otelctx.ValidRequestID(id[i : i+1]) {
 			return fmt.Errorf("identifier holds byte %q at %d, want A-Z a-z 0-9 . _ @ : -", id[i], i)
 		}
 	}
-	return nil
+	return fmt.Errorf("identifier %q refused", id)
 }
-
-var idChar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-		t[c+'a'-'A'] = true
-	}
-	for _, c := range "._@:-" {
-		t[c] = true
-	}
-	return t
-}()
