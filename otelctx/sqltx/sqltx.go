@@ -129,45 +129,13 @@ func runNew(ctx context.Context, db *sql.DB, fn func(context.Context) error, c c
 	s := &scope{root: root, parent: scopeFrom(ctx)}
 	defer s.ended.Store(true)
 
-	finished := false
-	defer func() {
-		if finished {
-			return
+	undo := func() error {
+		if err := root.rollback(ctx, tracer, sys); err != nil {
+			return fmt.Errorf("sqltx: rollback: %w", err)
 		}
-		// fn panicked or called runtime.Goexit: roll back, then let the panic or Goexit go on.
-		r := recover()
-		cause, reason := errGoexit, "goexit"
-		if r != nil {
-			cause, reason = panicError(r), "panic"
-		}
-		rbErr := root.rollback(ctx, tracer, sys)
-		span.SetAttributes(AttrOutcome.String("rollback"), AttrRollbackReason.String(reason))
-		markError(span, cause)
-		if rbErr != nil {
-			span.RecordError(fmt.Errorf("sqltx: rollback: %w", rbErr))
-		}
-		span.End()
-		if r != nil {
-			panic(r)
-		}
-	}()
-	err = fn(context.WithValue(ctx, scopeKey{}, s))
-	finished = true
-
-	reason := "error"
-	if err == nil {
-		if cause := s.rollbackCause(); cause != nil {
-			err, reason = fmt.Errorf("%w: %w", ErrRollbackOnly, cause), "rollback_only"
-		}
+		return nil
 	}
-	if err != nil {
-		rbErr := root.rollback(ctx, tracer, sys)
-		span.SetAttributes(AttrOutcome.String("rollback"), AttrRollbackReason.String(reason))
-		if rbErr != nil {
-			err = fmt.Errorf("%w (sqltx: rollback: %w)", err, rbErr)
-		}
-		markError(span, err)
-		span.End()
+	if ended, err := runScope(ctx, s, span, fn, undo); ended {
 		return err
 	}
 
@@ -184,6 +152,52 @@ func runNew(ctx context.Context, db *sql.DB, fn func(context.Context) error, c c
 	span.SetAttributes(AttrOutcome.String("commit"))
 	span.End()
 	return nil
+}
+
+// runScope runs fn with s in its context. If fn panics, calls runtime.Goexit or returns an error,
+// or s was marked rollback-only, it calls undo (a rollback, or a rollback to the savepoint),
+// records the outcome on span, ends it and reports ended; a panic or Goexit then goes on.
+// Otherwise it leaves span to the caller, which commits or releases.
+func runScope(ctx context.Context, s *scope, span trace.Span, fn func(context.Context) error, undo func() error) (ended bool, err error) {
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		r := recover()
+		cause, reason := errGoexit, "goexit"
+		if r != nil {
+			cause, reason = panicError(r), "panic"
+		}
+		if rbErr := undo(); rbErr != nil {
+			span.RecordError(rbErr)
+		}
+		span.SetAttributes(AttrOutcome.String("rollback"), AttrRollbackReason.String(reason))
+		markError(span, cause)
+		span.End()
+		if r != nil {
+			panic(r)
+		}
+	}()
+	err = fn(context.WithValue(ctx, scopeKey{}, s))
+	finished = true
+
+	reason := "error"
+	if err == nil {
+		if cause := s.rollbackCause(); cause != nil {
+			err, reason = fmt.Errorf("%w: %w", ErrRollbackOnly, cause), "rollback_only"
+		}
+	}
+	if err == nil {
+		return false, nil
+	}
+	if rbErr := undo(); rbErr != nil {
+		err = fmt.Errorf("%w (%w)", err, rbErr)
+	}
+	span.SetAttributes(AttrOutcome.String("rollback"), AttrRollbackReason.String(reason))
+	markError(span, err)
+	span.End()
+	return true, err
 }
 
 // runSavepoint runs fn between SAVEPOINT and RELEASE in outer's transaction, rolling back to the
@@ -210,45 +224,15 @@ func runSavepoint(ctx context.Context, outer *scope, fn func(context.Context) er
 	s := &scope{root: root, parent: scopeFrom(ctx)}
 	defer s.ended.Store(true)
 
-	finished := false
-	defer func() {
-		if finished {
-			return
-		}
-		r := recover()
-		cause, reason := errGoexit, "goexit"
-		if r != nil {
-			cause, reason = panicError(r), "panic"
-		}
-		if rbErr := rollbackTo(ctx, root, name, tracer, sys); rbErr != nil {
-			outer.markRollbackOnly(rbErr)
-			span.RecordError(rbErr)
-		}
-		span.SetAttributes(AttrOutcome.String("rollback"), AttrRollbackReason.String(reason))
-		markError(span, cause)
-		span.End()
-		if r != nil {
-			panic(r)
-		}
-	}()
-	err = fn(context.WithValue(ctx, scopeKey{}, s))
-	finished = true
-
-	reason := "error"
-	if err == nil {
-		if cause := s.rollbackCause(); cause != nil {
-			err, reason = fmt.Errorf("%w: %w", ErrRollbackOnly, cause), "rollback_only"
-		}
-	}
-	if err != nil {
-		if rbErr := rollbackTo(ctx, root, name, tracer, sys); rbErr != nil {
+	undo := func() error {
+		rbErr := rollbackTo(ctx, root, name, tracer, sys)
+		if rbErr != nil {
 			// The savepoint's work may still be in the transaction: the outer scope must not commit.
 			outer.markRollbackOnly(rbErr)
-			err = fmt.Errorf("%w (%w)", err, rbErr)
 		}
-		span.SetAttributes(AttrOutcome.String("rollback"), AttrRollbackReason.String(reason))
-		markError(span, err)
-		span.End()
+		return rbErr
+	}
+	if ended, err := runScope(ctx, s, span, fn, undo); ended {
 		return err
 	}
 
