@@ -35,7 +35,6 @@ func (m *Monitor) exportView() *exportView {
 	if fn == nil {
 		return nil
 	}
-	return (*exportView)(ptr((*fn)()))
+	v := exportView((*fn)())
+	return &v
 }
-
-func ptr[T any](v T) *T { return &v }
