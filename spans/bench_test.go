@@ -4,6 +4,7 @@ package spans
 
 import (
 	"context"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -183,4 +184,83 @@ func BenchmarkProcessorDirect(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSpanPaired measures the goal's ratio directly: the same child span start+end under
+// "bare" and under another config, run in alternating blocks inside one benchmark, each block
+// timed on its own, the order within each pair drawn at random. Load from elsewhere on a
+// shared machine then falls on both configs alike, which separate benchmark runs cannot
+// promise. It reports each side's wall and CPU time per span over all blocks, and the medians
+// of the per-pair ratios (config / bare), which one preempted block cannot move. config=bare
+// pairs bare with itself: the method's own bias, which should be a ratio of 1.
+func BenchmarkSpanPaired(b *testing.B) {
+	for _, setup := range benchSetups {
+		b.Run("config="+setup.name, func(b *testing.B) {
+			benchPaired(b, benchSetups[0].procs(), setup.procs())
+		})
+	}
+}
+
+func benchPaired(b *testing.B, baseProcs, procs []sdktrace.SpanProcessor) {
+	const block = 512 // spans per block: ~1 ms, short against the machine's drift
+	type side struct {
+		tracer    trace.Tracer
+		ctx       context.Context
+		wall, cpu time.Duration
+	}
+	mk := func(procs []sdktrace.SpanProcessor) *side {
+		tracer := benchProvider(b, procs).Tracer("bench")
+		ctx, root := tracer.Start(context.Background(), "root")
+		b.Cleanup(func() { root.End() })
+		return &side{tracer: tracer, ctx: ctx}
+	}
+	base, other := mk(baseProcs), mk(procs)
+	run := func(s *side) (wall, cpu time.Duration) {
+		start, cpu0 := time.Now(), cpuTime()
+		for range block {
+			_, sp := s.tracer.Start(s.ctx, "child")
+			sp.End()
+		}
+		wall, cpu = time.Since(start), cpuTime()-cpu0
+		s.wall += wall
+		s.cpu += cpu
+		return wall, cpu
+	}
+	var wallRatios, cpuRatios []float64
+	seed := uint64(0x9E3779B97F4A7C15)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n += 2 * block {
+		seed ^= seed << 13 // xorshift: which side goes first
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		var bw, bc, ow, oc time.Duration
+		if seed&1 == 0 {
+			bw, bc = run(base)
+			ow, oc = run(other)
+		} else {
+			ow, oc = run(other)
+			bw, bc = run(base)
+		}
+		wallRatios = append(wallRatios, float64(ow)/float64(bw))
+		if bc > 0 && oc > 0 {
+			cpuRatios = append(cpuRatios, float64(oc)/float64(bc))
+		}
+	}
+	b.StopTimer()
+	spans := float64(len(wallRatios) * block)
+	b.ReportMetric(float64(base.wall.Nanoseconds())/spans, "bare-ns/span")
+	b.ReportMetric(float64(other.wall.Nanoseconds())/spans, "config-ns/span")
+	b.ReportMetric(float64(base.cpu.Nanoseconds())/spans, "bare-cpu-ns/span")
+	b.ReportMetric(float64(other.cpu.Nanoseconds())/spans, "config-cpu-ns/span")
+	b.ReportMetric(median(wallRatios), "ratio")
+	b.ReportMetric(median(cpuRatios), "cpu-ratio")
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

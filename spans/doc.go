@@ -45,7 +45,9 @@
 // spans active past a threshold as probable leaks, through WithLeakCallback and on its page. It
 // serves JSON and a small HTML page as an http.Handler, like OpenTelemetry's zpages tracez, and
 // can log its counts periodically (WithStatsLogger). Its memory is bounded however many spans
-// leak: a capped active list with an overflow count, a capped set of names.
+// leak: a capped active list (the spans past the cap count in "(untracked)" rows), a capped
+// set of names. A span counts under the name it has, so a server span renamed to its route
+// once routing is done counts under the route.
 //
 //	mon := spans.NewMonitor(spans.WithLeakThreshold(30*time.Second))
 //	provider, err := otelctx.Install(ctx,

@@ -42,9 +42,10 @@ type kindView struct {
 }
 
 type nameView struct {
-	Name  string `json:"name"`
-	Kind  string `json:"kind"`
-	Other bool   `json:"other,omitempty"`
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	Other     bool   `json:"other,omitempty"`
+	Untracked bool   `json:"untracked,omitempty"`
 	countsView
 }
 
@@ -114,7 +115,7 @@ func (m *Monitor) pageData(limit int) pageData {
 		if n.Other {
 			kind = ""
 		}
-		d.Stats.ByName = append(d.Stats.ByName, nameView{Name: n.Name, Kind: kind, Other: n.Other, countsView: viewCounts(n.Counts)})
+		d.Stats.ByName = append(d.Stats.ByName, nameView{Name: n.Name, Kind: kind, Other: n.Other, Untracked: n.Untracked, countsView: viewCounts(n.Counts)})
 	}
 	for _, a := range m.ActiveSpans(limit) {
 		v := activeView{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,8 +218,13 @@ func TestMonitorBoundedWithAMillionLeakedSpans(t *testing.T) {
 	if st.Tracked != maxTracked || st.Overflow != total-maxTracked {
 		t.Fatalf("tracked %d overflow %d, want %d %d", st.Tracked, st.Overflow, maxTracked, total-maxTracked)
 	}
-	if len(st.ByName) != maxNames+1 || !st.ByName[len(st.ByName)-1].Other {
-		t.Fatalf("by-name rows = %d, want %d and an (other) row last", len(st.ByName), maxNames+1)
+	// The listed spans count by name, 100 names and the rest under "(other)"; the spans the
+	// full list turned away count under "(untracked)".
+	if n := len(st.ByName); n != maxNames+2 || !st.ByName[n-2].Other || !st.ByName[n-1].Untracked {
+		t.Fatalf("by-name rows = %d, want %d, then an (other) and an (untracked) row", n, maxNames)
+	}
+	if u := st.ByName[len(st.ByName)-1]; u.Created != total-maxTracked || u.Active != total-maxTracked {
+		t.Fatalf("untracked row = %+v, want %d created and active", u, total-maxTracked)
 	}
 	var sum uint64
 	for _, n := range st.ByName {
@@ -245,47 +251,71 @@ func TestMonitorNameCapAndClip(t *testing.T) {
 		spans = append(spans, s)
 	}
 	st := m.Stats()
-	if len(st.ByName) != 3 {
-		t.Fatalf("by-name rows = %d, want 2 names and (other)", len(st.ByName))
-	}
-	other := st.ByName[2]
-	if !other.Other || other.Name != otherName || other.Created != 2 {
-		t.Fatalf("other row = %+v, want (other) with 2 spans", other)
-	}
-	for _, n := range st.ByName[:2] {
-		if len(n.Name) > maxNameLen || !utf8.ValidString(n.Name) {
-			t.Errorf("kept name of %d bytes, valid UTF-8 %v; want <= %d and valid", len(n.Name), utf8.ValidString(n.Name), maxNameLen)
-		}
-	}
 	if st.Tracked != 3 || st.Overflow != 1 {
 		t.Fatalf("tracked %d overflow %d, want 3 1", st.Tracked, st.Overflow)
+	}
+	// Active: the first two names in order get rows, the third joins (other); "d" found the
+	// list full.
+	want := []string{"a", "c", otherName, untrackName}
+	if got := rowNames(st); !slices.Equal(got, want) {
+		t.Fatalf("rows while active = %q, want %q", got, want)
+	}
+	if rows := m.pageData(0).Stats.ByName; !rows[3].Untracked || rows[3].Kind != "internal" || rows[3].Active != 1 {
+		t.Fatalf("page row %+v, want the untracked internal span", rows[3])
 	}
 	for _, s := range spans {
 		s.End()
 	}
+	// Ended: names get counters in the order their spans end, two of them.
 	st = m.Stats()
-	if st.Active != 0 || st.Ended != 4 || st.Tracked != 0 {
-		t.Fatalf("after end: active %d ended %d tracked %d, want 0 4 0", st.Active, st.Ended, st.Tracked)
+	clipped := clipName(long)
+	if got := rowNames(st); !slices.Equal(got, []string{"a", clipped, otherName, untrackName}) {
+		t.Fatalf("rows after end = %q, want a, the clipped name, (other), (untracked)", got)
+	}
+	if len(clipped) > maxNameLen || !utf8.ValidString(clipped) {
+		t.Errorf("kept name of %d bytes, valid UTF-8 %v; want <= %d and valid", len(clipped), utf8.ValidString(clipped), maxNameLen)
+	}
+	if st.Active != 0 || st.Created != 4 || st.Ended != 4 || st.Tracked != 0 {
+		t.Fatalf("after end: created %d ended %d active %d tracked %d, want 4 4 0 0", st.Created, st.Ended, st.Active, st.Tracked)
 	}
 	for _, n := range st.ByName {
-		if n.Active != 0 {
-			t.Errorf("%q still has %d active", n.Name, n.Active)
+		if n.Active != 0 || n.Created != 1 || n.Ended != 1 {
+			t.Errorf("row %q = %+v, want one span created and ended", n.Name, n.Counts)
 		}
 	}
 }
 
-func TestMonitorRenamedSpanKeepsItsRow(t *testing.T) {
+func rowNames(st Stats) []string {
+	var out []string
+	for _, n := range st.ByName {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+func TestMonitorRenamedSpanMovesRow(t *testing.T) {
 	m := NewMonitor()
 	tracer := newMonitored(t, m)
 	_, s := tracer.Start(context.Background(), "GET")
-	s.SetName("GET /users/{id}")
-	s.End()
-	rows := nameStats(m.Stats())
-	if r := rows["GET/internal"]; r.Created != 1 || r.Ended != 1 || r.Active != 0 {
-		t.Fatalf("row of the start name = %+v, want created and ended once", r)
+	if r := nameStats(m.Stats())["GET/internal"]; r.Created != 1 || r.Active != 1 {
+		t.Fatalf("row of the start name = %+v, want one active span", r)
 	}
-	if _, ok := rows["GET /users/{id}/internal"]; ok {
-		t.Fatal("the end name got a row of its own, so both rows are wrong")
+	s.SetName("GET /users/{id}") // as a router does once it knows the route
+	rows := nameStats(m.Stats())
+	if r := rows["GET /users/{id}/internal"]; r.Created != 1 || r.Active != 1 {
+		t.Fatalf("row of the new name = %+v, want one active span", r)
+	}
+	if _, ok := rows["GET/internal"]; ok {
+		t.Fatal("the start name still has a row after the rename")
+	}
+	s.End()
+	st := m.Stats()
+	rows = nameStats(st)
+	if r := rows["GET /users/{id}/internal"]; r.Created != 1 || r.Ended != 1 || r.Active != 0 {
+		t.Fatalf("row of the end name = %+v, want created and ended once", r)
+	}
+	if _, ok := rows["GET/internal"]; ok || len(rows) != 1 || st.Created != 1 || st.Ended != 1 {
+		t.Fatalf("rows = %v, totals %+v; want one row and one span", rows, st.Counts)
 	}
 }
 
