@@ -132,6 +132,7 @@ func (nc *nameCounters) sum(k int) (completed, started, ended, dropped uint64) {
 // start costs the monitor no read of the span; the span's own lock makes those reads safe.
 type entry struct {
 	span     sdktrace.ReadWriteSpan
+	trace    uint64 // half the trace ID, checked on removal without a call into the span
 	reported bool
 }
 
@@ -184,17 +185,17 @@ func (sh *shard) put(key uint64, idx int, e entry) bool {
 	return true
 }
 
-// take removes the span with this ID (not 0) and trace and returns it, or nil if it was not
-// listed.
-func (sh *shard) take(key uint64, idx int, tid trace.TraceID) sdktrace.ReadWriteSpan {
-	if sl := &sh.slots[idx]; sl.key == key && sl.e.span.SpanContext().TraceID() == tid {
+// take removes the span with this ID (not 0) and trace (half of it) and returns it, or nil if
+// it was not listed.
+func (sh *shard) take(key uint64, idx int, tid uint64) sdktrace.ReadWriteSpan {
+	if sl := &sh.slots[idx]; sl.key == key && sl.e.trace == tid {
 		s := sl.e.span
 		*sl = slot{} // drop the span, so a free slot pins nothing
 		sh.n--
 		return s
 	}
 	e, ok := sh.spans[key]
-	if !ok || e.span.SpanContext().TraceID() != tid {
+	if !ok || e.trace != tid {
 		return nil
 	}
 	delete(sh.spans, key)
@@ -346,6 +347,12 @@ func clipName(name string) string {
 	return name[:cut]
 }
 
+// traceKey is the half of a trace ID that the W3C random flag (when set) says is random.
+func traceKey(id trace.TraceID) uint64 {
+	return uint64(id[8]) | uint64(id[9])<<8 | uint64(id[10])<<16 | uint64(id[11])<<24 |
+		uint64(id[12])<<32 | uint64(id[13])<<40 | uint64(id[14])<<48 | uint64(id[15])<<56
+}
+
 func spanKey(id trace.SpanID) uint64 {
 	return uint64(id[0]) | uint64(id[1])<<8 | uint64(id[2])<<16 | uint64(id[3])<<24 |
 		uint64(id[4])<<32 | uint64(id[5])<<40 | uint64(id[6])<<48 | uint64(id[7])<<56
@@ -399,7 +406,7 @@ func (m *Monitor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 		key := spanKey(sc.SpanID())
 		sh, idx := m.place(key)
 		sh.mu.Lock()
-		listed := sh.n < sh.cap && sh.put(key, idx, entry{span: s})
+		listed := sh.n < sh.cap && sh.put(key, idx, entry{span: s, trace: traceKey(sc.TraceID())})
 		sh.mu.Unlock()
 		if listed {
 			return
@@ -424,7 +431,7 @@ func (m *Monitor) OnEnd(s sdktrace.ReadOnlySpan) {
 	key := spanKey(sc.SpanID())
 	sh, idx := m.place(key)
 	sh.mu.Lock()
-	if live := sh.take(key, idx, sc.TraceID()); live != nil {
+	if live := sh.take(key, idx, traceKey(sc.TraceID())); live != nil {
 		// The live span's getters take its (free) lock; the snapshot's copy the whole snapshot.
 		name, kind := clipName(live.Name()), kindIndex(live.SpanKind())
 		if sh.last == nil || sh.last.name != name || sh.pend[kind] == math.MaxUint32 {

@@ -450,3 +450,40 @@ func TestMonitorOptionDefaults(t *testing.T) {
 		t.Fatalf("leak check interval for a 1ns threshold = %v, want the 1ms floor", tiny.cfg.leakInterval)
 	}
 }
+
+// fixedSpanID gives every span the same span ID, in a new trace each time: a broken generator.
+type fixedSpanID struct{ n byte }
+
+func (g *fixedSpanID) NewIDs(context.Context) (trace.TraceID, trace.SpanID) {
+	g.n++
+	return trace.TraceID{15: g.n}, trace.SpanID{7: 1}
+}
+
+func (g *fixedSpanID) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+	return trace.SpanID{7: 1}
+}
+
+func TestMonitorSameSpanIDInTwoTraces(t *testing.T) {
+	m := NewMonitor()
+	tracer := newMonitored(t, m, sdktrace.WithIDGenerator(&fixedSpanID{}))
+	_, first := tracer.Start(context.Background(), "first")
+	_, second := tracer.Start(context.Background(), "second") // same span ID, another trace
+	st := m.Stats()
+	if st.Created != 2 || st.Active != 2 || st.Tracked != 1 || st.Overflow != 1 {
+		t.Fatalf("both active: %+v tracked %d overflow %d, want 2 active, 1 listed, 1 overflow", st.Counts, st.Tracked, st.Overflow)
+	}
+	second.End() // must not take the first span's place in the list
+	if a := m.ActiveSpans(0); len(a) != 1 || a[0].Name != "first" {
+		t.Fatalf("active list after the second ended = %+v, want the first span", a)
+	}
+	first.End()
+	st = m.Stats()
+	if st.Created != 2 || st.Ended != 2 || st.Active != 0 || st.Tracked != 0 {
+		t.Fatalf("both ended: %+v tracked %d, want 2 created and ended, none active", st.Counts, st.Tracked)
+	}
+	for _, r := range st.ByName {
+		if r.Active != 0 {
+			t.Errorf("row %q kind %v still active: %+v", r.Name, r.Kind, r.Counts)
+		}
+	}
+}
