@@ -697,18 +697,18 @@ func (m *Monitor) Stats() Stats {
 		nc              *nameCounters
 		completed, drop [numKinds]uint64
 	}
-	rows := make([]row, 0, len(names))
-	for _, nc := range names {
+	read := func(nc *nameCounters) row {
 		r := row{nc: nc}
 		for k := range numKinds {
 			r.completed[k], _, _, r.drop[k] = nc.sum(k)
 		}
-		rows = append(rows, r)
+		return r
 	}
-	other := row{nc: &m.other}
-	for k := range numKinds {
-		other.completed[k], _, _, other.drop[k] = m.other.sum(k)
+	rows := make([]row, 0, len(names))
+	for _, nc := range names {
+		rows = append(rows, read(nc))
 	}
+	other := read(&m.other)
 	var untracked [numKinds]Counts
 	for k := range numKinds {
 		_, started, ended, _ := m.untracked.sum(k)
