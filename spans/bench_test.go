@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -269,4 +270,29 @@ func median(xs []float64) float64 {
 	}
 	slices.Sort(xs)
 	return xs[len(xs)/2]
+}
+
+// BenchmarkMonitorStats is the cost of Stats (which holds every shard of the active list while
+// it reads) and of the page's active list, with n spans active.
+func BenchmarkMonitorStats(b *testing.B) {
+	for _, n := range []int{300, 10_000} {
+		m := NewMonitor(WithMaxTracked(2 * n))
+		tracer := benchProvider(b, []sdktrace.SpanProcessor{m}).Tracer("bench")
+		names := []string{"GET /users/{id}", "db.query", "render", "cache.get"}
+		for i := range n {
+			_, _ = tracer.Start(context.Background(), names[i%len(names)]) // left active
+		}
+		b.Run("active="+strconv.Itoa(n)+"/op=Stats", func(b *testing.B) {
+			for b.Loop() {
+				if st := m.Stats(); st.Active != int64(n) {
+					b.Fatalf("active %d, want %d", st.Active, n)
+				}
+			}
+		})
+		b.Run("active="+strconv.Itoa(n)+"/op=ActiveSpans", func(b *testing.B) {
+			for b.Loop() {
+				_ = m.ActiveSpans(DefaultPageLimit)
+			}
+		})
+	}
 }

@@ -206,16 +206,19 @@ func (sh *shard) take(key uint64, idx int, tid uint64) sdktrace.ReadWriteSpan {
 	return e.span
 }
 
-// scan calls f for every entry; f may change the entry.
-func (sh *shard) scan(f func(key uint64, e *entry)) {
+// scan calls f for every entry. f may change the entry, and reports whether it did: a changed
+// entry of the map is stored back, the others cost no map write.
+func (sh *shard) scan(f func(key uint64, e *entry) (changed bool)) {
 	for i := range sh.slots {
 		if sl := &sh.slots[i]; sl.key != 0 {
 			f(sl.key, &sl.e)
 		}
 	}
-	for k, e := range sh.spans {
-		f(k, &e)
-		sh.spans[k] = e
+	var e entry // one variable for the whole map: f's pointer moves it to the heap
+	for k, v := range sh.spans {
+		if e = v; f(k, &e) {
+			sh.spans[k] = e
+		}
 	}
 }
 
@@ -557,13 +560,13 @@ func (m *Monitor) collect(now time.Time, onlyNewLeaks bool) []ActiveSpan {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
-		sh.scan(func(k uint64, e *entry) {
+		sh.scan(func(k uint64, e *entry) bool {
 			start := e.span.StartTime()
 			age := now.Sub(start)
 			leak := age > m.cfg.leakThreshold
 			if onlyNewLeaks {
 				if !leak || e.reported {
-					return
+					return false
 				}
 				e.reported = true
 			}
@@ -575,6 +578,7 @@ func (m *Monitor) collect(now time.Time, onlyNewLeaks bool) []ActiveSpan {
 				a.ParentSpanID = p.SpanID()
 			}
 			out = append(out, a)
+			return onlyNewLeaks
 		})
 		sh.mu.Unlock()
 	}
@@ -660,10 +664,13 @@ func idOf(key uint64) trace.SpanID {
 	return id
 }
 
-// Stats returns the current counts. It holds every shard of the active list while it reads
-// the counters and the listed spans' names, so each span is counted once, but it stalls the
-// starts and ends of spans meanwhile: some microseconds for a few hundred active spans, about
-// a millisecond with 10,000. Spans that start untracked while it runs may or may not be in it.
+// Stats returns the current counts. Each span is counted once: Stats holds every shard of the
+// active list while it copies the listed spans out and reads the counters, which stalls the
+// starts and ends of spans for that long (measured here: about 10 µs with 300 active spans,
+// 0.3–0.4 ms with 10,000; a whole Stats call takes 40 µs and 2 ms, see BenchmarkMonitorStats),
+// and reads the listed spans' names afterwards, so a span renamed meanwhile counts under its
+// new name. Spans that start untracked while it runs
+// may or may not be in it.
 func (m *Monitor) Stats() Stats {
 	type nameKind struct {
 		name string
@@ -676,19 +683,19 @@ func (m *Monitor) Stats() Stats {
 		LeaksReported: m.leaksSent.Load(),
 		LeakThreshold: m.cfg.leakThreshold,
 	}
+	// Hold every shard only while copying the listed spans out and reading the counters; the
+	// spans' names, kinds and start times are read after, from the copies.
 	for i := range m.shards {
 		m.shards[i].mu.Lock()
+		st.Tracked += m.shards[i].n
 	}
-	live := make(map[nameKind]int64)
+	listed := make([]sdktrace.ReadWriteSpan, 0, st.Tracked)
 	for i := range m.shards {
 		sh := &m.shards[i]
 		m.flush(sh, stripeOf(byte(i)))
-		st.Tracked += sh.n
-		sh.scan(func(_ uint64, e *entry) {
-			live[nameKind{clipName(e.span.Name()), kindIndex(e.span.SpanKind())}]++
-			if now.Sub(e.span.StartTime()) > m.cfg.leakThreshold {
-				st.Leaks++
-			}
+		sh.scan(func(_ uint64, e *entry) bool {
+			listed = append(listed, e.span)
+			return false
 		})
 	}
 	st.Overflow = m.overflow.Load()
@@ -718,6 +725,13 @@ func (m *Monitor) Stats() Stats {
 		m.shards[i].mu.Unlock()
 	}
 
+	live := make(map[nameKind]int64)
+	for _, s := range listed {
+		live[nameKind{clipName(s.Name()), kindIndex(s.SpanKind())}]++
+		if now.Sub(s.StartTime()) > m.cfg.leakThreshold {
+			st.Leaks++
+		}
+	}
 	var byKind [numKinds]Counts
 	st.ByName = make([]NameStats, 0, len(rows)+len(live)+2*numKinds)
 	add := func(ns NameStats) {
