@@ -36,9 +36,11 @@ for blk in 512 8192; do
 		-test.benchtime 400000x -test.count "$count" -test.benchmem |
 		sed "s/BenchmarkSpanPaired/BenchmarkSpanPaired\/block=$blk/" >> "$paired"
 done
+"$T" -test.run '^$' -test.bench '^BenchmarkMonitorStats$' -test.benchmem -test.count 6 > results/spans-stats.raw
 benchstat="go run golang.org/x/perf/cmd/benchstat@latest"
 $benchstat -col /config "$paired"
 $benchstat -filter .name:Span -col '/config@(bare disabled hooks-idle monitor hooks+monitor)' "$raw"
 $benchstat -filter .name:SpanParallel -col '/config@(bare disabled hooks-idle monitor hooks+monitor)' "$raw"
 $benchstat -filter .name:ProcessorDirect -col '/config@(disabled hooks-idle monitor)' "$raw"
 $benchstat -col '/config@(by-hand Run Run+hooks+monitor Run-provider-lookup)' "$run"
+$benchstat results/spans-stats.raw
