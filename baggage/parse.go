@@ -6,43 +6,16 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 )
-
-// tokenChar marks the bytes of an RFC 9110 token, which W3C uses for keys:
-// ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA.
-var tokenChar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-		t[c+'a'-'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-// octetChar marks W3C's baggage-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E, that is
-// printable US-ASCII without space, DQUOTE, comma, semicolon and backslash.
-var octetChar = func() (t [256]bool) {
-	for c := 0x21; c <= 0x7e; c++ {
-		t[c] = true
-	}
-	for _, c := range "\",;\\" {
-		t[c] = false
-	}
-	return t
-}()
 
 func validKey(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !tokenChar[s[i]] {
+		if !w3cbaggage.TokenChar[s[i]] {
 			return false
 		}
 	}
@@ -69,7 +42,7 @@ func trimOWS(s string) string {
 }
 
 func scanToken(s string, i int) int {
-	for i < len(s) && tokenChar[s[i]] {
+	for i < len(s) && w3cbaggage.TokenChar[s[i]] {
 		i++
 	}
 	return i
@@ -79,16 +52,12 @@ func scanToken(s string, i int) int {
 // well formed (every % followed by two hex digits).
 func scanValue(s string, i int) (int, bool) {
 	ok := true
-	for ; i < len(s) && octetChar[s[i]]; i++ {
-		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
+	for ; i < len(s) && w3cbaggage.OctetChar[s[i]]; i++ {
+		if s[i] == '%' && (i+2 >= len(s) || !w3cbaggage.IsHex(s[i+1]) || !w3cbaggage.IsHex(s[i+2])) {
 			ok = false
 		}
 	}
 	return i, ok
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 func unhex(c byte) byte {
@@ -140,7 +109,7 @@ func decodeValue(raw string) string {
 func encodedLen(v string) int {
 	n := len(v)
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == '%' || !octetChar[c] {
+		if c := v[i]; c == '%' || !w3cbaggage.OctetChar[c] {
 			n += 2
 		}
 	}

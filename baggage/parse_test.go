@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 )
@@ -143,7 +144,7 @@ func TestW3CPercentRoundTrip(t *testing.T) {
 			p.Inject(ctx, carrier)
 			wire := carrier.Get("baggage")
 			for i := 0; i < len(wire); i++ {
-				if !octetChar[wire[i]] && wire[i] != '=' {
+				if !w3cbaggage.OctetChar[wire[i]] && wire[i] != '=' {
 					t.Fatalf("wire %q holds byte %q", wire, wire[i])
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"net/textproto"
 	"strings"
 
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	"go.opentelemetry.io/otel/propagation"
 )
 
@@ -163,16 +164,6 @@ func scanBaggage(vs []string) baggageScan {
 	return s
 }
 
-// baggageKeyChar and baggageValueChar are W3C Baggage's token and baggage-octet sets, as the
-// SDK's parser checks them.
-var baggageKeyChar, baggageValueChar = func() (key, value [256]bool) {
-	for c := 0x21; c < 0x7f; c++ {
-		key[c] = !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", rune(c))
-		value[c] = c != '"' && c != ',' && c != ';' && c != '\\'
-	}
-	return key, value
-}()
-
 // validBaggageMember reports whether m has the key and value the SDK's baggage parser accepts:
 // a token key, '=', a value of baggage-octets whose '%' each start a two-digit escape, with
 // surrounding white space allowed. Properties (after ';') are left to the SDK.
@@ -188,25 +179,21 @@ func validBaggageMember(m string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		if !baggageKeyChar[k[i]] {
+		if !w3cbaggage.TokenChar[k[i]] {
 			return false
 		}
 	}
 	v = strings.TrimSpace(v)
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if !baggageValueChar[c] {
+		if !w3cbaggage.OctetChar[c] {
 			return false
 		}
-		if c == '%' && (i+2 >= len(v) || !isHex(v[i+1]) || !isHex(v[i+2])) {
+		if c == '%' && (i+2 >= len(v) || !w3cbaggage.IsHex(v[i+1]) || !w3cbaggage.IsHex(v[i+2])) {
 			return false
 		}
 	}
 	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // Set replaces the values for key with value. On a nil HeaderCarrier it does nothing.
