@@ -509,7 +509,7 @@ func (m *Monitor) loop() {
 			}
 			return
 		case now := <-leakC:
-			for _, a := range m.collect(now, true) {
+			for _, a := range m.collect(now, collectNewLeaks, 0) {
 				m.cfg.onLeak(a)
 			}
 		case <-logC:
@@ -543,68 +543,84 @@ type ActiveSpan struct {
 	Leak         bool // active for longer than the leak threshold
 }
 
-// collect returns tracked spans, oldest first: all of them, or with onlyNewLeaks the leaks not
-// reported before, which it marks reported.
-func (m *Monitor) collect(now time.Time, onlyNewLeaks bool) []ActiveSpan {
-	var out []ActiveSpan
-	if !onlyNewLeaks {
+// Which spans collect returns.
+const (
+	collectAll      = iota
+	collectLeaks    // active past the threshold
+	collectNewLeaks // the leaks not reported before, which it marks reported
+)
+
+// collect returns up to limit tracked spans (all when limit < 1), oldest first. Under each
+// shard's lock it reads only the start times; the other fields are read afterwards, and only
+// for the spans it returns.
+func (m *Monitor) collect(now time.Time, which, limit int) []ActiveSpan {
+	type found struct {
+		start int64 // Unix nanoseconds: sorts faster than a time.Time
+		key   uint64
+		span  sdktrace.ReadWriteSpan
+	}
+	var picked []found
+	if which == collectAll {
 		n := 0
 		for i := range m.shards {
-			sh := &m.shards[i]
-			sh.mu.Lock()
-			n += sh.n
-			sh.mu.Unlock()
+			m.shards[i].mu.Lock()
+			n += m.shards[i].n
+			m.shards[i].mu.Unlock()
 		}
-		out = make([]ActiveSpan, 0, n)
+		picked = make([]found, 0, n)
 	}
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		sh.scan(func(k uint64, e *entry) bool {
 			start := e.span.StartTime()
-			age := now.Sub(start)
-			leak := age > m.cfg.leakThreshold
-			if onlyNewLeaks {
-				if !leak || e.reported {
-					return false
-				}
+			leak := now.Sub(start) > m.cfg.leakThreshold
+			switch {
+			case which != collectAll && !leak, which == collectNewLeaks && e.reported:
+				return false
+			}
+			picked = append(picked, found{start: start.UnixNano(), key: k, span: e.span})
+			if which == collectNewLeaks {
 				e.reported = true
+				return true
 			}
-			a := ActiveSpan{
-				TraceID: e.span.SpanContext().TraceID(), SpanID: idOf(k), Name: clipName(e.span.Name()),
-				Kind: e.span.SpanKind(), Start: start, Age: age, Leak: leak,
-			}
-			if p := e.span.Parent(); p.TraceID() == a.TraceID {
-				a.ParentSpanID = p.SpanID()
-			}
-			out = append(out, a)
-			return onlyNewLeaks
+			return false
 		})
 		sh.mu.Unlock()
 	}
-	if onlyNewLeaks {
-		m.leaksSent.Add(uint64(len(out)))
+	if which == collectNewLeaks {
+		m.leaksSent.Add(uint64(len(picked)))
 	}
-	slices.SortFunc(out, func(a, b ActiveSpan) int {
-		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Name, b.Name))
+	slices.SortFunc(picked, func(a, b found) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.key, b.key))
 	})
+	if limit > 0 && len(picked) > limit {
+		picked = picked[:limit]
+	}
+	out := make([]ActiveSpan, len(picked))
+	for i, f := range picked {
+		start := time.Unix(0, f.start)
+		age := now.Sub(start)
+		out[i] = ActiveSpan{
+			TraceID: f.span.SpanContext().TraceID(), SpanID: idOf(f.key), Name: clipName(f.span.Name()),
+			Kind: f.span.SpanKind(), Start: start, Age: age, Leak: age > m.cfg.leakThreshold,
+		}
+		if p := f.span.Parent(); p.TraceID() == out[i].TraceID {
+			out[i].ParentSpanID = p.SpanID()
+		}
+	}
 	return out
 }
 
 // ActiveSpans returns up to limit tracked active spans, oldest first (all of them when
 // limit < 1).
 func (m *Monitor) ActiveSpans(limit int) []ActiveSpan {
-	out := m.collect(time.Now(), false)
-	if limit > 0 && len(out) > limit {
-		out = slices.Clip(out[:limit])
-	}
-	return out
+	return m.collect(time.Now(), collectAll, limit)
 }
 
 // Leaks returns the tracked spans active for longer than the leak threshold, oldest first.
 func (m *Monitor) Leaks() []ActiveSpan {
-	all := m.collect(time.Now(), false)
-	return slices.DeleteFunc(all, func(a ActiveSpan) bool { return !a.Leak })
+	return m.collect(time.Now(), collectLeaks, 0)
 }
 
 // Counts are the span counts of one group of spans.

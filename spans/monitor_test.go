@@ -146,7 +146,7 @@ func TestMonitorFlagsLeakAndForgetsIt(t *testing.T) {
 		got.TraceID != parent.SpanContext().TraceID() || !got.Leak || got.Age < 2*time.Minute {
 		t.Fatalf("leak = %+v, want the stuck span, child of request, aged 2m+", got)
 	}
-	if again := m.collect(time.Now(), true); len(again) != 0 {
+	if again := m.collect(time.Now(), collectNewLeaks, 0); len(again) != 0 {
 		t.Fatalf("a leak already reported was found new again: %+v", again)
 	}
 	if l := m.Leaks(); len(l) != 1 || l[0].SpanID != got.SpanID {
