@@ -123,6 +123,78 @@ func TestMonitorCountsExactUnderConcurrency(t *testing.T) {
 	}
 }
 
+// Stats taken while spans start, get renamed and end on every core must stay consistent: with
+// 100 spans held open and each worker holding at most one more, every snapshot shows between
+// 100 and 100+workers active, no row has a negative active count, the rows sum to the totals,
+// and no total goes back from one snapshot to the next. (A span counted twice for an instant
+// would need a pause inside Stats to be caught reliably; this checks what churn can show.)
+func TestMonitorStatsIsASnapshotUnderChurn(t *testing.T) {
+	m := NewMonitor()
+	tracer := newMonitored(t, m)
+	const held, workers = 100, 8
+	var open []trace.Span
+	for i := range held {
+		_, s := tracer.Start(context.Background(), fmt.Sprintf("held-%d", i%3))
+		open = append(open, s)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			names := []string{"GET", "db.query", "render"}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, s := tracer.Start(context.Background(), names[(w+i)%len(names)])
+				if i%5 == 0 {
+					s.SetName("GET /users/{id}") // renamed while active, as a router does
+				}
+				s.End()
+			}
+		}()
+	}
+	var last Stats
+	for range 300 {
+		st := m.Stats()
+		if st.Created < last.Created || st.Ended < last.Ended {
+			t.Errorf("counts went back: created %d -> %d, ended %d -> %d", last.Created, st.Created, last.Ended, st.Ended)
+		}
+		last = st
+		if st.Active < held || st.Active > held+workers {
+			t.Errorf("active %d, want %d to %d", st.Active, held, held+workers)
+		}
+		if st.Created != st.Ended+uint64(st.Active) {
+			t.Errorf("created %d != ended %d + active %d", st.Created, st.Ended, st.Active)
+		}
+		var created, ended uint64
+		for _, r := range st.ByName {
+			if r.Active < 0 {
+				t.Errorf("row %q has %d active", r.Name, r.Active)
+			}
+			created, ended = created+r.Created, ended+r.Ended
+		}
+		if created != st.Created || ended != st.Ended {
+			t.Errorf("rows sum to created %d ended %d, totals %d %d", created, ended, st.Created, st.Ended)
+		}
+		if t.Failed() {
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for _, s := range open {
+		s.End()
+	}
+	if st := m.Stats(); st.Active != 0 || st.Created != st.Ended {
+		t.Fatalf("after all ended: %+v", st.Counts)
+	}
+}
+
 func TestMonitorFlagsLeakAndForgetsIt(t *testing.T) {
 	leaks := make(chan ActiveSpan, 10)
 	m := NewMonitor(
