@@ -48,8 +48,8 @@ const (
 // The Monitor is its own sdktrace.SpanProcessor rather than a set of Hooks on a Processor: its
 // books must see the end of every span whose start they saw, so it must not be switched off
 // with the hooks, or live spans would turn into false leaks. Register both with
-// otelctx.WithSpanProcessor. It never allocates on the span path, and it keeps that path
-// short: a span's start puts the span into the active list and reads nothing of it; its end
+// otelctx.WithSpanProcessor. On the span path it allocates only when a name is seen for the
+// first time (at most WithMaxNames times), and it keeps that path short: a span's start puts the span into the active list and reads nothing of it; its end
 // takes it out and counts it under the name it ended with. Names, kinds, start times and
 // parents of active spans are read when Stats, the page or the leak check ask. The cost is
 // measured in benchmarks/results/spans.md.
