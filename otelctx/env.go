@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -88,6 +89,13 @@ func batchOptionsFromEnv() ([]sdktrace.BatchSpanProcessorOption, error) {
 		}
 		return n, true, nil
 	}
+	millis := func(key string) (int, bool, error) {
+		n, ok, err := num(key)
+		if err != nil {
+			return 0, false, millisErr(key, getenv(key))
+		}
+		return n, ok, nil
+	}
 	queue, hasQueue, err := num("OTEL_BSP_MAX_QUEUE_SIZE")
 	if err != nil {
 		return nil, err
@@ -105,14 +113,14 @@ func batchOptionsFromEnv() ([]sdktrace.BatchSpanProcessorOption, error) {
 	if hasBatch {
 		opts = append(opts, sdktrace.WithMaxExportBatchSize(batch))
 	}
-	delay, hasDelay, err := num("OTEL_BSP_SCHEDULE_DELAY")
+	delay, hasDelay, err := millis("OTEL_BSP_SCHEDULE_DELAY")
 	if err != nil {
 		return nil, err
 	}
 	if hasDelay {
 		opts = append(opts, sdktrace.WithBatchTimeout(time.Duration(delay)*time.Millisecond))
 	}
-	timeout, hasTimeout, err := num("OTEL_BSP_EXPORT_TIMEOUT")
+	timeout, hasTimeout, err := millis("OTEL_BSP_EXPORT_TIMEOUT")
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +130,22 @@ func batchOptionsFromEnv() ([]sdktrace.BatchSpanProcessorOption, error) {
 	return opts, nil
 }
 
-// checkEndpoint validates an OTLP endpoint URL so that a typo fails Install instead of being
-// dropped by the exporter's own parser.
+// checkEndpoint validates an OTLP/HTTP endpoint URL so that a typo fails Install instead of
+// being dropped by the exporter's own parser.
 func checkEndpoint(source, raw string) (*url.URL, error) {
+	return checkEndpointFor(ProtocolHTTPProtobuf, source, raw)
+}
+
+// checkEndpointFor is checkEndpoint for an exporter speaking protocol, whose example in the
+// error names that protocol's default port: 4317 for gRPC, 4318 for HTTP.
+func checkEndpointFor(protocol, source, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, configErr("%s=%q: want an http or https URL such as http://localhost:4318", source, raw)
+		example := "http://localhost:4318"
+		if protocol == ProtocolGRPC {
+			example = "http://localhost:4317 (OTLP over gRPC listens on 4317, over HTTP on 4318)"
+		}
+		return nil, configErr("%s=%q: want an http or https URL such as %s", source, raw, example)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
@@ -173,4 +191,47 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		ps = append(ps, p)
 	}
 	return propagation.NewCompositeTextMapPropagator(ps...), nil
+}
+
+// millisErr explains a bad OTEL_* duration: the specification gives them in milliseconds, as a
+// bare whole number, so "5s" or "1.5" is refused rather than guessed at.
+func millisErr(key, raw string) error {
+	if d, err := time.ParseDuration(raw); err == nil && d > 0 {
+		ms := d.Milliseconds()
+		if ms < 1 {
+			ms = 1
+		}
+		return configErr("%s=%q: the unit is milliseconds, as a whole number without a unit: "+
+			"write %s=%d for %v", key, raw, key, ms, d)
+	}
+	return configErr("%s=%q: want a positive whole number of milliseconds, such as 5000 for 5s", key, raw)
+}
+
+// unknownExporterErr explains an exporter name Install does not know, pointing users of the
+// exporters OpenTelemetry retired to the OTLP that replaced them.
+func unknownExporterErr(source, name string) error {
+	switch name {
+	case "jaeger":
+		return configErr("%s names exporter %q: OpenTelemetry retired its Jaeger exporter because Jaeger "+
+			"accepts OTLP; use otlp, with OTEL_EXPORTER_OTLP_ENDPOINT=http://<jaeger-host>:4318", source, name)
+	case "zipkin":
+		return configErr("%s names exporter %q: ctxtrail has no Zipkin exporter; use otlp to an "+
+			"OpenTelemetry Collector or Jaeger, which accept OTLP", source, name)
+	}
+	return configErr("%s names exporter %q: want console, otlp or none", source, name)
+}
+
+// sdkDisabledFromEnv reads OTEL_SDK_DISABLED as the specification asks: only "true" (in any
+// case) disables; every other value is read as false, and a value that is neither true nor
+// false nor empty is reported through otel.Handle, since it likely meant to disable.
+func sdkDisabledFromEnv() bool {
+	v := getenv("OTEL_SDK_DISABLED")
+	switch {
+	case strings.EqualFold(v, "true"):
+		return true
+	case v != "" && !strings.EqualFold(v, "false"):
+		otel.Handle(configErr("OTEL_SDK_DISABLED=%q: want true or false; read as false, "+
+			"so the SDK is enabled and spans are exported", v))
+	}
+	return false
 }

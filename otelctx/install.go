@@ -69,7 +69,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		return nil, err
 	}
 
-	sdkDisabled := strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true")
+	sdkDisabled := sdkDisabledFromEnv()
 	exporters, names, err := buildExporters(ctx, cfg, sdkDisabled)
 	if err != nil {
 		return nil, err
@@ -187,7 +187,7 @@ func buildExporters(ctx context.Context, cfg config, disabled bool) ([]sdktrace.
 		case ExporterOTLP:
 			e, err = otlpExporter(ctx, cfg)
 		default:
-			err = configErr("%s names exporter %q: want console, otlp or none", source, name)
+			err = unknownExporterErr(source, name)
 		}
 		if err != nil {
 			shutdownAll(ctx, out)
@@ -248,13 +248,13 @@ func otlpExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error
 	if endpoint == "" {
 		for _, key := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 			if v := getenv(key); v != "" {
-				if _, err := checkEndpoint(key, v); err != nil {
+				if _, err := checkEndpointFor(protocol, key, v); err != nil {
 					return nil, err
 				}
 				break
 			}
 		}
-	} else if _, err := checkEndpoint(endpointSource, endpoint); err != nil {
+	} else if _, err := checkEndpointFor(protocol, endpointSource, endpoint); err != nil {
 		return nil, err
 	}
 
