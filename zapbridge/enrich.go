@@ -3,9 +3,8 @@ package zapbridge
 import (
 	"context"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/internal/logctx"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -14,85 +13,46 @@ import (
 // enricher turns a context into log fields and runs the per-line side effects (span events,
 // error status, hooks). One is shared by a Logger or core and everything derived from it.
 type enricher struct {
-	cfg  config
-	idsN int // how many ID fields a line with a span gets (parent counted when asked for)
-	ids  idCache
+	cfg config
+	g   *logctx.Gatherer
 }
 
 func newEnricher(cfg config) *enricher {
-	e := &enricher{cfg: cfg}
-	for _, k := range []string{cfg.traceIDKey, cfg.spanIDKey, cfg.parentSpanIDKey} {
-		if k != "" {
-			e.idsN++
-		}
-	}
-	e.ids.withParent = cfg.parentSpanIDKey != ""
-	return e
-}
-
-// lineContext is what a line takes from its context, gathered once (one context lookup per
-// kind) so that the field slice can be allocated at its final size.
-type lineContext struct {
-	ids    *spanIDs
-	rid    string
-	fields otelctx.Fields
-	bag    baggage.Baggage
+	return &enricher{cfg: cfg, g: logctx.NewGatherer(logctx.Keys{
+		TraceID:      cfg.traceIDKey,
+		SpanID:       cfg.spanIDKey,
+		ParentSpanID: cfg.parentSpanIDKey,
+		RequestID:    cfg.requestIDKey,
+		Baggage:      cfg.baggage,
+	})}
 }
 
 // gather reads ctx and returns at most how many fields appendTo will add.
-func (e *enricher) gather(ctx context.Context) (lc lineContext, n int) {
-	if ctx == nil {
-		return lc, 0
-	}
-	if e.idsN > 0 {
-		span := trace.SpanFromContext(ctx)
-		sc := span.SpanContext()
-		tid, sid := sc.TraceID(), sc.SpanID()
-		// An invalid span context (no span, or zero IDs from a bad header) writes no IDs at all.
-		if tid.IsValid() && sid.IsValid() {
-			lc.ids = e.ids.lookup(span, tid, sid)
-			n += e.idsN
-		}
-	}
-	if e.cfg.requestIDKey != "" {
-		if lc.rid = otelctx.RequestID(ctx); lc.rid != "" {
-			n++
-		}
-	}
-	lc.fields = otelctx.FieldsFrom(ctx)
-	n += lc.fields.Len()
-	if len(e.cfg.baggage) > 0 {
-		lc.bag = baggage.FromContext(ctx)
-		if lc.bag.Len() > 0 {
-			n += len(e.cfg.baggage)
-		}
-	}
-	return lc, n
-}
+func (e *enricher) gather(ctx context.Context) (logctx.Line, int) { return e.g.Gather(ctx) }
 
 // appendTo appends the fields of lc to dst. Nothing here allocates for string, bool and number
 // values: the ID strings come from the cache and the rest are the context's own strings.
-func (e *enricher) appendTo(dst []zapcore.Field, lc *lineContext) []zapcore.Field {
-	if ids := lc.ids; ids != nil {
+func (e *enricher) appendTo(dst []zapcore.Field, lc *logctx.Line) []zapcore.Field {
+	if ids := lc.IDs; ids != nil {
 		if k := e.cfg.traceIDKey; k != "" {
-			dst = append(dst, zap.String(k, ids.trace))
+			dst = append(dst, zap.String(k, ids.Trace))
 		}
 		if k := e.cfg.spanIDKey; k != "" {
-			dst = append(dst, zap.String(k, ids.span))
+			dst = append(dst, zap.String(k, ids.Span))
 		}
-		if k := e.cfg.parentSpanIDKey; k != "" && ids.parent != "" {
-			dst = append(dst, zap.String(k, ids.parent))
+		if k := e.cfg.parentSpanIDKey; k != "" && ids.Parent != "" {
+			dst = append(dst, zap.String(k, ids.Parent))
 		}
 	}
-	if lc.rid != "" {
-		dst = append(dst, zap.String(e.cfg.requestIDKey, lc.rid))
+	if lc.RequestID != "" {
+		dst = append(dst, zap.String(e.cfg.requestIDKey, lc.RequestID))
 	}
-	for i, n := 0, lc.fields.Len(); i < n; i++ {
-		dst = append(dst, attrField(lc.fields.At(i)))
+	for i, n := 0, lc.Fields.Len(); i < n; i++ {
+		dst = append(dst, attrField(lc.Fields.At(i)))
 	}
-	if lc.bag.Len() > 0 {
+	if lc.Bag.Len() > 0 {
 		for _, k := range e.cfg.baggage {
-			if m := lc.bag.Member(k); m.Key() != "" {
+			if m := lc.Bag.Member(k); m.Key() != "" {
 				dst = append(dst, zap.String(k, m.Value()))
 			}
 		}

@@ -1,4 +1,4 @@
-package zapbridge
+package logctx
 
 import (
 	"context"
@@ -15,28 +15,28 @@ func spanContext(tid byte, sid uint64) trace.SpanContext {
 }
 
 func TestIDCache(t *testing.T) {
-	var c idCache
+	var c IDCache
 	a := spanContext(1, 7)
 	span := trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), a))
 
-	first := c.lookup(span, a.TraceID(), a.SpanID())
-	if first.trace != a.TraceID().String() || first.span != a.SpanID().String() || first.parent != "" {
+	first := c.Lookup(span, a.TraceID(), a.SpanID())
+	if first.Trace != a.TraceID().String() || first.Span != a.SpanID().String() || first.Parent != "" {
 		t.Fatalf("encoded %+v, want %s %s", first, a.TraceID(), a.SpanID())
 	}
-	if again := c.lookup(span, a.TraceID(), a.SpanID()); again != first {
+	if again := c.Lookup(span, a.TraceID(), a.SpanID()); again != first {
 		t.Fatal("second lookup of the same span encoded again")
 	}
 
 	// Same slot (span IDs equal modulo the table size), different span: replaced, not confused.
-	b := spanContext(1, 7+idCacheSlots)
-	got := c.lookup(span, b.TraceID(), b.SpanID())
-	if got.span != b.SpanID().String() {
-		t.Fatalf("colliding span got %s, want %s", got.span, b.SpanID())
+	b := spanContext(1, 7+CacheSlots)
+	got := c.Lookup(span, b.TraceID(), b.SpanID())
+	if got.Span != b.SpanID().String() {
+		t.Fatalf("colliding span got %s, want %s", got.Span, b.SpanID())
 	}
 	// Same span ID in another trace: a different span.
 	other := spanContext(2, 7)
-	if got := c.lookup(span, other.TraceID(), other.SpanID()); got.trace != other.TraceID().String() {
-		t.Fatalf("other trace got %s, want %s", got.trace, other.TraceID())
+	if got := c.Lookup(span, other.TraceID(), other.SpanID()); got.Trace != other.TraceID().String() {
+		t.Fatalf("other trace got %s, want %s", got.Trace, other.TraceID())
 	}
 }
 
@@ -47,11 +47,11 @@ func TestIDCacheParent(t *testing.T) {
 	_, child := tr.Start(ctx, "child")
 	defer child.End()
 
-	c := idCache{withParent: true}
-	if got := c.lookup(child, child.SpanContext().TraceID(), child.SpanContext().SpanID()).parent; got != root.SpanContext().SpanID().String() {
+	c := IDCache{WithParent: true}
+	if got := c.Lookup(child, child.SpanContext().TraceID(), child.SpanContext().SpanID()).Parent; got != root.SpanContext().SpanID().String() {
 		t.Fatalf("parent %q, want %s", got, root.SpanContext().SpanID())
 	}
-	if got := c.lookup(root, root.SpanContext().TraceID(), root.SpanContext().SpanID()).parent; got != "" {
+	if got := c.Lookup(root, root.SpanContext().TraceID(), root.SpanContext().SpanID()).Parent; got != "" {
 		t.Fatalf("root has parent %q", got)
 	}
 }
@@ -61,17 +61,17 @@ func BenchmarkSpanIDs(b *testing.B) {
 	sc := spanContext(9, 0x1234)
 	span := trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), sc))
 	b.Run("cached", func(b *testing.B) {
-		var c idCache
+		var c IDCache
 		b.ReportAllocs()
 		for b.Loop() {
 			sc := span.SpanContext()
-			_ = c.lookup(span, sc.TraceID(), sc.SpanID())
+			_ = c.Lookup(span, sc.TraceID(), sc.SpanID())
 		}
 	})
 	b.Run("encode", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = encodeIDs(span, sc.TraceID(), sc.SpanID(), false)
+			_ = Encode(span, sc.TraceID(), sc.SpanID(), false)
 		}
 	})
 	b.Run("String", func(b *testing.B) {
