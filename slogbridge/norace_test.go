@@ -1,0 +1,5 @@
+//go:build !race
+
+package slogbridge
+
+const raceEnabled = false
