@@ -41,6 +41,8 @@ type config struct {
 
 	lossInterval time.Duration
 	lossSink     func(error)
+
+	metrics metricsConfig // metrics.go
 }
 
 // Option configures Install.

@@ -29,6 +29,7 @@ type Provider struct {
 	exporters  []string
 	pipelines  []*pipeline
 	processors []sdktrace.SpanProcessor // WithSpanProcessor's, shut down by hand if the SDK skips them
+	metrics    *metricsPipeline         // metrics.go
 
 	stopExports context.CancelFunc // aborts exports still running when Shutdown's ctx ends
 	once        sync.Once
@@ -77,6 +78,11 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	if sdkDisabled {
 		sampler = sdktrace.NeverSample()
 	}
+	metrics, err := buildMetrics(ctx, cfg, res, sdkDisabled) // metrics.go
+	if err != nil {
+		shutdownAll(ctx, exporters)
+		return nil, err
+	}
 
 	exportCtx, stopExports := context.WithCancel(context.Background())
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
@@ -101,10 +107,12 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		pipelines:   pipes,
 		processors:  cfg.processors,
 		stopExports: stopExports,
+		metrics:     metrics,
 	}
 	warn.stats = p.Stats
 	if !cfg.noGlobal {
 		otel.SetTracerProvider(p.tp)
+		otel.SetMeterProvider(metrics.mp)
 		otel.SetTextMapPropagator(prop)
 	}
 	return p, nil
@@ -535,7 +543,7 @@ func (p *Provider) Exporters() []string { return append([]string(nil), p.exporte
 // ErrSpansLost and the exporter's error.
 func (p *Provider) ForceFlush(ctx context.Context) error {
 	before := p.Stats()
-	if err := p.tp.ForceFlush(ctx); err != nil {
+	if err := errors.Join(p.tp.ForceFlush(ctx), p.metrics.flush(ctx)); err != nil {
 		return err
 	}
 	return p.lostSince(before)
@@ -566,7 +574,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 				}
 			}
 		}
-		p.err = errors.Join(err, p.lostSince(before))
+		p.err = errors.Join(err, p.lostSince(before), p.metrics.shutdown(ctx))
 	})
 	return p.err
 }
