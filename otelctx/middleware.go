@@ -272,14 +272,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, span := h.cfg.tracer().Start(ctx, name, spanOpts...)
 
-	id := RequestID(ctx)
-	if id == "" {
-		var refused bool
-		if id, refused = requestIDFrom(hdr.Get(HeaderRequestID)); refused {
-			h.cfg.warn.Warn(HeaderRequestID, "unsafe value replaced")
-		}
-		ctx = WithRequestID(ctx, id)
-	}
+	ctx, id := incomingRequestID(ctx, hdr, h.cfg.warn)
 	ctx = AddFields(ctx, attrs[0], attrs[2]) // http.request.method, url.path
 
 	// Both response headers share one allocation for their value slices.
@@ -336,41 +329,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	span.End()
 }
 
-// checkHeaders counts the bad trace headers of one request. It allocates nothing and reads
-// only what extraction already read.
+// checkHeaders counts the bad trace headers of one request (see checkTraceFields).
 func (h *handler) checkHeaders(hdr HeaderCarrier, ctx context.Context) {
-	warn := h.cfg.warn
-	switch tp := hdr["Traceparent"]; {
-	case len(tp) > 1:
-		warn.Warn(headerTraceparent, "repeated; starting a new trace")
-	case len(tp) == 1:
-		if !validTraceparent(traceparentValue(tp)) {
-			warn.Warn(headerTraceparent, "invalid; starting a new trace")
-		} else if len(hdr["Tracestate"]) > 0 && hdr.Get(headerTracestate) != "" &&
-			trace.SpanContextFromContext(ctx).TraceState().Len() == 0 {
-			warn.Warn(headerTracestate, "invalid; discarded")
-		}
-	}
-	if bg := hdr["Baggage"]; len(bg) > 0 {
-		switch scan := scanBaggage(bg); {
-		case !scan.ok():
-			warn.Warn(headerBaggage, "over W3C limits (64 fields or members, 8192 bytes); discarded")
-		case scan.invalid > 0:
-			warn.Warn(headerBaggage, "malformed members dropped")
-		}
-	}
-	if x := hdr["X-Trace-Id"]; len(x) > 0 {
-		var id [16]byte
-		if len(x) > 1 || !decodeHexID(id[:], trimOWS(x[0])) {
-			warn.Warn(HeaderTraceID, "invalid; ignored")
-		}
-	}
-	if x := hdr["X-Span-Id"]; len(x) > 0 {
-		var id [8]byte
-		if len(x) > 1 || !decodeHexID(id[:], trimOWS(x[0])) {
-			warn.Warn(HeaderSpanID, "invalid; ignored")
-		}
-	}
+	checkTraceFields(h.cfg.warn, ctx, hdr["Traceparent"], hdr["Tracestate"], hdr["Baggage"], hdr["X-Trace-Id"], hdr["X-Span-Id"])
 }
 
 // keepBaggage returns ctx with only the baggage members named in allow.
