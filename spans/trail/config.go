@@ -38,10 +38,10 @@ const (
 
 // DefaultFieldKeys returns the request-store keys (otelctx.AddFields) a report copies into its
 // context unless WithFieldKeys says otherwise: the method and path the otelctx middleware puts
-// there, the route, and the user id under either of its semantic-convention names
-// (enduser.id, user.id).
+// there, the route, the service and method the gRPC handler (otelctx/grpcctx) puts there, and
+// the user id under either of its semantic-convention names (enduser.id, user.id).
 func DefaultFieldKeys() []attribute.Key {
-	return []attribute.Key{"http.request.method", "url.path", "http.route", "enduser.id", "user.id"}
+	return []attribute.Key{"http.request.method", "url.path", "http.route", "rpc.service", "rpc.method", "enduser.id", "user.id"}
 }
 
 // BeforeBreadcrumb may change a breadcrumb or drop it (by returning false) before it is kept

@@ -35,9 +35,9 @@
 //     Stack), or a *spans.PanicError's, or else Capture's caller's;
 //   - the trace and span IDs of the span in ctx, the request ID (otelctx.RequestID) and the
 //     request-store fields (otelctx.AddFields) named by WithFieldKeys: by default
-//     http.request.method, url.path, http.route, enduser.id and user.id. A field set with
-//     trail.AddFields reaches reports captured from outer contexts of the request too, such as
-//     the panic middleware's;
+//     http.request.method, url.path, http.route, rpc.service, rpc.method, enduser.id and
+//     user.id. A field set with trail.AddFields reaches reports captured from outer contexts of
+//     the request too, such as the panic middleware's;
 //   - a copy of the trail's breadcrumbs and how many the caps dropped.
 //
 // CapturePanic does the same for a recovered panic value, with the stack of the panic.
