@@ -1,0 +1,111 @@
+package grpcctx
+
+import (
+	"context"
+
+	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/otelctx"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the spans the handlers start.
+const ScopeName = "github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+
+// Option configures NewServerHandler, NewClientHandler and ServerOptions. Options that concern
+// only the server side (the trust boundary, the warn limiter) are ignored by the client.
+type Option interface{ apply(config) config }
+
+type optionFunc func(config) config
+
+func (f optionFunc) apply(c config) config { return f(c) }
+
+type config struct {
+	tp            trace.TracerProvider
+	prop          propagation.TextMapPropagator
+	public        func(ctx context.Context, fullMethod string) bool
+	allowBaggage  baggage.Filter
+	warn          *otelctx.WarnLimiter
+	messageEvents bool
+}
+
+func newConfig(opts []Option) config {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			c = o.apply(c)
+		}
+	}
+	if c.tp == nil {
+		// The global provider delegates to whatever Install sets later, so reading it once is
+		// enough.
+		c.tp = otel.GetTracerProvider()
+	}
+	if c.prop == nil {
+		c.prop = otel.GetTextMapPropagator() // delegates too
+	}
+	if c.warn == nil {
+		c.warn = otelctx.NewWarnLimiter(otelctx.DefaultWarnInterval, nil)
+	}
+	return c
+}
+
+// WithTracerProvider sets the tracer provider spans are started with (the global one by
+// default, which follows a later otelctx.Install).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c config) config { c.tp = tp; return c })
+}
+
+// WithPropagator sets the propagator that reads and writes metadata (the global one by
+// default). It is always handed an otelctx.MetadataCarrier or, for outgoing metadata, a
+// carrier whose Get returns what was Set.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return optionFunc(func(c config) config { c.prop = p; return c })
+}
+
+// WithProvider takes the tracer provider and the propagator from a Provider made by
+// otelctx.Install; handy with otelctx.WithoutGlobal.
+func WithProvider(p *otelctx.Provider) Option {
+	return optionFunc(func(c config) config {
+		if p != nil {
+			c.tp, c.prop = p.TracerProvider(), p.Propagator()
+		}
+		return c
+	})
+}
+
+// WithTrustBoundary marks the server as a public endpoint, as otelctx.WithTrustBoundary does
+// for HTTP: the incoming trace context is never adopted (each RPC starts a new root trace whose
+// server span links to the incoming span context), tracestate is dropped, and incoming baggage
+// is dropped except the members named in allowBaggage. The request ID is still taken from a
+// safe x-request-id.
+func WithTrustBoundary(allowBaggage ...string) Option {
+	return WithTrustBoundaryFunc(func(context.Context, string) bool { return true }, allowBaggage...)
+}
+
+// WithTrustBoundaryFunc is WithTrustBoundary decided per RPC: fn reports whether the call (its
+// context holds the peer, see google.golang.org/grpc/peer, and the incoming metadata) to
+// fullMethod ("/package.Service/Method") came from outside the trust boundary.
+func WithTrustBoundaryFunc(fn func(ctx context.Context, fullMethod string) bool, allowBaggage ...string) Option {
+	allow := baggage.Keys(allowBaggage...)
+	return optionFunc(func(c config) config {
+		c.public, c.allowBaggage = fn, allow
+		return c
+	})
+}
+
+// WithWarnLimiter sets where warnings about bad incoming metadata go. By default each server
+// handler has its own otelctx.NewWarnLimiter(otelctx.DefaultWarnInterval, nil); share one with
+// the HTTP middleware (otelctx.WithWarnLimiter) to rate-limit them together.
+func WithWarnLimiter(l *otelctx.WarnLimiter) Option {
+	return optionFunc(func(c config) config { c.warn = l; return c })
+}
+
+// WithMessageEvents records a "message" span event for every message sent and received, with
+// rpc.message.type (SENT or RECEIVED), rpc.message.id (1, 2, ... per direction) and
+// rpc.message.uncompressed_size. Off by default: a long stream would fill the span's event
+// limit and every event costs an allocation.
+func WithMessageEvents() Option {
+	return optionFunc(func(c config) config { c.messageEvents = true; return c })
+}

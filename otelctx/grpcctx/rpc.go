@@ -1,0 +1,174 @@
+package grpcctx
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+)
+
+// Attribute keys of the RPC semantic conventions as gRPC instrumentation has long recorded
+// them (otelgrpc, Jaeger's and most dashboards' gRPC views).
+const (
+	RPCSystemKey         = attribute.Key("rpc.system")
+	RPCServiceKey        = attribute.Key("rpc.service")
+	RPCMethodKey         = attribute.Key("rpc.method")
+	RPCGRPCStatusCodeKey = attribute.Key("rpc.grpc.status_code")
+)
+
+var systemGRPC = RPCSystemKey.String("grpc")
+
+// maxMethodLen bounds the method name taken from the wire (a server's :path is whatever the
+// client sent): longer names are cut, so an attacker cannot make huge span names.
+const maxMethodLen = 256
+
+// splitMethod turns "/package.Service/Method" into the span name "package.Service/Method" and
+// its service and method, bounded and valid UTF-8.
+func splitMethod(full string) (name, service, method string) {
+	name = strings.TrimPrefix(full, "/")
+	if len(name) > maxMethodLen {
+		name = name[:maxMethodLen]
+	}
+	if !utf8.ValidString(name) {
+		name = strings.ToValidUTF8(name, "\uFFFD")
+	}
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name, name[:i], name[i+1:]
+	}
+	return name, "", name
+}
+
+// rpcAttrs returns the span's starting attributes.
+func rpcAttrs(service, method string) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 3, 4) // room for the status code
+	attrs[0] = systemGRPC
+	attrs[1] = RPCServiceKey.String(service)
+	attrs[2] = RPCMethodKey.String(method)
+	return attrs
+}
+
+// statusOf returns the gRPC status of a finished RPC: OK for nil, Canceled and
+// DeadlineExceeded for the context errors, Unknown for an error without a status.
+func statusOf(err error) *status.Status {
+	if err == nil {
+		return nil
+	}
+	if s, ok := status.FromError(err); ok {
+		return s
+	}
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err)
+	}
+	return status.New(codes.Unknown, err.Error())
+}
+
+// serverError reports whether a server span ends with error status: the RPC conventions count
+// only the codes that mean the server failed, not the caller's mistakes (InvalidArgument,
+// NotFound, ...) nor the caller's cancellation.
+func serverError(c codes.Code) bool {
+	switch c {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented, codes.Internal,
+		codes.Unavailable, codes.DataLoss:
+		return true
+	}
+	return false
+}
+
+// endSpan records the RPC's status on span and ends it. The client marks every code but OK as
+// an error; the server only the codes serverError lists.
+func endSpan(span trace.Span, e *stats.End) {
+	st := statusOf(e.Error)
+	code := st.Code() // a nil *Status is OK
+	span.SetAttributes(RPCGRPCStatusCodeKey.Int64(int64(code)))
+	if code != codes.OK && (e.Client || serverError(code)) {
+		setErrorStatus(span, boundedMessage(st.Message()))
+	}
+	span.End(trace.WithTimestamp(e.EndTime))
+}
+
+// setErrorStatus marks span as failed unless it already is: a panic report or an error
+// captured inside the handler said more than the status does.
+func setErrorStatus(span trace.Span, description string) {
+	if ro, ok := span.(interface{ Status() sdktrace.Status }); ok && ro.Status().Code == otelcodes.Error {
+		return
+	}
+	span.SetStatus(otelcodes.Error, description)
+}
+
+// boundedMessage keeps a status message (which the peer chose) short and valid UTF-8.
+func boundedMessage(s string) string {
+	const maxLen = 1024
+	if len(s) > maxLen {
+		s = s[:maxLen]
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
+// messages numbers the messages of one RPC for WithMessageEvents.
+type messages struct{ sent, received atomic.Int64 }
+
+type messagesKey struct{}
+
+var (
+	msgSent     = attribute.String("rpc.message.type", "SENT")
+	msgReceived = attribute.String("rpc.message.type", "RECEIVED")
+)
+
+// messageEvent records one message on the span in ctx.
+func messageEvent(ctx context.Context, rs stats.RPCStats) {
+	m, _ := ctx.Value(messagesKey{}).(*messages)
+	if m == nil {
+		return
+	}
+	span := trace.SpanFromContext(ctx)
+	switch rs := rs.(type) {
+	case *stats.InPayload:
+		span.AddEvent("message", trace.WithAttributes(msgReceived,
+			attribute.Int64("rpc.message.id", m.received.Add(1)),
+			attribute.Int("rpc.message.uncompressed_size", rs.Length)))
+	case *stats.OutPayload:
+		span.AddEvent("message", trace.WithAttributes(msgSent,
+			attribute.Int64("rpc.message.id", m.sent.Add(1)),
+			attribute.Int("rpc.message.uncompressed_size", rs.Length)))
+	}
+}
+
+// rpcHandler is what the server and client handlers share: the end of the span, the message
+// events, and no interest in connections.
+type rpcHandler struct {
+	cfg    config
+	tracer trace.Tracer
+}
+
+// HandleRPC ends the span with the RPC and records messages when asked to.
+func (h *rpcHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	switch rs := rs.(type) {
+	case *stats.End:
+		endSpan(trace.SpanFromContext(ctx), rs)
+	case *stats.InPayload, *stats.OutPayload:
+		if h.cfg.messageEvents {
+			messageEvent(ctx, rs)
+		}
+	}
+}
+
+// TagConn returns ctx unchanged: connections get no span.
+func (h *rpcHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+// HandleConn does nothing.
+func (h *rpcHandler) HandleConn(context.Context, stats.ConnStats) {}

@@ -1,0 +1,132 @@
+package grpcctx
+
+import (
+	"context"
+
+	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/otelctx"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
+)
+
+// incomingKeys are the metadata keys ExtractIncoming reads.
+var incomingKeys = [...]string{"traceparent", "tracestate", "baggage",
+	otelctx.HeaderTraceID, otelctx.HeaderSpanID, otelctx.HeaderRequestID}
+
+var trustBoundaryLink = []attribute.KeyValue{attribute.Bool("ctxtrail.trust_boundary", true)}
+
+// ServerOptions returns what a grpc.Server needs for ctxtrail: the server stats handler
+// (NewServerHandler) and the unary and stream interceptors that echo the request and trace IDs
+// in the response header metadata (see UnaryServerInterceptor):
+//
+//	srv := grpc.NewServer(grpcctx.ServerOptions()...)
+func ServerOptions(opts ...Option) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.StatsHandler(NewServerHandler(opts...)),
+		grpc.ChainUnaryInterceptor(UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(StreamServerInterceptor()),
+	}
+}
+
+// NewServerHandler returns a grpc stats.Handler (install it with grpc.StatsHandler) that does
+// for each RPC what otelctx.NewHandler does for an HTTP request:
+//
+//  1. reads traceparent, tracestate, baggage, x-trace-id, x-span-id and x-request-id from the
+//     incoming metadata through otelctx.MetadataCarrier and otelctx.ExtractIncoming: bounded,
+//     bad values counted through the WarnLimiter, a fresh trace when the trace headers are bad;
+//  2. starts a server span named "package.Service/Method" with rpc.system, rpc.service and
+//     rpc.method: a child of the caller's span, or at a trust boundary (WithTrustBoundary) a
+//     new root linked to it, with the baggage cut to the allowlist;
+//  3. puts the request store in the context: the request ID (a safe incoming x-request-id or a
+//     new one) and the fields rpc.service and rpc.method;
+//  4. ends the span when the RPC ends (for a stream, when the handler returns), with
+//     rpc.grpc.status_code; Unknown, DeadlineExceeded, Unimplemented, Internal, Unavailable
+//     and DataLoss mark it as an error, as the RPC conventions ask of a server.
+//
+// A stats handler runs before the response stream exists in the context, so it cannot set
+// response metadata: the interceptors of ServerOptions echo x-request-id and x-trace-id.
+// It starts no goroutine.
+func NewServerHandler(opts ...Option) stats.Handler {
+	c := newConfig(opts)
+	return &serverHandler{rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName)}}
+}
+
+type serverHandler struct{ rpcHandler }
+
+var _ stats.Handler = (*serverHandler)(nil)
+
+// TagRPC extracts the incoming context and starts the server span.
+func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	// Only the keys ctxtrail reads are copied out of the incoming metadata, not the whole of it.
+	var md otelctx.MetadataCarrier
+	for _, k := range incomingKeys {
+		if vs := metadata.ValueFromIncomingContext(ctx, k); len(vs) > 0 {
+			if md == nil {
+				md = make(otelctx.MetadataCarrier, len(incomingKeys))
+			}
+			md[k] = vs
+		}
+	}
+	ctx, _ = otelctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
+
+	name, service, method := splitMethod(info.FullMethodName)
+	attrs := rpcAttrs(service, method)
+	spanOpts := make([]trace.SpanStartOption, 2, 4)
+	spanOpts[0] = trace.WithSpanKind(trace.SpanKindServer)
+	spanOpts[1] = trace.WithAttributes(attrs...)
+	if h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName) {
+		spanOpts = append(spanOpts, trace.WithNewRoot())
+		if in := trace.SpanContextFromContext(ctx); in.TraceID().IsValid() {
+			spanOpts = append(spanOpts, trace.WithLinks(trace.Link{SpanContext: in, Attributes: trustBoundaryLink}))
+		}
+		ctx = baggage.Restrict(ctx, h.cfg.allowBaggage)
+	}
+	ctx, _ = h.tracer.Start(ctx, name, spanOpts...)
+	ctx = otelctx.AddFields(ctx, attrs[1], attrs[2]) // rpc.service, rpc.method
+	if h.cfg.messageEvents {
+		ctx = context.WithValue(ctx, messagesKey{}, new(messages))
+	}
+	return ctx
+}
+
+// UnaryServerInterceptor returns an interceptor that sets x-request-id and x-trace-id in the
+// response header metadata, from the request ID and the span NewServerHandler put in the
+// context, before the handler runs: the caller can quote them whatever the handler answers.
+func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		echoIDs(ctx)
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor is UnaryServerInterceptor for streaming RPCs.
+func StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		echoIDs(ss.Context())
+		return handler(srv, ss)
+	}
+}
+
+// echoIDs sets the response header metadata. The IDs are safe to send: the request ID is one
+// ValidRequestID accepts (or a new one), the trace ID is hex.
+func echoIDs(ctx context.Context) {
+	id := otelctx.RequestID(ctx)
+	tid := trace.SpanContextFromContext(ctx).TraceID()
+	if id == "" && !tid.IsValid() {
+		return
+	}
+	md := make(metadata.MD, 2)
+	vals := make([]string, 2) // one allocation for both value slices
+	if otelctx.ValidRequestID(id) {
+		vals[0] = id
+		md[otelctx.HeaderRequestID] = vals[0:1:1]
+	}
+	if tid.IsValid() {
+		vals[1] = tid.String()
+		md[otelctx.HeaderTraceID] = vals[1:2:2]
+	}
+	_ = grpc.SetHeader(ctx, md) // fails only when the headers are gone already: nothing to do
+}
