@@ -40,7 +40,7 @@ var requests = []request{
 	{"user=ada@example.com&item=book&qty=2&card=4242", "a book, paid"},
 	{"user=ada@example.com&item=book&card=0000", "card declined: the order rolls back"},
 	{"user=bob@example.com&item=laptop&card=4242", "not enough credit: no charge is attempted"},
-	{"user=ada@example.com&item=pen&card=panic", "payments panics: it answers 500 and lives on, the caller sees 502"},
+	{"user=ada@example.com&item=pen&card=panic", "payments panics: it answers Internal and lives on, the caller sees 502"},
 	{"user=ada@example.com&item=pen&qty=many&card=4242", "bad request: rejected at the frontend"},
 }
 

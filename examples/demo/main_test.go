@@ -21,10 +21,10 @@ func TestDemo(t *testing.T) {
 		status string
 		lines  []string // each must appear in that request's block
 	}{
-		{"200 OK", []string{"frontend  GET /checkout", "orders        └ POST /orders", "payments            └ POST /charge", "sqltx.commit", "log orders   info  order placed"}},
+		{"200 OK", []string{"frontend  GET /checkout", "orders        └ POST /orders", "payments            └ shop.Payments/Charge", "sqltx.commit", "log orders   info  order placed"}},
 		{"402 Payment Required", []string{"✗ card declined", "sqltx.rollback", "log payments warn  charge declined"}},
 		{"402 Payment Required", []string{"insufficient credit", "log orders   warn  not enough credit"}},
-		{"502 Bad Gateway", []string{"payments            └ POST /charge", "✗ panic: payments", "payments REPORT panic: payments: card processor returned garbage", "breadcrumbs: checkout requested → recommendations loaded → checkout failed"}},
+		{"502 Bad Gateway", []string{"payments            └ shop.Payments/Charge", "✗ panic: payments", "payments REPORT panic: payments: card processor returned garbage", "breadcrumbs: checkout requested → recommendations loaded → checkout failed"}},
 		{"400 Bad Request", []string{"validate cart", "log frontend warn  cart rejected"}},
 	}
 	for i, w := range want {

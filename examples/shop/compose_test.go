@@ -129,7 +129,8 @@ func TestConfigCheck(t *testing.T) {
 		{Config{Service: "billing", Addr: ":1"}, "want one of frontend, orders, payments"},
 		{Config{Service: Payments}, "SHOP_ADDR is empty"},
 		{Config{Service: Frontend, Addr: ":8080", OrdersURL: "orders:8081"}, "needs an http URL"},
-		{Config{Service: Orders, Addr: ":8081", PaymentsURL: "http://payments:8082"}, ""},
+		{Config{Service: Orders, Addr: ":8081", PaymentsURL: "grpc://payments:8082"}, ""},
+		{Config{Service: Orders, Addr: ":8081", PaymentsURL: "http://payments:8082"}, "needs a gRPC URL"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Check()

@@ -31,7 +31,7 @@ type Config struct {
 	Service     string // frontend, orders or payments
 	Addr        string // listen address, such as ":8081"
 	OrdersURL   string // frontend → orders
-	PaymentsURL string // orders → payments
+	PaymentsURL string // orders → payments, over gRPC: grpc://host:port
 	DB          string // orders: SQLite file (":memory:" style names are fine)
 }
 
@@ -73,6 +73,12 @@ func (c Config) Check() error {
 	urls := map[string]string{EnvOrdersURL: c.OrdersURL, EnvPaymentsURL: c.PaymentsURL}
 	for _, env := range Needs(c.Service) {
 		u, err := url.Parse(urls[env])
+		if env == EnvPaymentsURL {
+			if err != nil || u.Scheme != "grpc" || u.Port() == "" || u.Path != "" {
+				return fmt.Errorf("shop: %s=%q: the %s service needs a gRPC URL such as grpc://payments:8082", env, urls[env], c.Service)
+			}
+			continue
+		}
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("shop: %s=%q: the %s service needs an http URL such as http://orders:8081", env, urls[env], c.Service)
 		}

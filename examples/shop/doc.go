@@ -3,8 +3,10 @@
 //
 //	frontend  GET /checkout?user=ada@example.com&item=book&qty=1&card=4242
 //	   └ orders    POST /orders    (SQLite through sqltx: the order and the charge commit together)
-//	        └ payments  POST /charge    (card 0000 is declined; card "panic" panics)
+//	        └ payments  shop.Payments/Charge over gRPC    (card 0000 is declined; card "panic" panics)
 //
-// Every service serves its live span monitor at /debug/ctxtrail. The demo (examples/demo) runs
+// frontend → orders is HTTP (otelctx's middleware and transport); orders → payments is gRPC
+// (otelctx/grpcctx's stats handlers), one trace across both. The HTTP services serve their live
+// span monitor at /debug/ctxtrail. The demo (examples/demo) runs
 // all three in one process on loopback; cmd/shop runs one per process, as docker-compose.yml does.
 package shop

@@ -43,7 +43,8 @@ func TestJaegerEndToEnd(t *testing.T) {
 
 	// Callees first, so each caller can be given its callee's address.
 	payments := startService(t, bin, shop.Payments, otlp, nil)
-	orders := startService(t, bin, shop.Orders, otlp, []string{shop.EnvPaymentsURL + "=" + payments.url})
+	// payments speaks gRPC: orders reaches it at grpc://host:port.
+	orders := startService(t, bin, shop.Orders, otlp, []string{shop.EnvPaymentsURL + "=grpc://" + strings.TrimPrefix(payments.url, "http://")})
 	frontend := startService(t, bin, shop.Frontend, otlp, []string{shop.EnvOrdersURL + "=" + orders.url})
 
 	type sent struct {
@@ -54,9 +55,9 @@ func TestJaegerEndToEnd(t *testing.T) {
 	}
 	cases := []sent{
 		{"user=ada@example.com&item=book&card=4242", 200,
-			[]string{"GET /checkout", "POST /orders", "sqltx.transaction", "sqltx.commit", "POST /charge", "authorize card", "load recommendations"}, ""},
+			[]string{"GET /checkout", "POST /orders", "sqltx.transaction", "sqltx.commit", "shop.Payments/Charge", "fraud check", "authorize card", "load recommendations"}, ""},
 		{"user=ada@example.com&item=book&card=0000", 402,
-			[]string{"GET /checkout", "POST /orders", "sqltx.rollback", "POST /charge", "authorize card"}, "authorize card"},
+			[]string{"GET /checkout", "POST /orders", "sqltx.rollback", "shop.Payments/Charge", "authorize card"}, "authorize card"},
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	traceIDs := make([]string, len(cases))
@@ -109,6 +110,32 @@ func TestJaegerEndToEnd(t *testing.T) {
 		}
 		if roots != 1 {
 			t.Errorf("trace %d: %d roots, want 1", i, roots)
+		}
+		// The gRPC hop: payments' server span is the child of orders' client span of the same
+		// name, and payments' own spans hang under it.
+		var cliSpan, srvSpan *waterfall.Span
+		for i := range spans {
+			if s := &spans[i]; s.Name == "shop.Payments/Charge" {
+				switch s.Service {
+				case shop.Orders:
+					cliSpan = s
+				case shop.Payments:
+					srvSpan = s
+				}
+			}
+		}
+		switch {
+		case cliSpan == nil || srvSpan == nil:
+			t.Errorf("trace %d: no shop.Payments/Charge span on both sides (orders %v, payments %v)", i, cliSpan != nil, srvSpan != nil)
+		case srvSpan.ParentID != cliSpan.SpanID:
+			t.Errorf("trace %d: payments' server span has parent %s, want orders' client span %s", i, srvSpan.ParentID, cliSpan.SpanID)
+		case byID[cliSpan.ParentID].Service != shop.Orders:
+			t.Errorf("trace %d: orders' client span hangs under %s/%s", i, byID[cliSpan.ParentID].Service, byID[cliSpan.ParentID].Name)
+		}
+		for _, s := range spans {
+			if s.Name == "authorize card" && (srvSpan == nil || s.ParentID != srvSpan.SpanID) {
+				t.Errorf("trace %d: authorize card is not a child of payments' server span", i)
+			}
 		}
 		for _, want := range c.wantSpans {
 			if !slices.Contains(names, want) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 )
@@ -17,10 +15,10 @@ type Local struct {
 	Tels map[string]*Telemetry
 
 	svcs []*Service
-	srvs []*http.Server
+	srvs []Server
 }
 
-// StartLocal starts frontend, orders and payments on 127.0.0.1, each with its own ctxtrail
+// StartLocal starts frontend, orders and payments (gRPC, grpc:// in URL) on 127.0.0.1, each with its own ctxtrail
 // (its own tracer provider and service name, not the globals). Spans go to spans as the console
 // exporter's JSON lines unless opts choose another exporter; logs go to logs as JSON lines.
 func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...otelctx.Option) (l *Local, err error) {
@@ -41,6 +39,9 @@ func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...otelctx.Opti
 		}
 		lis[name] = ln
 		l.URL[name] = "http://" + ln.Addr().String()
+		if name == Payments {
+			l.URL[name] = "grpc://" + ln.Addr().String()
+		}
 	}
 	for _, name := range Services {
 		cfg := Config{Service: name, Addr: lis[name].Addr().String(), OrdersURL: l.URL[Orders], PaymentsURL: l.URL[Payments]}
@@ -57,7 +58,7 @@ func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...otelctx.Opti
 			return nil, err
 		}
 		l.svcs = append(l.svcs, svc)
-		srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv := svc.NewServer()
 		l.srvs = append(l.srvs, srv)
 		ln := lis[name]
 		delete(lis, name)

@@ -13,15 +13,15 @@ import (
 	"go.uber.org/zap"
 )
 
-// ChargeRequest is what orders posts to payments.
+// ChargeRequest is what orders asks of payments (over gRPC, as a google.protobuf.Struct).
 type ChargeRequest struct {
-	Card  string `json:"card"`
-	Cents int64  `json:"cents"`
+	Card  string
+	Cents int64
 }
 
 // ChargeResponse is what payments answers.
 type ChargeResponse struct {
-	ChargeID string `json:"charge_id"`
+	ChargeID string
 }
 
 // placeOrder: POST /orders. The order and the charge form one transaction: the order rows and
@@ -52,8 +52,8 @@ func (s *Service) placeOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.OrderID, resp.TotalCents = orders[0].ID, orders[0].TotalCents
 		trail.AddBreadcrumb(ctx, "order written, charging", attribute.Int64("order_id", resp.OrderID))
-		var charge ChargeResponse
-		if err := s.call(ctx, s.cfg.PaymentsURL+"/charge", ChargeRequest{Card: req.Card, Cents: resp.TotalCents}, &charge); err != nil {
+		charge, err := s.chargeCard(ctx, ChargeRequest{Card: req.Card, Cents: resp.TotalCents})
+		if err != nil {
 			return fmt.Errorf("charge: %w", err)
 		}
 		resp.Charge = charge.ChargeID

@@ -8,15 +8,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/examples/shopdb"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/sqltx"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	_ "modernc.org/sqlite" // the orders service's database
 )
 
@@ -28,10 +33,12 @@ type Service struct {
 	cfg    Config
 	tel    *Telemetry
 	client *http.Client // calls downstream through ctxtrail's transport
-	db     *sql.DB
-	store  *shopdb.Store
-	txOpts []sqltx.Option
-	mux    *http.ServeMux
+	// payments is orders' gRPC connection to payments, through ctxtrail's client handler.
+	payments *grpc.ClientConn
+	db       *sql.DB
+	store    *shopdb.Store
+	txOpts   []sqltx.Option
+	mux      *http.ServeMux
 }
 
 // NewService builds the service cfg names, with tel's ctxtrail.
@@ -53,14 +60,55 @@ func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, erro
 	case Frontend:
 		s.mux.HandleFunc("GET /checkout", s.checkout)
 	case Orders:
+		u, _ := url.Parse(cfg.PaymentsURL) // Check parsed it
+		conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithStatsHandler(grpcctx.NewClientHandler(grpcctx.WithProvider(tel.Provider))))
+		if err != nil {
+			return nil, err
+		}
+		s.payments = conn
 		if err := s.openDB(ctx); err != nil {
+			conn.Close()
 			return nil, err
 		}
 		s.mux.HandleFunc("POST /orders", s.placeOrder)
-	case Payments:
-		s.mux.HandleFunc("POST /charge", s.charge)
 	}
 	return s, nil
+}
+
+// Server is what serves one shop service on a listener: an *http.Server for frontend and
+// orders, a gRPC server for payments.
+type Server interface {
+	Serve(net.Listener) error
+	// Shutdown stops taking calls and waits for those in flight, until ctx is done.
+	Shutdown(ctx context.Context) error
+}
+
+// NewServer returns the service's server.
+func (s *Service) NewServer() Server {
+	if s.cfg.Service == Payments {
+		return grpcServer{s.newPaymentsServer()}
+	}
+	return &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+}
+
+type grpcServer struct{ *grpc.Server }
+
+// Shutdown is GracefulStop bounded by ctx: past it, the calls still running are cut.
+func (g grpcServer) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		g.Stop()
+		<-done
+		return ctx.Err()
+	}
 }
 
 // Handler is the service's HTTP handler: ctxtrail's middleware (trace, request store) around
@@ -69,12 +117,16 @@ func (s *Service) Handler() http.Handler {
 	return otelctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(s.tel.Reports)), otelctx.WithProvider(s.tel.Provider))
 }
 
-// Close releases the database.
+// Close releases the database and the connection to payments.
 func (s *Service) Close() error {
-	if s.db != nil {
-		return s.db.Close()
+	var errs []error
+	if s.payments != nil {
+		errs = append(errs, s.payments.Close())
 	}
-	return nil
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Seeded customers of the orders service.

@@ -52,7 +52,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := svc.NewServer() // HTTP, or gRPC for payments
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
 	tel.Log.Zap().Info("listening " + lis.Addr().String())
