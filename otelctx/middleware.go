@@ -53,6 +53,7 @@ type httpConfig struct {
 	tp       trace.TracerProvider
 	prop     propagation.TextMapPropagator
 	spanName func(*http.Request) string
+	filters  []func(*http.Request) bool // filter.go
 	tracers  *tracerCache
 }
 
@@ -202,6 +203,7 @@ func NewHandler(next http.Handler, opts ...HandlerOption) http.Handler {
 		}
 	}
 	c.tracers = new(tracerCache)
+	c.filters = append([]func(*http.Request) bool{notMonitorPage}, c.filters...)
 	if c.warn == nil {
 		c.warn = NewWarnLimiter(DefaultWarnInterval, nil)
 	}
@@ -217,6 +219,10 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.cfg.traced(r) {
+		h.next.ServeHTTP(w, r)
+		return
+	}
 	hdr := HeaderCarrier(r.Header)
 	ctx := h.cfg.propagator().Extract(r.Context(), hdr)
 	h.checkHeaders(hdr, ctx)
@@ -227,11 +233,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	attrs := make([]attribute.KeyValue, 0, 8)
+	attrs := make([]attribute.KeyValue, 0, 12) // reused for the attributes set at the end
 	attrs = append(attrs,
 		semconv.HTTPRequestMethodKey.String(method),
-		semconv.URLSchemeKey.String(scheme),
 		semconv.URLPathKey.String(path),
+		semconv.URLSchemeKey.String(scheme),
 	)
 	if !methodKnown {
 		attrs = append(attrs, semconv.HTTPRequestMethodOriginalKey.String(boundedString(r.Method)))
@@ -245,6 +251,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ua := r.UserAgent(); ua != "" {
 		attrs = append(attrs, semconv.UserAgentOriginalKey.String(boundedString(ua)))
 	}
+	attrs = appendPeerAttrs(attrs, r, r.TLS != nil)
 	route := routeOf(r.Pattern)
 	if route != "" {
 		attrs = append(attrs, semconv.HTTPRouteKey.String(route))
@@ -273,7 +280,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, span := h.cfg.tracer().Start(ctx, name, spanOpts...)
 
 	ctx, id := incomingRequestID(ctx, hdr, h.cfg.warn)
-	ctx = AddFields(ctx, attrs[0], attrs[2]) // http.request.method, url.path
+	rw := &responseWriter{ResponseWriter: w}
+	ctx = addFields(ctx, &rw.route, attrs[:2:2]) // http.request.method, url.path
 
 	// Both response headers share one allocation for their value slices.
 	wh := w.Header()
@@ -287,12 +295,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wh["X-Trace-Id"] = vals[0:1:1]
 	}
 
-	rw := &responseWriter{ResponseWriter: w}
 	r2 := r.WithContext(ctx)
+	rw.countBody(r2)
 	defer func() {
 		if p := recover(); p != nil {
 			span.SetStatus(codes.Error, "panic")
-			span.SetAttributes(semconv.ErrorTypeKey.String("panic"))
+			span.SetAttributes(semconv.ErrorTypeKey.String("panic"), attribute.String(AttrRequestID, id))
 			if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it the same way
 				span.AddEvent("exception", trace.WithAttributes(
 					semconv.ExceptionTypeKey.String(fmt.Sprintf("%T", p)),
@@ -305,27 +313,24 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(rw, r2)
 
-	if route == "" && r2.Pattern != "" { // a ServeMux inside next matched a route
-		if route = routeOf(r2.Pattern); route != "" {
-			span.SetAttributes(semconv.HTTPRouteKey.String(route))
-			if h.cfg.spanName != nil {
-				span.SetName(h.cfg.spanName(r2))
-			} else {
-				span.SetName(serverSpanName(method, route))
-			}
-		}
+	end := rw.appendEndAttrs(attrs[:0], id)                    // the span copied attrs at its start
+	if late := rw.lateRoute(r2); late != "" && late != route { // SetRoute, or a ServeMux inside next
+		route = late
+		end = append(end, semconv.HTTPRouteKey.String(route))
+		h.renameForRoute(span, r2, method, route)
 	}
 	if !rw.hijacked {
 		status := rw.status
 		if status == 0 {
 			status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 		}
-		span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(status))
+		end = append(end, semconv.HTTPResponseStatusCodeKey.Int(status))
 		if status >= 500 {
 			setErrorStatus(span, "")
-			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+			end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
 		}
 	}
+	span.SetAttributes(end...)
 	span.End()
 }
 
@@ -433,6 +438,9 @@ type responseWriter struct {
 	http.ResponseWriter
 	status   int
 	hijacked bool
+	written  int64        // response body bytes, for http.response.body.size
+	reqBody  countingBody // serverattrs.go
+	route    routeSlot    // route.go
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -446,7 +454,9 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.written += int64(n)
+	return n, err
 }
 
 // ReadFrom keeps the sendfile path of the underlying writer.
@@ -454,10 +464,15 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	var n int64
+	var err error
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
 	}
-	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	w.written += n
+	return n, err
 }
 
 // Flush sends buffered data to the client when the underlying writer can.

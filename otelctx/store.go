@@ -17,6 +17,7 @@ type fieldSet struct {
 	kvs     []attribute.KeyValue
 	dropped int
 	small   [4]attribute.KeyValue // backs kvs for small stores: one allocation instead of two
+	route   *routeSlot            // the server request's, for SetRoute; inherited by every version
 }
 
 var fieldsKey = NewKey[*fieldSet]("ctxtrail.fields")
@@ -32,12 +33,20 @@ func AddFields(ctx context.Context, kvs ...attribute.KeyValue) context.Context {
 	if len(kvs) == 0 {
 		return ctx
 	}
+	return addFields(ctx, nil, kvs)
+}
+
+// addFields is AddFields that can also give the new version a route slot (NewHandler's).
+func addFields(ctx context.Context, route *routeSlot, kvs []attribute.KeyValue) context.Context {
 	old := fieldsKey.Value(ctx)
-	next := &fieldSet{}
+	next := &fieldSet{route: route}
 	var have int
 	if old != nil {
 		have = len(old.kvs)
 		next.dropped = old.dropped
+		if route == nil {
+			next.route = old.route
+		}
 	}
 	if have+len(kvs) <= len(next.small) {
 		next.kvs = next.small[:have]

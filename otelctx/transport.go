@@ -25,7 +25,7 @@ type transportConfig struct {
 //
 // The span covers the round trip up to the response headers; it does not wait for the body. It
 // records http.request.method, server.address, server.port, url.full (without user info, query
-// or fragment, which often carry credentials) and http.response.status_code, and marks
+// or fragment, which often carry credentials), AttrRequestID and http.response.status_code, and marks
 // transport errors and 4xx/5xx responses as errors. The caller's request is never modified: the
 // headers go on a shallow copy with cloned headers.
 type Transport struct {
@@ -52,8 +52,11 @@ func NewTransport(base http.RoundTripper, opts ...TransportOption) *Transport {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !t.cfg.traced(r) {
+		return t.base.RoundTrip(r)
+	}
 	method, known := normalizeMethod(r.Method)
-	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs := make([]attribute.KeyValue, 0, 7)
 	attrs = append(attrs, semconv.HTTPRequestMethodKey.String(method))
 	if !known {
 		attrs = append(attrs, semconv.HTTPRequestMethodOriginalKey.String(boundedString(r.Method)))
@@ -65,6 +68,9 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 			attrs = append(attrs, semconv.ServerPortKey.Int(port))
 		}
 		attrs = append(attrs, semconv.URLFullKey.String(boundedString(u.Scheme+"://"+u.Host+u.EscapedPath())))
+	}
+	if id := RequestID(r.Context()); ValidRequestID(id) { // the x-request-id sent below
+		attrs = append(attrs, attribute.String(AttrRequestID, id))
 	}
 	name := method
 	if t.cfg.spanName != nil {

@@ -1,0 +1,47 @@
+package otelctx
+
+import (
+	"net/http"
+	"strings"
+)
+
+// MonitorPath is where ctxtrail's examples serve spans.Monitor's page. NewHandler never traces a
+// request for it or below it, so reading the monitor neither adds a span to every page view nor
+// lists its own request as active. Mounted elsewhere, exclude it with WithFilter.
+const MonitorPath = "/debug/ctxtrail"
+
+// WithFilter adds a filter: fn reports whether a request is traced. A request any filter refuses
+// is passed on untouched: NewHandler calls the next handler with the request as it came (no
+// span, no request ID, no request store, no response headers) and a Transport sends it through
+// its base without a span or trace headers. Filters run in the order given, on every request,
+// before anything else; keep them cheap. Use it for health checks and readiness probes:
+//
+//	otelctx.NewHandler(mux, otelctx.WithFilter(func(r *http.Request) bool {
+//		return r.URL.Path != "/healthz"
+//	}))
+//
+// Besides the filters given, NewHandler leaves out requests for MonitorPath.
+func WithFilter(fn func(r *http.Request) bool) HTTPOption {
+	return sharedOption(func(c httpConfig) httpConfig {
+		if fn != nil {
+			c.filters = append(c.filters[:len(c.filters):len(c.filters)], fn)
+		}
+		return c
+	})
+}
+
+// traced reports whether every filter lets r be traced.
+func (c *httpConfig) traced(r *http.Request) bool {
+	for _, f := range c.filters {
+		if !f(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// notMonitorPage is NewHandler's first filter: false for MonitorPath and the paths below it.
+func notMonitorPage(r *http.Request) bool {
+	p := r.URL.Path
+	return !strings.HasPrefix(p, MonitorPath) || (len(p) > len(MonitorPath) && p[len(MonitorPath)] != '/')
+}

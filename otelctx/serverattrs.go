@@ -1,0 +1,109 @@
+package otelctx
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// AttrRequestID is the span attribute that holds the request ID (RequestID) on the server span
+// NewHandler starts and on the client span a Transport starts: the ID that x-request-id carried
+// and that zapbridge writes as request_id on every log line, so an ID copied from a log line or
+// a support ticket finds its trace with a tag search (in Jaeger: ctxtrail.request_id=<id>).
+//
+// It is a plain string under ctxtrail's own key rather than the semantic conventions'
+// http.request.header.x-request-id, which is a string array: Jaeger shows an array as its JSON
+// text (["<id>"]), so a search for the bare ID would not find it, and on a server span that key
+// means the header as received, which a handler replaces when it is unsafe or missing.
+const AttrRequestID = "ctxtrail.request_id"
+
+// appendPeerAttrs adds the connection attributes the HTTP semantic conventions recommend for a
+// server span, as otelhttp records them: server.port (from the Host header, when not the
+// scheme's default), network.peer.address and network.peer.port (the connection's remote end),
+// and client.address (the first X-Forwarded-For entry when it is an IP address, else the peer).
+// X-Forwarded-For is set by whoever sent the request, so client.address is a hint, never an
+// identity; a value that is not an IP address is ignored rather than recorded.
+func appendPeerAttrs(attrs []attribute.KeyValue, r *http.Request, https bool) []attribute.KeyValue {
+	if _, port := splitHostPort(r.Host); port > 0 && !(port == 80 && !https) && !(port == 443 && https) {
+		attrs = append(attrs, semconv.ServerPortKey.Int(port))
+	}
+	peer, peerPort := splitHostPort(r.RemoteAddr)
+	if peer != "" {
+		attrs = append(attrs, semconv.NetworkPeerAddressKey.String(boundedString(peer)))
+		if peerPort > 0 {
+			attrs = append(attrs, semconv.NetworkPeerPortKey.Int(peerPort))
+		}
+	}
+	client := peer
+	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
+		first, _, _ := strings.Cut(xff[0], ",")
+		if first = trimOWS(first); len(first) <= 64 {
+			if _, err := netip.ParseAddr(first); err == nil {
+				client = first
+			}
+		}
+	}
+	if client != "" {
+		attrs = append(attrs, semconv.ClientAddressKey.String(boundedString(client)))
+	}
+	return attrs
+}
+
+// splitHostPort splits "host:port", "[v6]:port" or a bare host; port is 0 when absent or bad.
+func splitHostPort(hostport string) (host string, port int) {
+	if hostport == "" {
+		return "", 0
+	}
+	h, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return strings.Trim(hostport, "[]"), 0
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 || n > 65535 {
+		return h, 0
+	}
+	return h, n
+}
+
+// appendEndAttrs adds what is known only when the handler returns: the request ID and the
+// body sizes (http.request.body.size as read by the handler, http.response.body.size as
+// written), each only when non-zero, as otelhttp does.
+func (w *responseWriter) appendEndAttrs(attrs []attribute.KeyValue, requestID string) []attribute.KeyValue {
+	if requestID != "" {
+		attrs = append(attrs, attribute.String(AttrRequestID, requestID))
+	}
+	if n := w.reqBody.n; n > 0 {
+		attrs = append(attrs, semconv.HTTPRequestBodySizeKey.Int64(n))
+	}
+	if w.written > 0 {
+		attrs = append(attrs, semconv.HTTPResponseBodySizeKey.Int64(w.written))
+	}
+	return attrs
+}
+
+// countingBody counts the request body bytes the handler reads. It lives inside the
+// responseWriter, so counting costs no allocation.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// countBody makes r2 read its body through w's counter, unless there is no body.
+func (w *responseWriter) countBody(r2 *http.Request) {
+	if r2.Body != nil && r2.Body != http.NoBody {
+		w.reqBody.ReadCloser = r2.Body
+		r2.Body = &w.reqBody
+	}
+}
