@@ -43,6 +43,7 @@ type config struct {
 	lossSink     func(error)
 
 	metrics metricsConfig // metrics.go
+	logs    logsConfig    // logs.go
 }
 
 // Option configures Install.

@@ -43,6 +43,19 @@
 //	}
 //	defer p.Shutdown(context.Background())
 //
+// # Logs
+//
+// Install also builds a LoggerProvider for OpenTelemetry's logs signal (logs.go): exporter from
+// WithLogExporter / WithLogExporterName / WithoutLogs, then OTEL_LOGS_EXPORTER (console, otlp,
+// none), then OTLP when an OTLP endpoint is configured (WithOTLP,
+// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT), else none: the service's own
+// zap core or slog handler already writes the lines, so by default they are not printed twice.
+// Batching follows WithLogBatch, then OTEL_BLRP_*. Provider.LogStats counts records as Stats
+// counts spans (a full queue refuses new records, never blocks, and counts them; records logged
+// after Shutdown are counted as dropped); losses are reported like spans' as errors wrapping
+// ErrLogsLost. Shutdown flushes both signals at once, by the same deadline. The bridges feed it
+// with zapbridge.WithLoggerProvider(p.LoggerProvider()) and slogbridge.WithLoggerProvider(...).
+//
 // # Propagation
 //
 // NewHandler and NewTransport carry a trace across HTTP in W3C traceparent, tracestate and

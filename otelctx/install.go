@@ -30,6 +30,7 @@ type Provider struct {
 	pipelines  []*pipeline
 	processors []sdktrace.SpanProcessor // WithSpanProcessor's, shut down by hand if the SDK skips them
 	metrics    *metricsPipeline         // metrics.go
+	logs       *logsSignal              // the logs signal (logs.go)
 
 	stopExports context.CancelFunc // aborts exports still running when Shutdown's ctx ends
 	once        sync.Once
@@ -83,6 +84,12 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		shutdownAll(ctx, exporters)
 		return nil, err
 	}
+	logs, err := buildLogs(ctx, cfg, res, sdkDisabled) // logs.go
+	if err != nil {
+		shutdownAll(ctx, exporters)
+		_ = metrics.shutdown(ctx)
+		return nil, err
+	}
 
 	exportCtx, stopExports := context.WithCancel(context.Background())
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
@@ -108,6 +115,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		processors:  cfg.processors,
 		stopExports: stopExports,
 		metrics:     metrics,
+		logs:        logs,
 	}
 	warn.stats = p.Stats
 	if !cfg.noGlobal {
@@ -543,10 +551,11 @@ func (p *Provider) Exporters() []string { return append([]string(nil), p.exporte
 // ErrSpansLost and the exporter's error.
 func (p *Provider) ForceFlush(ctx context.Context) error {
 	before := p.Stats()
+	logsErr := p.logs.forceFlush(ctx)
 	if err := errors.Join(p.tp.ForceFlush(ctx), p.metrics.flush(ctx)); err != nil {
-		return err
+		return errors.Join(err, logsErr)
 	}
-	return p.lostSince(before)
+	return errors.Join(p.lostSince(before), logsErr)
 }
 
 // Shutdown flushes every ended span and stops the processors and exporters. It returns by ctx's
@@ -556,6 +565,8 @@ func (p *Provider) ForceFlush(ctx context.Context) error {
 // call's result.
 func (p *Provider) Shutdown(ctx context.Context) error {
 	p.once.Do(func() {
+		logsDone := make(chan error, 1) // both signals flush at once, each by ctx's deadline
+		go func() { logsDone <- p.logs.shutdown(ctx) }()
 		before := p.Stats()
 		err := p.tp.Shutdown(ctx)
 		p.stopExports()
@@ -574,7 +585,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 				}
 			}
 		}
-		p.err = errors.Join(err, p.lostSince(before), p.metrics.shutdown(ctx))
+		p.err = errors.Join(err, p.lostSince(before), p.metrics.shutdown(ctx), <-logsDone)
 	})
 	return p.err
 }
