@@ -133,8 +133,9 @@ func sumOf(t *testing.T, m *metricspb.Metric) int64 {
 func TestMetricsOTLPOnShutdown(t *testing.T) {
 	clearMetricsEnv(t)
 	r := newMetricsReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", r.srv.URL) // /v1/metrics is added
 	p, err := Install(context.Background(), WithoutGlobal(), WithoutExporter(), WithServiceName("orders"),
-		WithOTLP(r.srv.URL), WithExporterName(ExporterNone), WithMetricsExporterName(ExporterOTLP))
+		WithMetricsExporterName(ExporterOTLP))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,8 +342,8 @@ func TestMetricsShutdownHonoursDeadlineWhenCollectorHangs(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	p, err := Install(context.Background(), WithoutGlobal(), WithExporterName(ExporterNone),
-		WithOTLP(srv.URL), WithMetricsExporterName(ExporterOTLP))
+	p, err := Install(context.Background(), WithoutGlobal(), WithoutExporter(),
+		WithOTLP(srv.URL), WithMetricsExporterName(ExporterOTLP)) // WithOTLP's endpoint serves both signals
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -55,6 +56,10 @@ type httpConfig struct {
 	spanName func(*http.Request) string
 	filters  []func(*http.Request) bool // filter.go
 	tracers  *tracerCache
+
+	mp        metric.MeterProvider // httpmetrics.go
+	bodySizes bool
+	meters    *httpMeters
 }
 
 type sharedOption func(httpConfig) httpConfig
@@ -92,7 +97,7 @@ func WithPropagator(p propagation.TextMapPropagator) HTTPOption {
 func WithProvider(p *Provider) HTTPOption {
 	return sharedOption(func(c httpConfig) httpConfig {
 		if p != nil {
-			c.tp, c.prop = p.TracerProvider(), p.Propagator()
+			c.tp, c.prop, c.mp = p.TracerProvider(), p.Propagator(), p.MeterProvider()
 		}
 		return c
 	})
@@ -202,7 +207,7 @@ func NewHandler(next http.Handler, opts ...HandlerOption) http.Handler {
 			c = o.applyHandler(c)
 		}
 	}
-	c.tracers = new(tracerCache)
+	c.tracers, c.meters = new(tracerCache), new(httpMeters)
 	c.filters = append([]func(*http.Request) bool{notMonitorPage}, c.filters...)
 	if c.warn == nil {
 		c.warn = NewWarnLimiter(DefaultWarnInterval, nil)
@@ -278,6 +283,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		name = serverSpanName(method, route)
 	}
 	ctx, span := h.cfg.tracer().Start(ctx, name, spanOpts...)
+	mrec := h.cfg.serverStart(ctx, method, r) // httpmetrics.go
 
 	ctx, id := incomingRequestID(ctx, hdr, h.cfg.warn)
 	rw := &responseWriter{ResponseWriter: w}
@@ -308,6 +314,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				))
 			}
 			span.End()
+			h.cfg.serverEnd(ctx, mrec, route, 0, true, rw.reqBody.n, rw.written)
 			panic(p)
 		}
 	}()
@@ -319,8 +326,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		end = append(end, semconv.HTTPRouteKey.String(route))
 		h.renameForRoute(span, r2, method, route)
 	}
+	var status int
 	if !rw.hijacked {
-		status := rw.status
+		status = rw.status
 		if status == 0 {
 			status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
 		}
@@ -332,6 +340,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	span.SetAttributes(end...)
 	span.End()
+	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
 }
 
 // checkHeaders counts the bad trace headers of one request (see checkTraceFields).

@@ -43,7 +43,7 @@ func NewTransport(base http.RoundTripper, opts ...TransportOption) *Transport {
 			c = o.applyTransport(c)
 		}
 	}
-	c.tracers = new(tracerCache)
+	c.tracers, c.meters = new(tracerCache), new(httpMeters)
 	if base == nil {
 		base = http.DefaultTransport
 	}
@@ -93,7 +93,9 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 
+	mrec := t.cfg.clientStart() // httpmetrics.go
 	resp, err := t.base.RoundTrip(r2)
+	t.cfg.clientEnd(ctx, mrec, r, method, resp, err)
 	if err != nil {
 		span.SetStatus(codes.Error, boundedString(err.Error()))
 		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
