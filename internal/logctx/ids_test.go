@@ -33,7 +33,14 @@ func TestIDCache(t *testing.T) {
 	if got.Span != b.SpanID().String() {
 		t.Fatalf("colliding span got %s, want %s", got.Span, b.SpanID())
 	}
-	// Same span ID in another trace: a different span.
+	// Same span ID in another trace: a different span. The slot must hold a's entry when the other
+	// trace looks it up, or a cache that ignores the trace ID would pass.
+	if got := c.Lookup(span, a.TraceID(), a.SpanID()); got.Trace != a.TraceID().String() {
+		t.Fatalf("a again got %s, want %s", got.Trace, a.TraceID())
+	}
+	if e := c.slots[7].Load(); e == nil || e.traceID != a.TraceID() {
+		t.Fatalf("slot 7 holds %+v, want a's entry", e)
+	}
 	other := spanContext(2, 7)
 	if got := c.Lookup(span, other.TraceID(), other.SpanID()); got.Trace != other.TraceID().String() {
 		t.Fatalf("other trace got %s, want %s", got.Trace, other.TraceID())
