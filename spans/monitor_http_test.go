@@ -194,6 +194,9 @@ func TestMonitorPageShowsActiveList(t *testing.T) {
 	})
 	t.Run("chromium", func(t *testing.T) {
 		if _, err := os.Stat(chromiumPath); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("CI=true but no %s: .ci/run must install chromium", chromiumPath)
+			}
 			t.Skipf("no %s (apt-get install chromium): the parsed check above stands alone", chromiumPath)
 		}
 		t.Logf("rendering with headless %s", chromiumPath)
