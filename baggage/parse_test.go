@@ -300,9 +300,9 @@ func TestParseBounds(t *testing.T) {
 	}
 }
 
-// TestParseAllocations: reading a hostile header allocates a bounded amount, not in proportion to
+// TestAllocParse: reading a hostile header allocates a bounded amount, not in proportion to
 // the headers or properties sent.
-func TestParseAllocations(t *testing.T) {
+func TestAllocParse(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}

@@ -227,8 +227,8 @@ func TestSDKLimitsThroughPolicy(t *testing.T) {
 	})
 }
 
-// TestNoBaggageCostsNothing: a request without a baggage header allocates nothing in any piece.
-func TestNoBaggageCostsNothing(t *testing.T) {
+// TestAllocNoBaggage: a request without a baggage header allocates nothing in any piece.
+func TestAllocNoBaggage(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}

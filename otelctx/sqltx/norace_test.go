@@ -1,0 +1,5 @@
+//go:build !race
+
+package sqltx_test
+
+const raceEnabled = false

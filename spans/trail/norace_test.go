@@ -1,0 +1,5 @@
+//go:build !race
+
+package trail
+
+const raceEnabled = false
