@@ -53,37 +53,6 @@ func TestRunInTxCommitsAndRollsBack(t *testing.T) {
 	})
 }
 
-func TestRunInTxPanicRollsBackAndRepanics(t *testing.T) {
-	forEachDB(t, func(t *testing.T, db *sql.DB, _ string) {
-		table := newTable(t, db)
-		var recovered any
-		func() {
-			defer func() { recovered = recover() }()
-			_ = sqltx.RunInTx(t.Context(), db, func(ctx context.Context) error {
-				if err := insert(ctx, db, table, "doomed"); err != nil {
-					t.Fatal(err)
-				}
-				panic("kaboom")
-			})
-		}()
-		if recovered != "kaboom" {
-			t.Fatalf("recovered %v, want the original panic value", recovered)
-		}
-		if got := notes(t, db, table); len(got) != 0 {
-			t.Fatalf("rows after a panic = %q, want none", got)
-		}
-		// The connection went back to the pool clean: a new transaction works.
-		if err := sqltx.RunInTx(t.Context(), db, func(ctx context.Context) error {
-			return insert(ctx, db, table, "after")
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if got := notes(t, db, table); !slices.Equal(got, []string{"after"}) {
-			t.Fatalf("rows = %q, want [after]", got)
-		}
-	})
-}
-
 func TestRunInTxGoexitRollsBack(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *sql.DB, _ string) {
 		table := newTable(t, db)
