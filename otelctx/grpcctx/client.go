@@ -27,7 +27,7 @@ import (
 // open.
 func NewClientHandler(opts ...Option) stats.Handler {
 	c := newConfig(opts)
-	return &clientHandler{rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName)}}
+	return &clientHandler{rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName), methods: newMethodCache(trace.SpanKindClient)}}
 }
 
 type clientHandler struct{ rpcHandler }
@@ -36,9 +36,8 @@ var _ stats.Handler = (*clientHandler)(nil)
 
 // TagRPC starts the client span and injects the outgoing metadata.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	name, service, method := splitMethod(info.FullMethodName)
-	ctx, _ = h.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(rpcAttrs(service, method)...))
+	m := h.methods.get(info.FullMethodName)
+	ctx, _ = h.tracer.Start(ctx, m.name, m.opts...)
 
 	var out pairs
 	h.cfg.prop.Inject(ctx, &out)

@@ -7,8 +7,8 @@
 //	srv := grpc.NewServer(grpcctx.ServerOptions()...)
 //
 // ServerOptions installs NewServerHandler (a stats.Handler: extraction, the server span, the
-// request store) and two small interceptors that echo x-request-id and x-trace-id in the
-// response header metadata. For each RPC the handler reads traceparent, tracestate, baggage,
+// request store) and two small interceptors that echo x-request-id in the response header
+// metadata. For each RPC the handler reads traceparent, tracestate, baggage,
 // x-trace-id, x-span-id and x-request-id from the incoming metadata through
 // otelctx.MetadataCarrier, bounded exactly as HTTP headers are: a thousand traceparents,
 // oversized or non-ASCII values and "-bin" keys never become a trace; they start a fresh one

@@ -62,9 +62,6 @@ func TestUnaryCarriesTheRequestContext(t *testing.T) {
 	if v := hdr.Get(otelctx.HeaderRequestID); len(v) != 1 || v[0] != "req-42" {
 		t.Errorf("response x-request-id %v, want [req-42]", v)
 	}
-	if v := hdr.Get(otelctx.HeaderTraceID); len(v) != 1 || v[0] != parent.SpanContext().TraceID().String() {
-		t.Errorf("response x-trace-id %v, want the trace", v)
-	}
 	for _, s := range []struct {
 		span interface {
 			SpanKind() trace.SpanKind

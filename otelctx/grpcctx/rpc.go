@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -47,14 +48,53 @@ func splitMethod(full string) (name, service, method string) {
 	return name, "", name
 }
 
-// rpcAttrs returns the span's starting attributes.
-func rpcAttrs(service, method string) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 3, 4) // room for the status code
-	attrs[0] = systemGRPC
-	attrs[1] = RPCServiceKey.String(service)
-	attrs[2] = RPCMethodKey.String(method)
-	return attrs
+// method is what a handler derives from a full method name once: the span name, the span's
+// start options and the request-store fields.
+type method struct {
+	name   string
+	opts   []trace.SpanStartOption // kind and attributes; shared, never appended to in place
+	fields [2]attribute.KeyValue   // rpc.service, rpc.method
 }
+
+// maxMethods bounds each handler's cache of methods: method names come from the wire, so past
+// it (a client probing unknown methods) each RPC derives its own.
+const maxMethods = 1024
+
+// methodCache remembers the methods a handler has seen, so an RPC to a known method allocates
+// neither its attributes nor its start options.
+type methodCache struct {
+	kind trace.SpanStartOption
+	m    sync.Map // full method name → *method
+	n    atomic.Int32
+}
+
+func newMethodCache(kind trace.SpanKind) *methodCache {
+	return &methodCache{kind: trace.WithSpanKind(kind)}
+}
+
+func (c *methodCache) get(full string) *method {
+	if m, ok := c.m.Load(full); ok {
+		return m.(*method)
+	}
+	name, service, meth := splitMethod(full)
+	m := &method{name: name}
+	m.fields = [2]attribute.KeyValue{RPCServiceKey.String(service), RPCMethodKey.String(meth)}
+	m.opts = []trace.SpanStartOption{c.kind, trace.WithAttributes(systemGRPC, m.fields[0], m.fields[1])}
+	if c.n.Load() < maxMethods {
+		if _, loaded := c.m.LoadOrStore(full, m); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return m
+}
+
+// statusAttrs holds rpc.grpc.status_code for each code gRPC defines.
+var statusAttrs = func() (a [17][1]attribute.KeyValue) {
+	for i := range a {
+		a[i][0] = RPCGRPCStatusCodeKey.Int64(int64(i))
+	}
+	return a
+}()
 
 // statusOf returns the gRPC status of a finished RPC: OK for nil, Canceled and
 // DeadlineExceeded for the context errors, Unknown for an error without a status.
@@ -89,11 +129,15 @@ func serverError(c codes.Code) bool {
 func endSpan(span trace.Span, e *stats.End) {
 	st := statusOf(e.Error)
 	code := st.Code() // a nil *Status is OK
-	span.SetAttributes(RPCGRPCStatusCodeKey.Int64(int64(code)))
+	if int(code) < len(statusAttrs) {
+		span.SetAttributes(statusAttrs[code][:]...) // no slice to allocate
+	} else {
+		span.SetAttributes(RPCGRPCStatusCodeKey.Int64(int64(code)))
+	}
 	if code != codes.OK && (e.Client || serverError(code)) {
 		setErrorStatus(span, boundedMessage(st.Message()))
 	}
-	span.End(trace.WithTimestamp(e.EndTime))
+	span.End()
 }
 
 // setErrorStatus marks span as failed unless it already is: a panic report or an error
@@ -149,8 +193,9 @@ func messageEvent(ctx context.Context, rs stats.RPCStats) {
 // rpcHandler is what the server and client handlers share: the end of the span, the message
 // events, and no interest in connections.
 type rpcHandler struct {
-	cfg    config
-	tracer trace.Tracer
+	cfg     config
+	tracer  trace.Tracer
+	methods *methodCache
 }
 
 // HandleRPC ends the span with the RPC and records messages when asked to.

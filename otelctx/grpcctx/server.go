@@ -19,8 +19,8 @@ var incomingKeys = [...]string{"traceparent", "tracestate", "baggage",
 var trustBoundaryLink = []attribute.KeyValue{attribute.Bool("ctxtrail.trust_boundary", true)}
 
 // ServerOptions returns what a grpc.Server needs for ctxtrail: the server stats handler
-// (NewServerHandler) and the unary and stream interceptors that echo the request and trace IDs
-// in the response header metadata (see UnaryServerInterceptor):
+// (NewServerHandler) and the unary and stream interceptors that echo the request ID in the
+// response header metadata (see UnaryServerInterceptor):
 //
 //	srv := grpc.NewServer(grpcctx.ServerOptions()...)
 func ServerOptions(opts ...Option) []grpc.ServerOption {
@@ -47,11 +47,11 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 //     and DataLoss mark it as an error, as the RPC conventions ask of a server.
 //
 // A stats handler runs before the response stream exists in the context, so it cannot set
-// response metadata: the interceptors of ServerOptions echo x-request-id and x-trace-id.
+// response metadata: the interceptors of ServerOptions echo x-request-id.
 // It starts no goroutine.
 func NewServerHandler(opts ...Option) stats.Handler {
 	c := newConfig(opts)
-	return &serverHandler{rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName)}}
+	return &serverHandler{rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName), methods: newMethodCache(trace.SpanKindServer)}}
 }
 
 type serverHandler struct{ rpcHandler }
@@ -72,32 +72,31 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	}
 	ctx, _ = otelctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
 
-	name, service, method := splitMethod(info.FullMethodName)
-	attrs := rpcAttrs(service, method)
-	spanOpts := make([]trace.SpanStartOption, 2, 4)
-	spanOpts[0] = trace.WithSpanKind(trace.SpanKindServer)
-	spanOpts[1] = trace.WithAttributes(attrs...)
+	m := h.methods.get(info.FullMethodName)
+	spanOpts := m.opts
 	if h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName) {
-		spanOpts = append(spanOpts, trace.WithNewRoot())
+		spanOpts = append(spanOpts[:len(spanOpts):len(spanOpts)], trace.WithNewRoot())
 		if in := trace.SpanContextFromContext(ctx); in.TraceID().IsValid() {
 			spanOpts = append(spanOpts, trace.WithLinks(trace.Link{SpanContext: in, Attributes: trustBoundaryLink}))
 		}
 		ctx = baggage.Restrict(ctx, h.cfg.allowBaggage)
 	}
-	ctx, _ = h.tracer.Start(ctx, name, spanOpts...)
-	ctx = otelctx.AddFields(ctx, attrs[1], attrs[2]) // rpc.service, rpc.method
+	ctx, _ = h.tracer.Start(ctx, m.name, spanOpts...)
+	ctx = otelctx.AddFields(ctx, m.fields[:]...)
 	if h.cfg.messageEvents {
 		ctx = context.WithValue(ctx, messagesKey{}, new(messages))
 	}
 	return ctx
 }
 
-// UnaryServerInterceptor returns an interceptor that sets x-request-id and x-trace-id in the
-// response header metadata, from the request ID and the span NewServerHandler put in the
-// context, before the handler runs: the caller can quote them whatever the handler answers.
+// UnaryServerInterceptor returns an interceptor that sets x-request-id in the response header
+// metadata, from the request ID NewServerHandler put in the context, before the handler runs:
+// the caller can quote it whatever the handler answers. (The trace ID is not echoed: every
+// header field costs grpc-go several allocations at each end, and the caller's own span
+// already knows the trace.)
 func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		echoIDs(ctx)
+		echoRequestID(ctx)
 		return handler(ctx, req)
 	}
 }
@@ -105,28 +104,18 @@ func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // StreamServerInterceptor is UnaryServerInterceptor for streaming RPCs.
 func StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		echoIDs(ss.Context())
+		echoRequestID(ss.Context())
 		return handler(srv, ss)
 	}
 }
 
-// echoIDs sets the response header metadata. The IDs are safe to send: the request ID is one
-// ValidRequestID accepts (or a new one), the trace ID is hex.
-func echoIDs(ctx context.Context) {
+// echoRequestID sets the response header metadata. The request ID is safe to send: one
+// ValidRequestID accepts, or a new one.
+func echoRequestID(ctx context.Context) {
 	id := otelctx.RequestID(ctx)
-	tid := trace.SpanContextFromContext(ctx).TraceID()
-	if id == "" && !tid.IsValid() {
+	if !otelctx.ValidRequestID(id) {
 		return
 	}
-	md := make(metadata.MD, 2)
-	vals := make([]string, 2) // one allocation for both value slices
-	if otelctx.ValidRequestID(id) {
-		vals[0] = id
-		md[otelctx.HeaderRequestID] = vals[0:1:1]
-	}
-	if tid.IsValid() {
-		vals[1] = tid.String()
-		md[otelctx.HeaderTraceID] = vals[1:2:2]
-	}
-	_ = grpc.SetHeader(ctx, md) // fails only when the headers are gone already: nothing to do
+	// SetHeader fails only when the headers are gone already: nothing to do then.
+	_ = grpc.SetHeader(ctx, metadata.MD{otelctx.HeaderRequestID: []string{id}})
 }
