@@ -1,0 +1,47 @@
+package grpcctx
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// TestMethodCacheIsBounded: method names come from the wire, so a client probing a million
+// unknown methods must not grow the cache past maxMethods; names past it still work.
+func TestMethodCacheIsBounded(t *testing.T) {
+	c := newMethodCache(trace.SpanKindServer)
+	for i := range 3 * maxMethods {
+		m := c.get(fmt.Sprintf("/probe.Service/M%d", i))
+		if want := fmt.Sprintf("M%d", i); m.fields[1].Value.AsString() != want {
+			t.Fatalf("method %d: rpc.method %q, want %q", i, m.fields[1].Value.AsString(), want)
+		}
+	}
+	n := 0
+	c.m.Range(func(any, any) bool { n++; return true })
+	if n > maxMethods || c.n.Load() > maxMethods {
+		t.Errorf("cache holds %d methods (counted %d), want at most %d", n, c.n.Load(), maxMethods)
+	}
+	if c.get("/probe.Service/M0") != c.get("/probe.Service/M0") {
+		t.Error("a cached method is derived again")
+	}
+}
+
+// TestSplitMethodBounds: a huge or invalid UTF-8 method name is cut and made valid.
+func TestSplitMethodBounds(t *testing.T) {
+	for _, full := range []string{
+		"/" + strings.Repeat("s", 10000) + "/" + strings.Repeat("m", 10000),
+		"/pkg.Svc/\xff\xfe",
+		"no-slashes",
+	} {
+		name, service, method := splitMethod(full)
+		if len(name) > maxMethodLen+3 || !utf8.ValidString(name) || !utf8.ValidString(service) || !utf8.ValidString(method) {
+			t.Errorf("splitMethod(%.20q...) = %.20q (%d bytes)", full, name, len(name))
+		}
+	}
+	if n, s, m := splitMethod("/grpc.testing.TestService/UnaryCall"); n != "grpc.testing.TestService/UnaryCall" || s != "grpc.testing.TestService" || m != "UnaryCall" {
+		t.Errorf("got %q %q %q", n, s, m)
+	}
+}
