@@ -1,0 +1,230 @@
+package grpcpath
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type echo struct {
+	testpb.UnimplementedTestServiceServer
+}
+
+func (echo) UnaryCall(_ context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+	return &testpb.SimpleResponse{Payload: req.GetPayload()}, nil
+}
+
+// discard counts spans and drops them.
+type discard struct{ spans atomic.Uint64 }
+
+func (e *discard) ExportSpans(_ context.Context, s []sdktrace.ReadOnlySpan) error {
+	e.spans.Add(uint64(len(s)))
+	return nil
+}
+func (e *discard) Shutdown(context.Context) error { return nil }
+
+// variant is one server + client pair on loopback.
+type variant struct {
+	name   string
+	client testpb.TestServiceClient
+	exp    *discard
+	stop   func()
+	cpu    time.Duration
+	allocs uint64
+	calls  int
+}
+
+func start(tb testing.TB, name string) *variant {
+	tb.Helper()
+	exp := &discard{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(16384)))
+	var sopts []grpc.ServerOption
+	var copts []grpc.DialOption
+	switch name {
+	case "bare":
+	case "otelgrpc":
+		o := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(noop.NewMeterProvider()),
+			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))}
+		sopts = append(sopts, grpc.StatsHandler(otelgrpc.NewServerHandler(o...)))
+		copts = append(copts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(o...)))
+	case "ctxtrail", "ctxtrail-handler", "ctxtrail-w3c", "ctxtrail-lean":
+		var prop propagation.TextMapPropagator = otelctx.NewPropagator()
+		if name == "ctxtrail-w3c" || name == "ctxtrail-lean" {
+			prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+		}
+		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(prop)}
+		if name == "ctxtrail" || name == "ctxtrail-w3c" {
+			sopts = grpcctx.ServerOptions(o...)
+		} else {
+			sopts = append(sopts, grpc.StatsHandler(grpcctx.NewServerHandler(o...)))
+		}
+		copts = append(copts, grpc.WithStatsHandler(grpcctx.NewClientHandler(o...)))
+	default:
+		tb.Fatalf("no variant %q", name)
+	}
+	srv := grpc.NewServer(sopts...)
+	testpb.RegisterTestServiceServer(srv, echo{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(lis)
+	}()
+	conn, err := grpc.NewClient(lis.Addr().String(), append(copts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v := &variant{name: name, client: testpb.NewTestServiceClient(conn), exp: exp}
+	var once sync.Once
+	v.stop = func() {
+		once.Do(func() {
+			conn.Close()
+			srv.Stop()
+			<-done
+			_ = tp.Shutdown(context.Background())
+		})
+	}
+	tb.Cleanup(v.stop)
+	return v
+}
+
+var req = &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte("a small request body")}}
+
+func (v *variant) call(tb testing.TB, ctx context.Context) {
+	if _, err := v.client.UnaryCall(ctx, req); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+var variants = []string{"bare", "otelgrpc", "ctxtrail", "ctxtrail-handler", "ctxtrail-w3c", "ctxtrail-lean"}
+
+// callCtx is the context of a call made from inside a service's request: it carries a request
+// ID (which ctxtrail forwards and otelgrpc ignores).
+func callCtx() context.Context {
+	return otelctx.WithRequestID(context.Background(), "0af7651916cd43dd8448eb211c80319c")
+}
+
+// BenchmarkUnary: one variant per sub-benchmark (ns/op is wall time of one sequential call).
+func BenchmarkUnary(b *testing.B) {
+	for _, name := range variants {
+		b.Run("config="+name, func(b *testing.B) {
+			v := start(b, name)
+			ctx := callCtx()
+			for range 100 {
+				v.call(b, ctx) // connect and warm up
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				v.call(b, ctx)
+			}
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func mallocs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs
+}
+
+// BenchmarkUnaryPaired interleaves the variants: b.N rounds, each running every variant for a
+// block of calls, in a random order. It reports per call, for each variant, process CPU
+// (cpu-ns) and heap allocations (allocs), and the per-round median of the ratios the goal
+// names, ctxtrail's over otelgrpc's: on the whole call ("total") and on what each adds to the
+// uninstrumented call of the same round ("overhead").
+func BenchmarkUnaryPaired(b *testing.B) {
+	const block = 200
+	vs := make([]*variant, len(variants))
+	ctx := callCtx()
+	for i, name := range variants {
+		vs[i] = start(b, name)
+		for range 200 {
+			vs[i].call(b, ctx)
+		}
+	}
+	ratios := map[string][]float64{}
+	b.ResetTimer()
+	for range b.N {
+		order := rand.Perm(len(vs))
+		round := map[string][2]float64{}
+		for _, i := range order {
+			v := vs[i]
+			runtime.GC() // each block starts from the same heap state
+			m0, c0 := mallocs(), cpuTime()
+			for range block {
+				v.call(b, ctx)
+			}
+			c, m := cpuTime()-c0, mallocs()-m0
+			v.cpu += c
+			v.allocs += m
+			v.calls += block
+			round[v.name] = [2]float64{float64(c), float64(m)}
+		}
+		bare, o := round["bare"], round["otelgrpc"]
+		for _, name := range []string{"ctxtrail", "ctxtrail-lean"} {
+			c := round[name]
+			for k, label := range []string{"cpu", "allocs"} {
+				ratios[name+"/otelgrpc-"+label+"-total"] = append(ratios[name+"/otelgrpc-"+label+"-total"], c[k]/o[k])
+				ratios[name+"/otelgrpc-"+label+"-overhead"] = append(ratios[name+"/otelgrpc-"+label+"-overhead"], (c[k]-bare[k])/(o[k]-bare[k]))
+			}
+		}
+	}
+	b.StopTimer()
+	for _, v := range vs {
+		b.ReportMetric(float64(v.cpu.Nanoseconds())/float64(v.calls), v.name+"-cpu-ns/call")
+		b.ReportMetric(float64(v.allocs)/float64(v.calls), v.name+"-allocs/call")
+	}
+	for k, r := range ratios {
+		sort.Float64s(r)
+		b.ReportMetric(r[len(r)/2], k+"-median")
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// TestVariantsTrace checks that the compared variants do the same tracing work: two spans per
+// call (client and server), exported.
+func TestVariantsTrace(t *testing.T) {
+	for _, name := range variants[1:] {
+		v := start(t, name)
+		for range 10 {
+			v.call(t, context.Background())
+		}
+		v.stop()
+		if n := v.exp.spans.Load(); n != 20 {
+			t.Errorf("%s: %d spans for 10 calls, want 20", name, n)
+		}
+	}
+}
