@@ -3,6 +3,8 @@ package slogbridge
 import (
 	"context"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/log"
 )
 
 // Default attribute names, the same as zapbridge's. Each can be changed, or switched off with an
@@ -37,6 +39,7 @@ type config struct {
 	baggage         []string
 
 	eventLevel  slog.Leveler // nil: no span events
+	otel        log.Logger   // WithLoggerProvider's; nil: no OpenTelemetry log records
 	errorStatus bool
 	hooks       []hook
 }

@@ -41,6 +41,20 @@
 // before the record reaches the next handler, and whatever next returns (an error included) is
 // returned as it is.
 //
+// # OpenTelemetry logs
+//
+// WithLoggerProvider also emits every record as an OpenTelemetry log record, with the span's
+// trace ID, span ID and flags as the record's own fields (not attributes), the severity mapped
+// from the level, and the context's and the record's attributes converted without reflection for
+// the common types. With otelctx it is one option:
+//
+//	p, _ := otelctx.Install(ctx) // OTEL_EXPORTER_OTLP_ENDPOINT set: logs go there with the spans
+//	... WithLoggerProvider(p.LoggerProvider())
+//
+// The record goes through the SDK's batch processor, which otelctx bounds and counts
+// (Provider.LogStats): a full queue drops the record, never blocks the logging goroutine. What
+// the user's own output gets is unchanged, byte for byte (the tests compare).
+//
 // # Cost
 //
 // Enabled asks next and does nothing else, so a disabled level costs what it costs without the

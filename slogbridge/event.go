@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/internal/logctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -27,37 +27,44 @@ const (
 	// MaxValueLen bounds, in bytes, a string value that slogbridge copies out of a record (span
 	// events, OpenTelemetry log records): a longer one is cut at a UTF-8 boundary. The record
 	// handed to the next handler is not changed.
-	MaxValueLen = 8 << 10
+	MaxValueLen = logctx.MaxValueLen
 )
 
 func addEvent(span trace.Span, r slog.Record, groups []group) {
-	enc := attrEncoder{kvs: make([]attribute.KeyValue, 0, 5+r.NumAttrs())}
-	enc.kvs = append(enc.kvs,
+	kvs := make([]attribute.KeyValue, 0, 5+r.NumAttrs())
+	kvs = append(kvs,
 		logMessageKey.String(bound(r.Message)),
 		logSeverityKey.String(SeverityText(r.Level)),
 	)
 	if r.PC != 0 {
 		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
 		if f.Function != "" {
-			enc.kvs = append(enc.kvs,
+			kvs = append(kvs,
 				semconv.CodeFunctionName(f.Function),
 				semconv.CodeFilePath(f.File),
 				semconv.CodeLineNumber(f.Line),
 			)
 		}
 	}
+	kvs = appendRecord(kvs, r, groups)
+	span.AddEvent(eventName, trace.WithTimestamp(r.Time), trace.WithAttributes(kvs...))
+}
+
+// appendRecord appends the open groups' attributes and the record's own, under the groups'
+// dotted prefix.
+func appendRecord(dst []attribute.KeyValue, r slog.Record, groups []group) []attribute.KeyValue {
 	prefix := ""
 	for _, g := range groups {
 		prefix += g.name + "."
 		for _, a := range g.attrs {
-			enc.add(prefix, a)
+			dst = appendAttr(dst, prefix, a)
 		}
 	}
 	r.Attrs(func(a slog.Attr) bool {
-		enc.add(prefix, a)
-		return len(enc.kvs) < maxEventAttributes
+		dst = appendAttr(dst, prefix, a)
+		return len(dst) < maxEventAttributes
 	})
-	span.AddEvent(eventName, trace.WithTimestamp(r.Time), trace.WithAttributes(enc.kvs...))
+	return dst
 }
 
 func markError(span trace.Span, r slog.Record) {
@@ -70,15 +77,13 @@ func SeverityText(l slog.Level) string {
 	return l.String()
 }
 
-// attrEncoder turns slog attributes into span event attributes: groups flatten into dotted
-// keys, scalars keep their type, anything else becomes its text.
-type attrEncoder struct {
-	kvs []attribute.KeyValue
-}
-
-func (e *attrEncoder) add(prefix string, a slog.Attr) {
-	if len(e.kvs) >= maxEventAttributes {
-		return
+// appendAttr appends a as attributes to dst, for span events and OpenTelemetry records: groups
+// flatten into dotted keys, scalars keep their type, anything else becomes its text. At most
+// maxEventAttributes in all. It returns dst rather than keep it in a struct, so that a caller's
+// stack buffer stays on the stack.
+func appendAttr(dst []attribute.KeyValue, prefix string, a slog.Attr) []attribute.KeyValue {
+	if len(dst) >= maxEventAttributes {
+		return dst
 	}
 	v := a.Value.Resolve()
 	if v.Kind() == slog.KindGroup {
@@ -87,35 +92,35 @@ func (e *attrEncoder) add(prefix string, a slog.Attr) {
 			p += a.Key + "."
 		}
 		for _, ga := range v.Group() {
-			e.add(p, ga)
+			dst = appendAttr(dst, p, ga)
 		}
-		return
+		return dst
 	}
 	if a.Key == "" {
-		return
+		return dst
 	}
 	k := attribute.Key(prefix + a.Key)
 	switch v.Kind() {
 	case slog.KindString:
-		e.kvs = append(e.kvs, k.String(bound(v.String())))
+		return append(dst, k.String(bound(v.String())))
 	case slog.KindInt64:
-		e.kvs = append(e.kvs, k.Int64(v.Int64()))
+		return append(dst, k.Int64(v.Int64()))
 	case slog.KindUint64:
 		if u := v.Uint64(); u <= 1<<63-1 {
-			e.kvs = append(e.kvs, k.Int64(int64(u)))
+			return append(dst, k.Int64(int64(u)))
 		} else { // attributes have no unsigned type; keep the exact value as text
-			e.kvs = append(e.kvs, k.String(strconv.FormatUint(u, 10)))
+			return append(dst, k.String(strconv.FormatUint(u, 10)))
 		}
 	case slog.KindFloat64:
-		e.kvs = append(e.kvs, k.Float64(v.Float64()))
+		return append(dst, k.Float64(v.Float64()))
 	case slog.KindBool:
-		e.kvs = append(e.kvs, k.Bool(v.Bool()))
+		return append(dst, k.Bool(v.Bool()))
 	case slog.KindDuration:
-		e.kvs = append(e.kvs, k.String(v.Duration().String()))
+		return append(dst, k.String(v.Duration().String()))
 	case slog.KindTime:
-		e.kvs = append(e.kvs, k.String(v.Time().Format(time.RFC3339Nano)))
+		return append(dst, k.String(v.Time().Format(time.RFC3339Nano)))
 	default:
-		e.kvs = append(e.kvs, k.String(bound(anyText(v.Any()))))
+		return append(dst, k.String(bound(anyText(v.Any()))))
 	}
 }
 
@@ -141,13 +146,4 @@ func anyText(v any) (s string) {
 }
 
 // bound cuts s to MaxValueLen bytes at a rune boundary.
-func bound(s string) string {
-	if len(s) <= MaxValueLen {
-		return s
-	}
-	i := MaxValueLen
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
-}
+func bound(s string) string { return logctx.Bound(s) }

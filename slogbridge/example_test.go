@@ -11,6 +11,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/slogbridge"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -126,3 +127,34 @@ func ExampleWithErrorHook() {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// printProcessor prints the records an OpenTelemetry logger provider is given.
+type printProcessor struct{}
+
+func (printProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
+	fmt.Println(r.Severity(), r.Body().AsString(), "trace", r.TraceID(), "span", r.SpanID())
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+		return true
+	})
+	return nil
+}
+func (printProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (printProcessor) Shutdown(context.Context) error                         { return nil }
+func (printProcessor) ForceFlush(context.Context) error                       { return nil }
+
+// With otelctx, pass p.LoggerProvider() instead: records then go to the OTLP collector.
+func ExampleWithLoggerProvider() {
+	tr, _, stop := newTracer()
+	defer stop()
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(printProcessor{}))
+	log := slog.New(slogbridge.NewHandler(slog.NewJSONHandler(discard{}, nil), slogbridge.WithLoggerProvider(lp)))
+
+	ctx, span := tr.Start(otelctx.WithRequestID(context.Background(), "req-1"), "charge")
+	log.WithGroup("card").WarnContext(ctx, "retrying", "attempt", 2)
+	span.End()
+	// Output:
+	// WARN retrying trace 4bf92f35000000000000000000000001 span 00f0000000000001
+	//   request_id=req-1
+	//   card.attempt=2
+}

@@ -29,7 +29,8 @@ const inlineAttrs = 8
 type handler struct {
 	next   slog.Handler // with every WithAttrs given before the first group
 	e      *enricher
-	groups []group // open groups, outermost first; nil when none
+	top    []slog.Attr // those WithAttrs, kept for OpenTelemetry records only
+	groups []group     // open groups, outermost first; nil when none
 }
 
 type group struct {
@@ -63,12 +64,16 @@ func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 		return h
 	}
 	if len(h.groups) == 0 {
-		return &handler{next: h.next.WithAttrs(attrs), e: h.e}
+		top := h.top
+		if h.e.cfg.otel != nil {
+			top = append(append([]slog.Attr(nil), h.top...), attrs...)
+		}
+		return &handler{next: h.next.WithAttrs(attrs), e: h.e, top: top}
 	}
 	gs := append([]group(nil), h.groups...)
 	last := &gs[len(gs)-1]
 	last.attrs = append(append([]slog.Attr(nil), last.attrs...), attrs...)
-	return &handler{next: h.next, e: h.e, groups: gs}
+	return &handler{next: h.next, e: h.e, top: h.top, groups: gs}
 }
 
 // WithGroup returns a handler that puts the record's attributes, and later WithAttrs, in a
@@ -78,16 +83,20 @@ func (h *handler) WithGroup(name string) slog.Handler {
 		return h
 	}
 	gs := append(append([]group(nil), h.groups...), group{name: name})
-	return &handler{next: h.next, e: h.e, groups: gs}
+	return &handler{next: h.next, e: h.e, top: h.top, groups: gs}
 }
 
-// Handle runs the side effects, adds the context's attributes and hands the record to next.
+// Handle runs the side effects, emits the OpenTelemetry record (WithLoggerProvider), adds the
+// context's attributes and hands the record to next.
 // next's error is returned as it is; the side effects have run by then.
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if h.e.hasEffects(r.Level) {
 		h.e.effects(ctx, r, h.groups)
 	}
 	lc, n := h.e.g.Gather(ctx)
+	if h.e.cfg.otel != nil {
+		h.emitOTel(ctx, r, &lc)
+	}
 	if n == 0 && len(h.groups) == 0 {
 		return h.next.Handle(ctx, r)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"go.opentelemetry.io/otel/log"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -40,6 +41,7 @@ type config struct {
 	errorStatus bool
 	hooks       []hook
 	errorOutput zapcore.WriteSyncer
+	otel        log.Logger // WithLoggerProvider's; nil: no OpenTelemetry log records
 }
 
 // Option configures New and NewCore.

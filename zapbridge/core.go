@@ -16,6 +16,7 @@ type core struct {
 	inner zapcore.Core
 	e     *enricher
 	ctx   context.Context // from With(Context(ctx)): whose span gets events; nil when none
+	with  []zapcore.Field // fields given to With, kept for OpenTelemetry records only
 }
 
 var _ zapcore.Core = (*core)(nil)
@@ -49,7 +50,10 @@ func (c *core) Sync() error { return c.inner.Sync() }
 
 // With returns a child core holding fields. A Context field among them is expanded here, once.
 func (c *core) With(fields []zapcore.Field) zapcore.Core {
-	clone := &core{inner: c.inner, e: c.e, ctx: c.ctx}
+	clone := &core{inner: c.inner, e: c.e, ctx: c.ctx, with: c.with}
+	if c.e.cfg.otel != nil {
+		clone.with = append(append([]zapcore.Field(nil), c.with...), fields...)
+	}
 	ctx, i, done := contextIn(fields)
 	if i < 0 || done {
 		clone.inner = c.inner.With(fields)
@@ -95,6 +99,10 @@ func (c *core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	}
 	if c.e.hasEffects(ent.Level) {
 		c.e.effects(ctx, ent, fields)
+	}
+	if c.e.cfg.otel != nil {
+		lc, _ := c.e.gather(ctx)
+		c.e.emitOTel(ctx, ent, c.with, fields, &lc)
 	}
 	ice.Write(out...)
 	return nil

@@ -38,6 +38,20 @@
 // (breadcrumbs) each line with its context. These run before the line is written, so Panic and
 // Fatal lines still reach the span.
 //
+// # OpenTelemetry logs
+//
+// WithLoggerProvider also emits every line as an OpenTelemetry log record, with the span's
+// trace ID, span ID and flags as the record's own fields (not attributes), the severity mapped
+// from the level, and the context's and the line's attributes converted without reflection for
+// the common types. With otelctx it is one option:
+//
+//	p, _ := otelctx.Install(ctx) // OTEL_EXPORTER_OTLP_ENDPOINT set: logs go there with the spans
+//	... WithLoggerProvider(p.LoggerProvider())
+//
+// The record goes through the SDK's batch processor, which otelctx bounds and counts
+// (Provider.LogStats): a full queue drops the record, never blocks the logging goroutine. What
+// the user's own output gets is unchanged, byte for byte (the tests compare).
+//
 // # Cost
 //
 // Hex-encoding trace and span IDs on every line would cost more than the rest of the enrichment.

@@ -64,11 +64,16 @@ func (e *enricher) appendTo(dst []zapcore.Field, lc *logctx.Line) []zapcore.Fiel
 // It always copies, so that the caller's variadic slice never escapes and stays on its stack.
 func (e *enricher) fieldsFor(ctx context.Context, fields []zapcore.Field) []zapcore.Field {
 	lc, n := e.gather(ctx)
+	return e.fieldsWith(&lc, n, fields)
+}
+
+// fieldsWith is fieldsFor for a context already gathered.
+func (e *enricher) fieldsWith(lc *logctx.Line, n int, fields []zapcore.Field) []zapcore.Field {
 	if n+len(fields) == 0 {
 		return nil
 	}
 	out := make([]zapcore.Field, 0, n+len(fields))
-	out = e.appendTo(out, &lc)
+	out = e.appendTo(out, lc)
 	return append(out, fields...)
 }
 

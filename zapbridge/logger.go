@@ -17,6 +17,7 @@ type Logger struct {
 	core    zapcore.Core // direct's core, for the level check before anything else
 	wrapped *zap.Logger  // the caller's logger over NewCore, for Context fields
 	e       *enricher
+	with    []zap.Field // fields given to With, kept for OpenTelemetry records only
 }
 
 // callerSkip is how many frames sit between the user's call and Logger.Check in the direct path:
@@ -63,7 +64,11 @@ func (l *Logger) With(fields ...zap.Field) *Logger {
 	if l == nil || l.core == nil || len(fields) == 0 {
 		return l
 	}
-	return newLogger(l.direct.With(fields...), l.wrapped.With(fields...), l.e)
+	nl := newLogger(l.direct.With(fields...), l.wrapped.With(fields...), l.e)
+	if l.e.cfg.otel != nil {
+		nl.with = append(append([]zap.Field(nil), l.with...), fields...)
+	}
+	return nl
 }
 
 // Named returns a child Logger with name added to the logger name, as zap.Logger.Named does.
@@ -71,7 +76,9 @@ func (l *Logger) Named(name string) *Logger {
 	if l == nil || l.core == nil || name == "" {
 		return l
 	}
-	return newLogger(l.direct.Named(name), l.wrapped.Named(name), l.e)
+	nl := newLogger(l.direct.Named(name), l.wrapped.Named(name), l.e)
+	nl.with = l.with
+	return nl
 }
 
 // WithOptions returns a child Logger with zap options applied, as zap.Logger.WithOptions does.
@@ -79,7 +86,9 @@ func (l *Logger) WithOptions(opts ...zap.Option) *Logger {
 	if l == nil || l.core == nil || len(opts) == 0 {
 		return l
 	}
-	return newLogger(l.direct.WithOptions(opts...), l.wrapped.WithOptions(opts...), l.e)
+	nl := newLogger(l.direct.WithOptions(opts...), l.wrapped.WithOptions(opts...), l.e)
+	nl.with = l.with
+	return nl
 }
 
 // Level reports the minimum enabled level.
@@ -156,10 +165,15 @@ func (l *Logger) write(ctx context.Context, lvl zapcore.Level, msg string, field
 	if ce == nil {
 		return
 	}
-	all := l.e.fieldsFor(ctx, fields)
+	lc, n := l.e.gather(ctx)
+	all := l.e.fieldsWith(&lc, n, fields)
+	// The line's own fields, from our copy, so that the caller's slice does not escape.
+	own := all[len(all)-len(fields):]
 	if l.e.hasEffects(lvl) {
-		// The line's own fields, from our copy, so that the caller's slice does not escape.
-		l.e.effects(ctx, ce.Entry, all[len(all)-len(fields):])
+		l.e.effects(ctx, ce.Entry, own)
+	}
+	if l.e.cfg.otel != nil {
+		l.e.emitOTel(ctx, ce.Entry, l.with, own, &lc)
 	}
 	ce.Write(all...)
 }
