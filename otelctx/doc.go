@@ -63,16 +63,21 @@
 // OTEL_PROPAGATORS name "xtrace"). A valid traceparent always wins; the x-headers are read only
 // without one, so a caller that knows only x-trace-id joins the trace. HeaderCarrier reads
 // repeated headers as W3C requires: two traceparents make a new trace, tracestate and baggage
-// fields are joined in order. The request ID is a safe incoming x-request-id
+// fields are joined in order. A Level 2 tracestate, which the SDK's parser refuses, is passed on
+// unchanged (TraceContext). The request ID is a safe incoming x-request-id
 // ([A-Za-z0-9._@:-], at most 128 bytes) or a new one; it is echoed on the response and
-// forwarded by the transport.
+// forwarded by the transport, and every server and client span carries it as
+// ctxtrail.request_id (AttrRequestID), so a tag search finds the trace of a logged request.
 //
 // # Middleware
 //
 // The middleware stands alone rather than wrapping otelhttp: it needs its own carrier, request
 // store and trust boundary, and a hot path short enough to measure. It starts no goroutine.
 // WithTrustBoundary, for public endpoints, starts a new root linked to the incoming context and
-// lets in only the baggage members allowed by name.
+// lets in only the baggage members allowed by name. WithFilter leaves requests untraced (health
+// checks; the monitor's page at MonitorPath is left out by default). Routers other than
+// http.ServeMux name the route with SetRoute. Server spans carry the attributes otelhttp sets:
+// server.address and server.port, client.address, network.peer.address and port, the body sizes.
 //
 //	handler := otelctx.NewHandler(mux)                     // server spans, request ID, store
 //	client := &http.Client{Transport: otelctx.NewTransport(nil)} // client spans, headers out

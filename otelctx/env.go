@@ -159,7 +159,7 @@ func checkEndpointFor(protocol, source, raw string) (*url.URL, error) {
 func propagatorByName(name string) (propagation.TextMapPropagator, bool) {
 	switch name {
 	case "tracecontext":
-		return propagation.TraceContext{}, true
+		return TraceContext{}, true
 	case "baggage":
 		return propagation.Baggage{}, true
 	case "xtrace":

@@ -6,7 +6,6 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // MetadataCarrier adapts gRPC metadata (google.golang.org/grpc/metadata.MD, whose keys are
@@ -131,8 +130,7 @@ func checkTraceFields(warn *WarnLimiter, ctx context.Context, tp, ts, bg, xtid, 
 	case len(tp) == 1:
 		if !validTraceparent(traceparentValue(tp)) {
 			warn.Warn(headerTraceparent, "invalid; starting a new trace")
-		} else if len(ts) > 0 && tracestateValue(ts) != "" &&
-			trace.SpanContextFromContext(ctx).TraceState().Len() == 0 {
+		} else if len(ts) > 0 && tracestateValue(ts) != "" && !hasTracestate(ctx) {
 			warn.Warn(headerTracestate, "invalid; discarded")
 		}
 	}

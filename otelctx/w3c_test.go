@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
@@ -36,12 +37,18 @@ type w3cHarness struct {
 
 func w3cStart(t *testing.T) *w3cHarness {
 	t.Helper()
+	return w3cStartWith(t, xtComposite())
+}
+
+// w3cStartWith is w3cStart with the service propagating through prop.
+func w3cStartWith(t *testing.T, prop propagation.TextMapPropagator) *w3cHarness {
+	t.Helper()
 	harness := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(w3cSeen{Traceparent: r.Header.Values("traceparent"), Tracestate: r.Header.Values("tracestate")})
 	}))
 	tp := sdktrace.NewTracerProvider()
 	base := &http.Transport{}
-	client := &http.Client{Transport: otelctx.NewTransport(base, otelctx.WithTracerProvider(tp), otelctx.WithPropagator(xtComposite()))}
+	client := &http.Client{Transport: otelctx.NewTransport(base, otelctx.WithTracerProvider(tp), otelctx.WithPropagator(prop))}
 	service := httptest.NewServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		var seen []w3cSeen
@@ -62,7 +69,7 @@ func w3cStart(t *testing.T) *w3cHarness {
 			seen = append(seen, s)
 		}
 		_ = json.NewEncoder(w).Encode(seen)
-	}), otelctx.WithTracerProvider(tp), otelctx.WithPropagator(xtComposite()),
+	}), otelctx.WithTracerProvider(tp), otelctx.WithPropagator(prop),
 		otelctx.WithWarnLimiter(otelctx.NewWarnLimiter(time.Hour, func(error) {}))))
 	t.Cleanup(func() {
 		service.Close()

@@ -200,14 +200,14 @@ func validTraceparent(v string) bool {
 }
 
 // NewPropagator returns ctxtrail's default composite, the same as
-// propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{},
-// XTrace{}), with Inject fused into one pass when the carrier is a HeaderCarrier: the span
+// propagation.NewCompositeTextMapPropagator(TraceContext{}, propagation.Baggage{}, XTrace{})
+// (TraceContext passes on a Level 2 tracestate the SDK's parser refuses), with Inject fused into one pass when the carrier is a HeaderCarrier: the span
 // context and request ID are read once, traceparent is encoded once with x-trace-id and
 // x-span-id sliced out of it, and every header value shares one allocation. Other carriers and
 // Extract go through the composite unchanged.
 func NewPropagator() propagation.TextMapPropagator {
 	return fusedPropagator{composite: propagation.NewCompositeTextMapPropagator(
-		propagation.TraceContext{}, propagation.Baggage{}, XTrace{})}
+		TraceContext{}, propagation.Baggage{}, XTrace{})}
 }
 
 type fusedPropagator struct {
@@ -226,9 +226,13 @@ func (p fusedPropagator) Inject(ctx context.Context, carrier propagation.TextMap
 	bag := baggage.FromContext(ctx)
 	hasSC, hasReq, hasBag := sc.IsValid(), ValidRequestID(id), bag.Len() > 0
 	n := 0
+	var ts string
 	if hasSC {
 		n += 3
-		if sc.TraceState().Len() > 0 {
+		if ts = levelTwoTracestate(ctx, sc); ts == "" && sc.TraceState().Len() > 0 {
+			ts = sc.TraceState().String()
+		}
+		if ts != "" {
 			n++
 		}
 	}
@@ -249,8 +253,8 @@ func (p fusedPropagator) Inject(ctx context.Context, carrier propagation.TextMap
 		vals[0], vals[1], vals[2] = tp, tp[3:35], tp[36:52]
 		h["Traceparent"], h["X-Trace-Id"], h["X-Span-Id"] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
 		i = 3
-		if ts := sc.TraceState(); ts.Len() > 0 {
-			vals[i] = ts.String()
+		if ts != "" {
+			vals[i] = ts
 			h["Tracestate"] = vals[i : i+1 : i+1]
 			i++
 		}
