@@ -6,9 +6,12 @@
 //   - bare: no stats handler;
 //   - otelgrpc: otelgrpc's server and client stats handlers, W3C tracecontext + baggage, the
 //     no-op meter provider (no metrics are recorded by ctxtrail either);
-//   - ctxtrail: grpcctx.ServerOptions (stats handler + the interceptors that echo x-request-id
-//     and x-trace-id) and grpcctx.NewClientHandler, with otelctx.NewPropagator (W3C + x-headers);
-//   - ctxtrail-handler: grpcctx's stats handlers alone, without the echo interceptors.
+//   - ctxtrail: grpcctx.ServerOptions (stats handler + the interceptors that echo x-request-id)
+//     and grpcctx.NewClientHandler, with otelctx.NewPropagator (W3C + x-headers) and the no-op
+//     meter provider;
+//   - ctxtrail-handler: grpcctx's stats handlers alone, without the echo interceptors;
+//   - ctxtrail-w3c: ServerOptions with a W3C-only propagator;
+//   - ctxtrail-lean: the stats handlers alone with a W3C-only propagator.
 //
 // BenchmarkUnaryPaired runs the variants in blocks, in a new random order each round, in one
 // process, and reports each one's process CPU time and heap allocations per call (client and

@@ -73,7 +73,7 @@ func start(tb testing.TB, name string) *variant {
 		if name == "ctxtrail-w3c" || name == "ctxtrail-lean" {
 			prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 		}
-		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(prop)}
+		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(prop), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
 		if name == "ctxtrail" || name == "ctxtrail-w3c" {
 			sopts = grpcctx.ServerOptions(o...)
 		} else {

@@ -27,7 +27,7 @@ import (
 // open.
 func NewClientHandler(opts ...Option) stats.Handler {
 	c := newConfig(opts)
-	return &clientHandler{rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName), methods: newMethodCache(trace.SpanKindClient)}}
+	return &clientHandler{newRPCHandler(c, trace.SpanKindClient)}
 }
 
 type clientHandler struct{ rpcHandler }
@@ -38,6 +38,7 @@ var _ stats.Handler = (*clientHandler)(nil)
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	m := h.methods.get(info.FullMethodName)
 	ctx, _ = h.tracer.Start(ctx, m.name, m.opts...)
+	ctx = h.withMethod(ctx, m)
 
 	var out pairs
 	h.cfg.prop.Inject(ctx, &out)

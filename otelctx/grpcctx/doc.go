@@ -38,6 +38,14 @@
 // InvalidArgument or cancellation is not the server's failure). A streaming RPC's span lasts
 // until the stream ends. WithMessageEvents adds a "message" event per message sent or received.
 //
+// # Metrics
+//
+// Each side records the RPC's duration, rpc.server.duration and rpc.client.duration
+// (histograms in milliseconds, with rpc.system, rpc.service, rpc.method and
+// rpc.grpc.status_code), to the global meter provider or WithMeterProvider's (WithProvider
+// takes the one otelctx.Install built). Recording allocates nothing but the context entry
+// that remembers the method; a no-op meter provider skips it all.
+//
 // # Why stats handlers
 //
 // grpc-go's stats.Handler sees every RPC, unary or streaming, from before the first byte to the

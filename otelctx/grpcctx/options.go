@@ -6,6 +6,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -23,6 +24,7 @@ func (f optionFunc) apply(c config) config { return f(c) }
 
 type config struct {
 	tp            trace.TracerProvider
+	mp            metric.MeterProvider // nil: the global one
 	prop          propagation.TextMapPropagator
 	public        func(ctx context.Context, fullMethod string) bool
 	allowBaggage  baggage.Filter
@@ -64,12 +66,12 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c config) config { c.prop = p; return c })
 }
 
-// WithProvider takes the tracer provider and the propagator from a Provider made by
-// otelctx.Install; handy with otelctx.WithoutGlobal.
+// WithProvider takes the tracer provider, the meter provider and the propagator from a
+// Provider made by otelctx.Install; handy with otelctx.WithoutGlobal.
 func WithProvider(p *otelctx.Provider) Option {
 	return optionFunc(func(c config) config {
 		if p != nil {
-			c.tp, c.prop = p.TracerProvider(), p.Propagator()
+			c.tp, c.prop, c.mp = p.TracerProvider(), p.Propagator(), p.MeterProvider()
 		}
 		return c
 	})

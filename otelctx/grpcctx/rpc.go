@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
@@ -54,6 +55,7 @@ type method struct {
 	name   string
 	opts   []trace.SpanStartOption // kind and attributes; shared, never appended to in place
 	fields [2]attribute.KeyValue   // rpc.service, rpc.method
+	rec    recOptions              // the duration's measurement options per status code
 }
 
 // maxMethods bounds each handler's cache of methods: method names come from the wire, so past
@@ -124,9 +126,9 @@ func serverError(c codes.Code) bool {
 	return false
 }
 
-// endSpan records the RPC's status on span and ends it. The client marks every code but OK as
-// an error; the server only the codes serverError lists.
-func endSpan(span trace.Span, e *stats.End) {
+// endSpan records the RPC's status on span and ends it, and returns the code. The client marks
+// every code but OK as an error; the server only the codes serverError lists.
+func endSpan(span trace.Span, e *stats.End) codes.Code {
 	st := statusOf(e.Error)
 	code := st.Code() // a nil *Status is OK
 	if int(code) < len(statusAttrs) {
@@ -138,6 +140,7 @@ func endSpan(span trace.Span, e *stats.End) {
 		setErrorStatus(span, boundedMessage(st.Message()))
 	}
 	span.End()
+	return code
 }
 
 // setErrorStatus marks span as failed unless it already is: a panic report or an error
@@ -193,16 +196,23 @@ func messageEvent(ctx context.Context, rs stats.RPCStats) {
 // rpcHandler is what the server and client handlers share: the end of the span, the message
 // events, and no interest in connections.
 type rpcHandler struct {
-	cfg     config
-	tracer  trace.Tracer
-	methods *methodCache
+	cfg      config
+	tracer   trace.Tracer
+	methods  *methodCache
+	duration metric.Float64Histogram // nil without metrics
+}
+
+func newRPCHandler(c config, kind trace.SpanKind) rpcHandler {
+	return rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName), methods: newMethodCache(kind),
+		duration: newDuration(c.mp, kind == trace.SpanKindServer)}
 }
 
 // HandleRPC ends the span with the RPC and records messages when asked to.
 func (h *rpcHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	switch rs := rs.(type) {
 	case *stats.End:
-		endSpan(trace.SpanFromContext(ctx), rs)
+		code := endSpan(trace.SpanFromContext(ctx), rs)
+		h.recordDuration(ctx, rs, code)
 	case *stats.InPayload, *stats.OutPayload:
 		if h.cfg.messageEvents {
 			messageEvent(ctx, rs)

@@ -51,7 +51,7 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 // It starts no goroutine.
 func NewServerHandler(opts ...Option) stats.Handler {
 	c := newConfig(opts)
-	return &serverHandler{rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName), methods: newMethodCache(trace.SpanKindServer)}}
+	return &serverHandler{newRPCHandler(c, trace.SpanKindServer)}
 }
 
 type serverHandler struct{ rpcHandler }
@@ -83,6 +83,7 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	}
 	ctx, _ = h.tracer.Start(ctx, m.name, spanOpts...)
 	ctx = otelctx.AddFields(ctx, m.fields[:]...)
+	ctx = h.withMethod(ctx, m)
 	if h.cfg.messageEvents {
 		ctx = context.WithValue(ctx, messagesKey{}, new(messages))
 	}

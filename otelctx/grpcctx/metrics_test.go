@@ -1,0 +1,102 @@
+package grpcctx_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/codes"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
+)
+
+// TestRPCDurationMetrics: each side records one duration per RPC, in milliseconds, with the
+// RPC's attributes and status code.
+func TestRPCDurationMetrics(t *testing.T) {
+	srvReader, cliReader := sdkmetric.NewManualReader(), sdkmetric.NewManualReader()
+	srvMP := sdkmetric.NewMeterProvider(sdkmetric.WithReader(srvReader))
+	cliMP := sdkmetric.NewMeterProvider(sdkmetric.WithReader(cliReader))
+	defer srvMP.Shutdown(context.Background())
+	defer cliMP.Shutdown(context.Background())
+	r := startRig(t, []grpcctx.Option{grpcctx.WithMeterProvider(srvMP)}, []grpcctx.Option{grpcctx.WithMeterProvider(cliMP)})
+	if _, err := r.client.EmptyCall(context.Background(), &testpb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	r.call(t)
+	_, _ = r.client.UnaryCall(context.Background(), &testpb.SimpleRequest{
+		ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound)}})
+	r.call(t)
+	ended(t, r.srvRec, "grpc.testing.TestService/UnaryCall") // the server has recorded by now
+
+	for _, tt := range []struct {
+		reader *sdkmetric.ManualReader
+		name   string
+	}{{srvReader, "rpc.server.duration"}, {cliReader, "rpc.client.duration"}} {
+		var rm metricdata.ResourceMetrics
+		if err := tt.reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		var hist *metricdata.Histogram[float64]
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name == tt.name {
+					if m.Unit != "ms" {
+						t.Errorf("%s unit %q, want ms", m.Name, m.Unit)
+					}
+					h := m.Data.(metricdata.Histogram[float64])
+					hist = &h
+				}
+			}
+		}
+		if hist == nil {
+			t.Fatalf("no %s", tt.name)
+		}
+		got := map[string]uint64{}
+		for _, dp := range hist.DataPoints {
+			m, _ := dp.Attributes.Value("rpc.method")
+			c, _ := dp.Attributes.Value("rpc.grpc.status_code")
+			s, _ := dp.Attributes.Value("rpc.system")
+			if s.AsString() != "grpc" {
+				t.Errorf("%s: rpc.system %q", tt.name, s.AsString())
+			}
+			got[m.AsString()+"/"+c.Emit()] += dp.Count
+		}
+		want := map[string]uint64{"EmptyCall/0": 1, "UnaryCall/5": 1}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %v, want %v", tt.name, got, want)
+				break
+			}
+		}
+	}
+}
+
+// TestAllocRPCMetrics: recording the duration costs the server handler at most one allocation
+// (remembering the method in the context); a no-op meter provider costs none.
+func TestAllocRPCMetrics(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer mp.Shutdown(context.Background())
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{"traceparent": {goodParent}})
+	info := &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/EmptyCall"}
+	measure := func(opts ...grpcctx.Option) float64 {
+		h := grpcctx.NewServerHandler(append(opts, grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(otelctx.NewPropagator()))...)
+		return testing.AllocsPerRun(200, func() {
+			c := h.TagRPC(ctx, info)
+			h.HandleRPC(c, &stats.End{})
+		})
+	}
+	off := measure(grpcctx.WithMeterProvider(noop.NewMeterProvider()))
+	on := measure(grpcctx.WithMeterProvider(mp))
+	t.Logf("allocations per RPC: metrics off %.0f, on %.0f", off, on)
+	if on > off+1 {
+		t.Errorf("metrics cost %.0f allocations per RPC, want at most 1", on-off)
+	}
+}
