@@ -142,3 +142,28 @@ func TestPanicBecomesInternal(t *testing.T) {
 	}
 	r.call(t)
 }
+
+// TestStreamPanicBecomesInternal: a panic in a bidi handler ends the stream with Internal, a
+// report, and a server span marked as an error; the stream's context carried the trail.
+func TestStreamPanicBecomesInternal(t *testing.T) {
+	r := startRig(t, nil, nil)
+	st, err := r.client.FullDuplexCall(otelctx.WithRequestID(context.Background(), "req-stream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.call(t)
+	if err := st.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte("panic")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.Internal {
+		t.Fatalf("Recv: %v, want Internal", err)
+	}
+	reps := r.reports.Reports()
+	if len(reps) != 1 || !reps[0].Panic || reps[0].RequestID != "req-stream" {
+		t.Fatalf("reports %+v, want one panic report for req-stream", reps)
+	}
+	srv := ended(t, r.srvRec, "grpc.testing.TestService/FullDuplexCall")
+	if c, _ := attrOf(srv, "rpc.grpc.status_code"); c != "13" || srv.Status().Code != otelcodes.Error {
+		t.Errorf("server span: code %s status %v", c, srv.Status().Code)
+	}
+}

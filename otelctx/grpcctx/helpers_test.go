@@ -108,6 +108,9 @@ func (s *testService) FullDuplexCall(ss grpc.BidiStreamingServer[testpb.Streamin
 		if err != nil {
 			return err
 		}
+		if string(req.GetPayload().GetBody()) == "panic" {
+			panic("bidi handler gave up")
+		}
 		if err := ss.Send(&testpb.StreamingOutputCallResponse{Payload: req.GetPayload()}); err != nil {
 			return err
 		}
