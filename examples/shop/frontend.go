@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"go.opentelemetry.io/otel/attribute"
-	"go.uber.org/zap"
 )
 
 // OrderRequest is what the frontend posts to orders.
@@ -38,8 +38,8 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) {
 	req := OrderRequest{User: q.Get("user"), Item: q.Get("item"), Card: q.Get("card"), Quantity: 1}
 	// The user goes into the request store: every later log line and breadcrumb carries it.
 	ctx = trail.AddFields(ctx, attribute.String("enduser.id", req.User))
-	log := s.tel.Log.Ctx(ctx)
-	log.Info("checkout requested", zap.String("item", req.Item))
+	log := s.tel.Slog // the frontend logs with log/slog; orders and payments with zap
+	log.InfoContext(ctx, "checkout requested", "item", req.Item)
 	trail.AddBreadcrumb(ctx, "checkout requested", attribute.String("item", req.Item))
 
 	err := spans.Run(ctx, "validate cart", func(ctx context.Context) error {
@@ -56,7 +56,7 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		log.Warn("cart rejected", zap.Error(err))
+		log.WarnContext(ctx, "cart rejected", "error", err)
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
@@ -79,14 +79,24 @@ func (s *Service) checkout(w http.ResponseWriter, r *http.Request) {
 	var out OrderResponse
 	err = s.call(gctx, s.cfg.OrdersURL+"/orders", req, &out)
 	if gerr := g.Wait(); gerr != nil {
-		log.Warn("no recommendations", zap.Error(gerr))
+		log.WarnContext(ctx, "no recommendations", "error", gerr)
 	}
 	if err != nil {
 		status := statusOf(err)
-		logFailure(ctx, log, status, "checkout failed", err)
+		slogFailure(ctx, log, status, "checkout failed", err)
 		writeError(w, status, err)
 		return
 	}
-	log.Info("checkout done", zap.Int64("order_id", out.OrderID), zap.Int64("total_cents", out.TotalCents))
+	log.InfoContext(ctx, "checkout done", "order_id", out.OrderID, "total_cents", out.TotalCents)
 	writeJSON(w, http.StatusOK, map[string]any{"order": out, "recommendations": recs})
+}
+
+// slogFailure is logFailure for the frontend's slog logger.
+func slogFailure(ctx context.Context, log *slog.Logger, status int, msg string, err error) {
+	if status/100 == 4 {
+		log.WarnContext(ctx, msg, "status", status, "error", err)
+		return
+	}
+	log.ErrorContext(ctx, msg, "status", status, "error", err)
+	trail.Capture(ctx, fmt.Errorf("%s: %w", msg, err))
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/slogbridge"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
@@ -19,8 +23,9 @@ type Telemetry struct {
 	Service  string
 	Provider *otelctx.Provider
 	Monitor  *spans.Monitor
-	Log      *zapbridge.Logger
-	Reports  *trail.LogSink // error reports with breadcrumbs, one log line each
+	Log      *zapbridge.Logger // orders and payments log with zap
+	Slog     *slog.Logger      // the frontend logs with log/slog: the same keys on every line
+	Reports  *trail.LogSink    // error reports with breadcrumbs, one log line each
 }
 
 // NewTelemetry installs ctxtrail for one service. Logs are JSON lines on logs; opts go to
@@ -36,16 +41,55 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 	mon.SetExportStats(p.Stats) // dropped and failed exports on /debug/ctxtrail
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(logs)), zap.InfoLevel)
+	logs = lockedWriter(logs) // one lock for both loggers' lines
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(logs), zap.InfoLevel)
 	zl := zap.New(core).With(zap.String("service", service))
+	// Both loggers: warnings and errors become span events, error lines leave a breadcrumb, and
+	// every line is also an OpenTelemetry log record when Install has a log exporter (an OTLP
+	// endpoint or OTEL_LOGS_EXPORTER); otherwise the option costs nothing.
+	sh := slogbridge.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: zapStyle}),
+		slogbridge.WithSpanEvents(slog.LevelWarn), slogbridge.WithErrorHook(trail.SlogBreadcrumb),
+		slogbridge.WithLoggerProvider(p.LoggerProvider()))
 	return &Telemetry{
 		Service:  service,
 		Provider: p,
 		Monitor:  mon,
-		// Warnings and errors become span events; error lines also leave a breadcrumb.
-		Log:     zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel), zapbridge.WithErrorHook(trail.LogBreadcrumb)),
+		Log: zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel), zapbridge.WithErrorHook(trail.LogBreadcrumb),
+			zapbridge.WithLoggerProvider(p.LoggerProvider())),
+		Slog:    slog.New(sh).With("service", service),
 		Reports: trail.NewLogSink(zl.Named("report")),
 	}, nil
+}
+
+// zapStyle writes slog's time and level as the zap lines beside them do ("ts", "info"), so
+// that one reader (the demo, a log search) takes both services' lines alike.
+func zapStyle(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.TimeKey:
+		a.Key = "ts"
+	case slog.LevelKey:
+		if l, ok := a.Value.Any().(slog.Level); ok {
+			a.Value = slog.StringValue(strings.ToLower(l.String()))
+		}
+	}
+	return a
+}
+
+// lockedWriter serialises writes: zap's core and the slog handler share one writer.
+func lockedWriter(w io.Writer) io.Writer { return &locked{w: w} }
+
+type locked struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *locked) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // Shutdown flushes the spans and stops the monitor (a span processor of the provider).
