@@ -73,11 +73,16 @@
 //
 // The middleware stands alone rather than wrapping otelhttp: it needs its own carrier, request
 // store and trust boundary, and a hot path short enough to measure. It starts no goroutine.
-// WithTrustBoundary, for public endpoints, starts a new root linked to the incoming context and
-// lets in only the baggage members allowed by name. WithFilter leaves requests untraced (health
-// checks; the monitor's page at MonitorPath is left out by default). Routers other than
-// http.ServeMux name the route with SetRoute. Server spans carry the attributes otelhttp sets:
-// server.address and server.port, client.address, network.peer.address and port, the body sizes.
+// WithTrustBoundary, for public endpoints, starts a new root linked to the incoming context (the
+// link carries no tracestate) and lets in only the baggage members allowed by name. There the
+// request runs under a request ID the service makes, which its logs, error reports, downstream
+// calls and the response's x-request-id carry; the caller's safe x-request-id is kept on the
+// server span and in the request store as AttrCallerRequestID, so it can still be searched.
+// WithTrustedRequestID adopts it instead, for a handler behind a proxy that sets the header.
+// WithFilter leaves requests untraced (health checks; the monitor's page at MonitorPath is left
+// out by default). Routers other than http.ServeMux name the route with SetRoute. Server spans
+// carry the attributes otelhttp sets: server.address and server.port, client.address,
+// network.peer.address and port, the body sizes.
 //
 //	handler := otelctx.NewHandler(mux)                     // server spans, request ID, store
 //	client := &http.Client{Transport: otelctx.NewTransport(nil)} // client spans, headers out
@@ -86,5 +91,7 @@
 //
 // Everything read from the network is bounded and never panics: bad headers start a fresh trace
 // and are reported through a WarnLimiter (one line per interval, the rest counted; the default
-// sink is otel.Handle).
+// sink is otel.Handle). A header refused for being over a limit warns like a malformed one: a
+// tracestate of more than 32 members, 64 fields or 32 full members' bytes is discarded whole
+// (the traceparent still counts) and reported.
 package otelctx

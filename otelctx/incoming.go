@@ -130,8 +130,8 @@ func checkTraceFields(warn *WarnLimiter, ctx context.Context, tp, ts, bg, xtid, 
 	case len(tp) == 1:
 		if !validTraceparent(traceparentValue(tp)) {
 			warn.Warn(headerTraceparent, "invalid; starting a new trace")
-		} else if len(ts) > 0 && tracestateValue(ts) != "" && !hasTracestate(ctx) {
-			warn.Warn(headerTracestate, "invalid; discarded")
+		} else if len(ts) > 0 {
+			checkTracestate(warn, ts, ctx)
 		}
 	}
 	if len(bg) > 0 {

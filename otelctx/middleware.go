@@ -113,9 +113,12 @@ func WithSpanNameFormatter(fn func(r *http.Request) string) HTTPOption {
 
 // WithTrustBoundary marks the handler as a public endpoint: the trace context of an incoming
 // request is never adopted. Each request starts a new root trace whose server span links to the
-// incoming span context (when there is one), tracestate is dropped, and incoming baggage is
-// dropped except the members named in allowBaggage. The request ID is still taken from a safe
-// x-request-id, which only correlates and grants nothing.
+// incoming span context (when there is one; the link carries no tracestate), tracestate is
+// dropped, and incoming baggage is dropped except the members named in allowBaggage. The caller
+// chose its x-request-id, so the request runs under a new request ID, which the logs, error
+// reports and downstream calls carry and the response's x-request-id echoes; a safe caller ID is
+// kept on the server span and in the request store as AttrCallerRequestID, where it can be
+// searched. WithTrustedRequestID adopts the caller's ID instead.
 func WithTrustBoundary(allowBaggage ...string) HandlerOption {
 	return WithTrustBoundaryFunc(func(*http.Request) bool { return true }, allowBaggage...)
 }
@@ -139,9 +142,10 @@ func WithWarnLimiter(l *WarnLimiter) HandlerOption {
 
 type handlerConfig struct {
 	httpConfig
-	public       func(*http.Request) bool
-	allowBaggage []string
-	warn         *WarnLimiter
+	public         func(*http.Request) bool
+	allowBaggage   []string
+	warn           *WarnLimiter
+	trustRequestID bool // WithTrustedRequestID
 }
 
 // tracerCache remembers the tracer of the last provider seen, so that a request does not pay
@@ -265,13 +269,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	spanOpts := make([]trace.SpanStartOption, 2, 4)
 	spanOpts[0] = trace.WithSpanKind(trace.SpanKindServer)
 	spanOpts[1] = trace.WithAttributes(attrs...)
-	if h.cfg.public != nil && h.cfg.public(r) {
+	public := h.cfg.isPublic(r)
+	if public {
 		spanOpts = append(spanOpts, trace.WithNewRoot())
-		if in := trace.SpanContextFromContext(ctx); in.TraceID().IsValid() {
-			spanOpts = append(spanOpts, trace.WithLinks(trace.Link{
-				SpanContext: in,
-				Attributes:  []attribute.KeyValue{attribute.Bool("ctxtrail.trust_boundary", true)},
-			}))
+		if link, ok := boundaryLink(ctx); ok {
+			spanOpts = append(spanOpts, trace.WithLinks(link))
 		}
 		ctx = keepBaggage(ctx, h.cfg.allowBaggage)
 	}
@@ -286,6 +288,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mrec := h.cfg.serverStart(ctx, method, r) // httpmetrics.go
 
 	ctx, id := incomingRequestID(ctx, hdr, h.cfg.warn)
+	if public && !h.cfg.trustRequestID {
+		ctx, id = boundaryRequestID(ctx, id, hdr, span)
+	}
 	rw := &responseWriter{ResponseWriter: w}
 	ctx = addFields(ctx, &rw.route, attrs[:2:2]) // http.request.method, url.path
 

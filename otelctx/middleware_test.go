@@ -286,7 +286,10 @@ func TestTrustBoundaryStartsNewRootAndLinks(t *testing.T) {
 		"tracestate", "congo=t61rcWkgMzE",
 		"baggage", "tenant=acme,user=mallory,role=admin",
 		"x-request-id", "edge-1")
-	tid := mwCheckChain(t, a, b, c, rep, hdr, "edge-1")
+	if rep.RequestID == "edge-1" || !ValidRequestID(rep.RequestID) {
+		t.Fatalf("public endpoint runs under request ID %q, want one of its own", rep.RequestID)
+	}
+	tid := mwCheckChain(t, a, b, c, rep, hdr, rep.RequestID)
 	if tid.String() == in {
 		t.Fatal("public endpoint adopted the incoming trace")
 	}
