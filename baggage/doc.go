@@ -23,13 +23,26 @@
 // MaxMembers (64) members or MaxBytes (8192) bytes as encoded; the context is left as it was, so
 // a member is on the wire whole or not at all.
 //
-// Incoming baggage is bounded too. The SDK's propagation.Baggage already refuses a
-// baggage-string of more than 8192 bytes, all fields together (so a thousand baggage headers
-// cost no more than one full one) and keeps property metadata unparsed; past 64 members it drops
-// members in map order, which is random. Propagator, a drop-in for it, reads at most MaxBytes of
-// the combined fields, keeps the first 64 members whole and in order, builds at most
-// MaxProperties properties, applies an allowlist while parsing, and reports what it dropped
-// through a rate-limited error handler.
+// Incoming baggage is bounded too, by one rule wherever it enters: the first MaxMembers (64)
+// list-members within the first MaxBytes (8192) bytes of the combined baggage fields are read,
+// and of those the well-formed ones are kept, whole and in order; members past a limit are
+// dropped, never cut, and malformed ones are skipped (they count among the 64). Propagator, a
+// drop-in for the SDK's propagation.Baggage, applies it and also builds at most MaxProperties
+// properties, applies an allowlist while parsing, and reports what it dropped through a
+// rate-limited error handler. otelctx's HeaderCarrier applies the same reading (the code is
+// shared), so behind otelctx.NewHandler the SDK's propagator and this one keep the same members.
+// (The SDK's propagator on its own refuses a baggage-string over 8192 bytes whole and, past 64
+// members, drops members in map order, which is random.)
+//
+// # Identifier members
+//
+// The values of the ready-made identifier members (KeyUserID, KeyTenantID, KeySessionID,
+// KeyRequestID) are held to IDCodec's rule wherever baggage is read or copied: the incoming
+// reading skips a member whose decoded value is not an identifier, and Attributes,
+// NewSpanProcessor, Restrict and zapbridge.WithBaggageMembers leave such a value out when it
+// entered the context some other way. A refused value is dropped, not marked: what Get would
+// report as absent is absent everywhere. Members of your own are copied as they are; their codec
+// is applied by Get.
 //
 // # Trust boundaries
 //

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	"go.opentelemetry.io/otel/attribute"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 )
@@ -90,20 +91,27 @@ func sortedMembers(b otelbaggage.Baggage) []otelbaggage.Member {
 	return ms
 }
 
-// present counts the members of b a Keys filter names, without allocating.
+// present counts the members of b a Keys filter names and holdable reports true for, without
+// allocating.
 func (f Filter) present(b otelbaggage.Baggage) int {
 	n := 0
 	for _, k := range f.keys {
-		if b.Member(k).Key() != "" {
+		if m := b.Member(k); m.Key() != "" && holdable(m) {
 			n++
 		}
 	}
 	return n
 }
 
+// holdable reports whether m's value may travel and be copied under its key: any value but for
+// the identifier members (KeyUserID, KeyTenantID, KeySessionID, KeyRequestID), whose value must
+// be an identifier (IDCodec), however it entered the context.
+func holdable(m otelbaggage.Member) bool { return w3cbaggage.ValidValue(m.Key(), m.Value()) }
+
 // Restrict returns ctx with only the baggage members allow chooses: the allowlist of a trust
-// boundary, for carriers other than HTTP (queues, gRPC metadata). When every member is allowed,
-// or ctx has no baggage, it returns ctx itself.
+// boundary, for carriers other than HTTP (queues, gRPC metadata). An identifier member
+// (KeyUserID, KeyTenantID, KeySessionID, KeyRequestID) whose value is not an identifier is not
+// kept even when allowed. When every member is kept, or ctx has no baggage, it returns ctx itself.
 func Restrict(ctx context.Context, allow Filter) context.Context {
 	if ctx == nil {
 		return context.Background()
@@ -124,13 +132,13 @@ func Restrict(ctx context.Context, allow Filter) context.Context {
 	kept := make([]otelbaggage.Member, 0, b.Len())
 	if allow.fn == nil {
 		for _, k := range allow.keys {
-			if m := b.Member(k); m.Key() != "" {
+			if m := b.Member(k); m.Key() != "" && holdable(m) {
 				kept = append(kept, m)
 			}
 		}
 	} else {
 		for _, m := range b.Members() {
-			if allow.fn(m.Key()) {
+			if allow.fn(m.Key()) && holdable(m) {
 				kept = append(kept, m)
 			}
 		}
@@ -182,6 +190,11 @@ func Without(ctx context.Context, deny Filter) context.Context {
 
 // Attributes returns the baggage members of ctx that f chooses as string attributes named by the
 // member key, for span attributes or log fields. It returns nil when there are none.
+//
+// An identifier member (KeyUserID, KeyTenantID, KeySessionID, KeyRequestID) whose value is not an
+// identifier is left out, so what its Get refuses never reaches a span or a log line. Other
+// members are copied as they are: a codec of your own is applied by Get, not here, so choose
+// members whose values you are content to see verbatim, or read them with Get.
 func Attributes(ctx context.Context, f Filter) []attribute.KeyValue {
 	return AppendAttributes(nil, ctx, f)
 }
@@ -199,14 +212,14 @@ func AppendAttributes(dst []attribute.KeyValue, ctx context.Context, f Filter) [
 	}
 	if f.fn == nil {
 		for _, k := range f.keys {
-			if m := b.Member(k); m.Key() != "" {
+			if m := b.Member(k); m.Key() != "" && holdable(m) {
 				dst = append(dst, attribute.String(k, m.Value()))
 			}
 		}
 		return dst
 	}
 	for _, m := range sortedMembers(b) {
-		if f.fn(m.Key()) {
+		if f.fn(m.Key()) && holdable(m) {
 			dst = append(dst, attribute.String(m.Key(), m.Value()))
 		}
 	}

@@ -1,16 +1,20 @@
 package baggage
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
+)
 
 // Limits on a baggage-string. MaxMembers and MaxBytes are the W3C Baggage and OpenTelemetry
 // limits; MaxProperties is ctxtrail's own, because W3C sets none and every property parsed from
 // the network is a value the process must hold.
 const (
 	// MaxMembers is the most list-members a baggage-string holds.
-	MaxMembers = 64
+	MaxMembers = w3cbaggage.MaxMembers
 	// MaxBytes is the longest baggage-string: members as encoded on the wire plus the commas
 	// between them.
-	MaxBytes = 8192
+	MaxBytes = w3cbaggage.MaxBytes
 	// MaxProperties is the most properties (the ";k=v" metadata after a value) kept from one
 	// incoming baggage-string, all members together. A member whose properties would pass it is
 	// dropped whole, so a header packed with thousands of properties costs no more than this.

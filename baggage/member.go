@@ -65,8 +65,10 @@ func Int(key string) Member[int64] { return NewMember[int64](key, IntCodec{}) }
 func Bool(key string) Member[bool] { return NewMember[bool](key, BoolCodec{}) }
 
 // UserID returns the "user.id" member. Its values are identifiers (IDCodec), so a user ID never
-// carries spaces, quotes or control bytes onto a span or a log line. Baggage comes from the
-// network: never use it to authorise anything.
+// carries spaces, quotes or control bytes onto a span or a log line: incoming baggage, the span
+// processor, Attributes and zapbridge all drop a user.id value that is not an identifier (see the
+// package doc, Identifier members). Baggage comes from the network: never use it to authorise
+// anything.
 func UserID() Member[string] { return NewMember[string](KeyUserID, IDCodec{}) }
 
 // TenantID returns the "tenant.id" member, an identifier (IDCodec).

@@ -22,54 +22,6 @@ func validKey(s string) bool {
 	return true
 }
 
-func isOWS(c byte) bool { return c == ' ' || c == '\t' }
-
-func skipOWS(s string, i int) int {
-	for i < len(s) && isOWS(s[i]) {
-		i++
-	}
-	return i
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && isOWS(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isOWS(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func scanToken(s string, i int) int {
-	for i < len(s) && w3cbaggage.TokenChar[s[i]] {
-		i++
-	}
-	return i
-}
-
-// scanValue returns the end of the value starting at i and whether its percent-escapes are
-// well formed (every % followed by two hex digits).
-func scanValue(s string, i int) (int, bool) {
-	ok := true
-	for ; i < len(s) && w3cbaggage.OctetChar[s[i]]; i++ {
-		if s[i] == '%' && (i+2 >= len(s) || !w3cbaggage.IsHex(s[i+1]) || !w3cbaggage.IsHex(s[i+2])) {
-			ok = false
-		}
-	}
-	return i, ok
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
-}
-
 // decodeValue percent-decodes a value scanValue accepted. W3C wants octets that do not form
 // UTF-8 replaced with U+FFFD. A value without escapes is returned as it is, without allocating.
 func decodeValue(raw string) string {
@@ -79,7 +31,7 @@ func decodeValue(raw string) string {
 	b := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); i++ {
 		if raw[i] == '%' {
-			b = append(b, unhex(raw[i+1])<<4|unhex(raw[i+2]))
+			b = append(b, w3cbaggage.Unhex(raw[i+1])<<4|w3cbaggage.Unhex(raw[i+2]))
 			i += 2
 			continue
 		}
@@ -116,112 +68,15 @@ func encodedLen(v string) int {
 	return n
 }
 
-// rawMember is one list-member as scanned: key, raw (still encoded) value and the text after the
-// first ';', with the number of properties in it.
-type rawMember struct {
-	key, value, props string
-	nprops            int
-}
-
-// scanMember reads one trimmed, non-empty list-member:
-//
-//	key OWS "=" OWS value *( OWS ";" OWS property )
-//
-// Empty properties (";;", a trailing ";") are accepted and skipped, as the OpenTelemetry SDK
-// does. It allocates nothing.
-func scanMember(s string) (rawMember, bool) {
-	i := scanToken(s, 0)
-	if i == 0 {
-		return rawMember{}, false
-	}
-	m := rawMember{key: s[:i]}
-	i = skipOWS(s, i)
-	if i == len(s) || s[i] != '=' {
-		return rawMember{}, false
-	}
-	i = skipOWS(s, i+1)
-	end, ok := scanValue(s, i)
-	if !ok {
-		return rawMember{}, false
-	}
-	m.value = s[i:end]
-	i = skipOWS(s, end)
-	if i == len(s) {
-		return m, true
-	}
-	if s[i] != ';' {
-		return rawMember{}, false
-	}
-	m.props = s[i+1:]
-	for p := (propScanner{s: m.props}); ; {
-		_, _, _, more, ok := p.next()
-		if !ok {
-			return rawMember{}, false
-		}
-		if !more {
-			break
-		}
-		m.nprops++
-	}
-	return m, true
-}
-
-// propScanner walks the ';'-separated properties of a member.
-type propScanner struct {
-	s string
-	i int
-}
-
-// next returns the next property (key, raw value, whether it has a value); more is false at the
-// end, ok is false on a grammar error.
-func (p *propScanner) next() (key, value string, hasValue, more, ok bool) {
-	s := p.s
-	for {
-		p.i = skipOWS(s, p.i)
-		if p.i == len(s) {
-			return "", "", false, false, true
-		}
-		if s[p.i] != ';' {
-			break
-		}
-		p.i++ // an empty property
-	}
-	ks := p.i
-	ke := scanToken(s, ks)
-	if ke == ks {
-		return "", "", false, false, false
-	}
-	key = s[ks:ke]
-	i := skipOWS(s, ke)
-	if i < len(s) && s[i] == '=' {
-		vs := skipOWS(s, i+1)
-		ve, vok := scanValue(s, vs)
-		if !vok {
-			return "", "", false, false, false
-		}
-		value, hasValue = s[vs:ve], true
-		i = skipOWS(s, ve)
-	}
-	switch {
-	case i == len(s):
-	case s[i] == ';':
-		i++
-	default:
-		return "", "", false, false, false
-	}
-	p.i = i
-	return key, value, hasValue, true, true
-}
-
 // memberOf builds the SDK member for a scanned one, and its length as the SDK will encode it.
-func memberOf(r rawMember) (otelbaggage.Member, int, error) {
-	value := decodeValue(r.value)
-	size := len(r.key) + 1 + encodedLen(value)
+func memberOf(r w3cbaggage.Member) (otelbaggage.Member, int, error) {
+	value := decodeValue(r.Value)
+	size := len(r.Key) + 1 + encodedLen(value)
 	var props []otelbaggage.Property
-	if r.nprops > 0 {
-		props = make([]otelbaggage.Property, 0, r.nprops)
-		for p := (propScanner{s: r.props}); ; {
-			k, v, hasValue, more, _ := p.next()
+	if r.NProps > 0 {
+		props = make([]otelbaggage.Property, 0, r.NProps)
+		for p := w3cbaggage.NewPropScanner(r.Props); ; {
+			k, v, hasValue, more, _ := p.Next()
 			if !more {
 				break
 			}
@@ -243,7 +98,7 @@ func memberOf(r rawMember) (otelbaggage.Member, int, error) {
 			props = append(props, prop)
 		}
 	}
-	m, err := otelbaggage.NewMemberRaw(r.key, value, props...)
+	m, err := otelbaggage.NewMemberRaw(r.Key, value, props...)
 	return m, size, err
 }
 
@@ -261,102 +116,83 @@ type parseResult struct {
 // little to carry a flood into a log.
 const maxExample = 64
 
-// parse reads the baggage header fields of one request, combined as RFC 9110 combines repeated
-// fields (joined by commas), keeping the members allow chooses (all of them when allow is nil).
+// parse reads the baggage header fields of one request through w3cbaggage.Scan, the bounded
+// reading otelctx's HeaderCarrier shares, keeping the members allow chooses (all of them when
+// allow is nil).
 //
-// Work and memory are bounded whatever the input: the scan stops at the first list-member that
-// ends past byte MaxBytes of the combined string or is the 65th, so no more than MaxBytes of
-// input is read however many fields or bytes arrive, and no more than MaxMembers members and
-// MaxProperties properties are built. Members before the limit are kept whole; what follows is
-// dropped, never cut. Malformed members are skipped. The members kept encode, as the SDK will
-// write them, to at most MaxBytes, so New never has to drop any at random.
+// Work and memory are bounded whatever the input: Scan reads the first MaxMembers list-members
+// within MaxBytes of the combined fields and no more, and no more than MaxProperties properties
+// are built. Members before a limit are kept whole; what follows is dropped, never cut.
+// Malformed members, and identifier members (user.id, tenant.id, session.id, request.id) whose
+// value is not an identifier, are skipped. The members kept encode, as the SDK will write them,
+// to at most MaxBytes, so New never has to drop any at random.
 func parse(fields []string, allow *Filter) parseResult {
 	var (
-		res    parseResult
-		offset int // where the current field starts in the combined string
-		count  int // non-empty list-members seen
-		size   int // encoded bytes of the members kept, commas included
-		props  int // properties kept
+		res   parseResult
+		size  int // encoded bytes of the members kept, commas included
+		props int // properties kept
+		seen  int // list-members read
 	)
-	for fi, f := range fields {
-		if fi > 0 {
-			offset++ // the comma that joins two fields
+	stop := w3cbaggage.Scan(fields, func(seg string, r w3cbaggage.Member, ok bool) bool {
+		seen++
+		if !ok {
+			if res.malformed++; res.malformed == 1 {
+				res.example = seg[:min(len(seg), maxExample)]
+			}
+			return true
 		}
-		if offset > MaxBytes {
+		if allow != nil && !allow.Match(r.Key) {
+			return true
+		}
+		if props+r.NProps > MaxProperties {
+			res.props++
+			return true
+		}
+		m, msize, err := memberOf(r)
+		if err != nil { // cannot happen for a member Scan accepted; refuse it all the same
+			res.malformed++
+			return true
+		}
+		if len(res.members) > 0 {
+			msize++ // comma
+		}
+		if size+msize > MaxBytes {
+			// Decoding and re-encoding can lengthen a value (an invalid octet becomes U+FFFD,
+			// nine bytes once encoded); stop here rather than send more than MaxBytes on.
 			res.tooLarge = true
-			return res
+			return false
 		}
-		for pos := 0; pos <= len(f); {
-			// Look for the comma only as far as the limit allows: a field of a megabyte without
-			// commas is not scanned past MaxBytes.
-			window := f[pos:min(len(f), MaxBytes-offset+1)]
-			end := len(f)
-			if c := strings.IndexByte(window, ','); c >= 0 {
-				end = pos + c
-			} else if len(f) > MaxBytes-offset {
-				// This list-member runs past the limit: keep what came before it.
-				res.tooLarge = true
-				return res
-			}
-			seg := trimOWS(f[pos:end])
-			pos = end + 1
-			if seg == "" {
-				continue
-			}
-			if count++; count > MaxMembers {
-				res.tooMany = true
-				return res
-			}
-			r, ok := scanMember(seg)
-			if !ok {
-				if res.malformed++; res.malformed == 1 {
-					res.example = seg[:min(len(seg), maxExample)]
-				}
-				continue
-			}
-			if allow != nil && !allow.Match(r.key) {
-				continue
-			}
-			if props+r.nprops > MaxProperties {
-				res.props++
-				continue
-			}
-			m, msize, err := memberOf(r)
-			if err != nil { // cannot happen for a member scanMember accepted; refuse it all the same
-				res.malformed++
-				continue
-			}
-			if len(res.members) > 0 {
-				msize++ // comma
-			}
-			if size+msize > MaxBytes {
-				// Decoding and re-encoding can lengthen a value (an invalid octet becomes
-				// U+FFFD, nine bytes once encoded); stop here rather than send more than
-				// MaxBytes on.
-				res.tooLarge = true
-				return res
-			}
-			size += msize
-			props += r.nprops
-			if res.members == nil {
-				res.members = make([]otelbaggage.Member, 0, initialMembers(fields, fi, f[min(pos, len(f)):]))
-			}
-			res.members = append(res.members, m)
+		size += msize
+		props += r.NProps
+		if res.members == nil {
+			res.members = make([]otelbaggage.Member, 0, initialMembers(fields, seen))
 		}
-		offset += len(f)
+		res.members = append(res.members, m)
+		return true
+	})
+	switch stop {
+	case w3cbaggage.TooMany:
+		res.tooMany = true
+	case w3cbaggage.TooLarge:
+		res.tooLarge = true
 	}
 	return res
 }
 
-// initialMembers guesses how many members parse will keep once it keeps one: this one, those
-// that may follow in rest (the field after it) and in the later fields, at most 8, so that the
-// usual handful costs one allocation and an allowlist of one never pays for 64.
-func initialMembers(fields []string, fi int, rest string) int {
-	n := 1 + len(fields) - fi - 1
-	if rest != "" {
-		n += 1 + strings.Count(rest[:min(len(rest), MaxBytes)], ",")
+// initialMembers guesses how many members parse will keep once it keeps one, when seen
+// list-members have been read: those the fields may still hold, at most 8, so that the usual
+// handful costs one allocation and an allowlist of one never pays for 64.
+func initialMembers(fields []string, seen int) int {
+	n, budget := 0, MaxBytes
+	for _, f := range fields {
+		if budget <= 0 {
+			break
+		}
+		f = f[:min(len(f), budget)]
+		n += 1 + strings.Count(f, ",")
+		budget -= len(f) + 1
 	}
-	return min(n, 8)
+	return min(max(n-seen+1, 1), 8)
 }
 
 // err describes what parse dropped, or returns nil when it dropped nothing.

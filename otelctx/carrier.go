@@ -18,12 +18,8 @@ const (
 	// up to 256 bytes, '=' and a value of up to 256 bytes, plus the commas between them.
 	maxTracestateMembers = 32
 	maxTracestateLen     = maxTracestateMembers*(256+1+256) + maxTracestateMembers - 1
-	// maxHeaderFields is how many fields of one name (tracestate, baggage) are read. W3C Baggage
-	// allows 64 members, so 65 or more non-empty baggage fields cannot all be valid.
+	// maxHeaderFields is how many tracestate fields are read.
 	maxHeaderFields = 64
-	// maxBaggageLen and maxBaggageMembers are W3C Baggage's limits on the combined fields.
-	maxBaggageLen     = 8192
-	maxBaggageMembers = 64
 )
 
 // HeaderCarrier adapts an http.Header to propagation.TextMapCarrier. Get reads repeated headers
@@ -37,9 +33,12 @@ const (
 //   - tracestate: every field, in order, is one list; empty and whitespace-only members are
 //     dropped. More than 32 members, more than 64 fields or more bytes than 32 full members
 //     make the list invalid, and it is discarded (the traceparent still counts).
-//   - baggage: every field, as one list without malformed members, or none when there are more
-//     than 64 fields or members or more than 8192 bytes (W3C Baggage's limits). A single clean
-//     field is returned as it is, without allocating.
+//   - baggage: every field, read as one list by the bounded reading the baggage package's
+//     Propagator shares: the first 64 list-members within the first 8192 bytes of the combined
+//     fields (W3C Baggage's limits), whole and in order, without the malformed ones and without
+//     identifier members (user.id, tenant.id, session.id, request.id) whose value is not an
+//     identifier. Members past a limit are dropped, never cut. A single clean field is returned
+//     as it is, without allocating.
 //   - x-trace-id, x-span-id, x-request-id: exactly one field, trimmed, or none.
 //   - any other key: the first value, like http.Header.Get.
 //
@@ -95,107 +94,6 @@ func (c HeaderCarrier) Get(key string) string {
 	return vs[0]
 }
 
-// baggageValue returns the baggage fields as the Baggage propagator should parse them: the field
-// itself when there is one and every member is well formed, otherwise the well-formed members
-// combined into one list (RFC 9110 section 5.3). Malformed members are dropped here because the
-// SDK's parser allocates an error for each one, which would let a hostile header cost thousands
-// of allocations. More than 64 fields, more than 64 members or more than 8192 bytes (W3C
-// Baggage's limits) are refused whole.
-func baggageValue(vs []string) string {
-	scan := scanBaggage(vs)
-	switch {
-	case len(vs) == 0 || !scan.ok() || scan.members == 0:
-		return ""
-	case scan.invalid == 0 && scan.blank == 0 && len(vs) == 1:
-		return vs[0]
-	}
-	var b strings.Builder
-	b.Grow(scan.size)
-	for _, v := range vs {
-		for m := range strings.SplitSeq(v, ",") {
-			if validBaggageMember(m) {
-				if b.Len() > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(m)
-			}
-		}
-	}
-	return b.String()
-}
-
-// baggageScan summarises the baggage fields of a request.
-type baggageScan struct {
-	fields  int // fields, including blank ones
-	members int // well-formed members
-	invalid int // malformed members
-	blank   int // empty or whitespace-only members, which the SDK's parser also refuses
-	size    int // bytes of all fields and the commas that would join them
-}
-
-// ok reports whether the fields are within W3C Baggage's limits.
-func (s baggageScan) ok() bool {
-	return s.fields <= maxHeaderFields && s.members <= maxBaggageMembers && s.size <= maxBaggageLen
-}
-
-func scanBaggage(vs []string) baggageScan {
-	s := baggageScan{fields: len(vs)}
-	if s.fields > maxHeaderFields {
-		return s
-	}
-	for i, v := range vs {
-		if i > 0 {
-			s.size++
-		}
-		if s.size += len(v); s.size > maxBaggageLen {
-			return s
-		}
-		for m := range strings.SplitSeq(v, ",") {
-			switch {
-			case validBaggageMember(m):
-				s.members++
-			case strings.TrimSpace(m) == "":
-				s.blank++
-			default:
-				s.invalid++
-			}
-		}
-	}
-	return s
-}
-
-// validBaggageMember reports whether m has the key and value the SDK's baggage parser accepts:
-// a token key, '=', a value of baggage-octets whose '%' each start a two-digit escape, with
-// surrounding white space allowed. Properties (after ';') are left to the SDK.
-func validBaggageMember(m string) bool {
-	if i := strings.IndexByte(m, ';'); i >= 0 {
-		m = m[:i]
-	}
-	k, v, found := strings.Cut(m, "=")
-	if !found {
-		return false
-	}
-	if k = strings.TrimSpace(k); k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if !w3cbaggage.TokenChar[k[i]] {
-			return false
-		}
-	}
-	v = strings.TrimSpace(v)
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !w3cbaggage.OctetChar[c] {
-			return false
-		}
-		if c == '%' && (i+2 >= len(v) || !w3cbaggage.IsHex(v[i+1]) || !w3cbaggage.IsHex(v[i+2])) {
-			return false
-		}
-	}
-	return true
-}
-
 // Set replaces the values for key with value. On a nil HeaderCarrier it does nothing.
 func (c HeaderCarrier) Set(key, value string) {
 	if c == nil {
@@ -216,15 +114,7 @@ func (c HeaderCarrier) Keys() []string {
 func isOWS(b byte) bool { return b == ' ' || b == '\t' }
 
 // trimOWS trims the optional whitespace (spaces and tabs) of RFC 9110 from both ends of s.
-func trimOWS(s string) string {
-	for len(s) > 0 && isOWS(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isOWS(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
+func trimOWS(s string) string { return w3cbaggage.TrimOWS(s) }
 
 // traceparentValue is the one traceparent a request may carry, trimmed, or "".
 func traceparentValue(vs []string) string {

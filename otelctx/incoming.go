@@ -135,12 +135,7 @@ func checkTraceFields(warn *WarnLimiter, ctx context.Context, tp, ts, bg, xtid, 
 		}
 	}
 	if len(bg) > 0 {
-		switch scan := scanBaggage(bg); {
-		case !scan.ok():
-			warn.Warn(headerBaggage, "over W3C limits (64 fields or members, 8192 bytes); discarded")
-		case scan.invalid > 0:
-			warn.Warn(headerBaggage, "malformed members dropped")
-		}
+		checkBaggage(warn, bg)
 	}
 	if len(xtid) > 0 {
 		var id [16]byte

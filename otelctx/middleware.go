@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"go.opentelemetry.io/otel"
@@ -353,7 +354,8 @@ func (h *handler) checkHeaders(hdr HeaderCarrier, ctx context.Context) {
 	checkTraceFields(h.cfg.warn, ctx, hdr["Traceparent"], hdr["Tracestate"], hdr["Baggage"], hdr["X-Trace-Id"], hdr["X-Span-Id"])
 }
 
-// keepBaggage returns ctx with only the baggage members named in allow.
+// keepBaggage returns ctx with only the baggage members named in allow, and of the identifier
+// members (user.id, tenant.id, session.id, request.id) only those holding an identifier.
 func keepBaggage(ctx context.Context, allow []string) context.Context {
 	bag := baggage.FromContext(ctx)
 	if bag.Len() == 0 {
@@ -361,7 +363,7 @@ func keepBaggage(ctx context.Context, allow []string) context.Context {
 	}
 	var kept []baggage.Member
 	for _, name := range allow {
-		if m := bag.Member(name); m.Key() != "" {
+		if m := bag.Member(name); m.Key() != "" && w3cbaggage.ValidValue(name, m.Value()) {
 			kept = append(kept, m)
 		}
 	}

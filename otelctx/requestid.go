@@ -3,11 +3,13 @@ package otelctx
 import (
 	"context"
 	"math/rand/v2"
+
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 )
 
 // MaxRequestIDLen is the longest x-request-id ctxtrail accepts from the network or forwards. An
 // incoming ID past it is replaced by a generated one.
-const MaxRequestIDLen = 128
+const MaxRequestIDLen = w3cbaggage.MaxIDLen
 
 var requestIDKey = NewKey[string]("ctxtrail.request_id")
 
@@ -26,35 +28,14 @@ func RequestID(ctx context.Context) string {
 	return requestIDKey.Value(ctx)
 }
 
-// requestIDChar marks the bytes a request ID may hold: A-Z a-z 0-9 and . _ @ : -. The set covers
-// UUIDs, ULIDs, hex and most vendor formats, and excludes everything that could split a header
-// (CR, LF), break a log line or a CSV/JSON field (quotes, commas, spaces, control bytes) or smuggle
-// non-ASCII text.
-var requestIDChar = [256]bool{
-	'.': true, '_': true, '@': true, ':': true, '-': true,
-	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
-	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true, 'G': true, 'H': true, 'I': true,
-	'J': true, 'K': true, 'L': true, 'M': true, 'N': true, 'O': true, 'P': true, 'Q': true, 'R': true,
-	'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true, 'Y': true, 'Z': true,
-	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true, 'g': true, 'h': true, 'i': true,
-	'j': true, 'k': true, 'l': true, 'm': true, 'n': true, 'o': true, 'p': true, 'q': true, 'r': true,
-	's': true, 't': true, 'u': true, 'v': true, 'w': true, 'x': true, 'y': true, 'z': true,
-}
-
 // ValidRequestID reports whether id is safe to adopt from an incoming x-request-id and to forward:
 // 1 to MaxRequestIDLen bytes, each one of A-Z a-z 0-9 . _ @ : - (so no CR, LF, space, quote,
 // comma or non-ASCII byte).
-func ValidRequestID(id string) bool {
-	if len(id) == 0 || len(id) > MaxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if !requestIDChar[id[i]] {
-			return false
-		}
-	}
-	return true
-}
+//
+// The set covers UUIDs, ULIDs, hex and most vendor formats, and excludes everything that could
+// split a header, break a log line or a CSV/JSON field, or smuggle non-ASCII text. The baggage
+// package's identifier members (user.id, tenant.id, …) follow the same rule.
+func ValidRequestID(id string) bool { return w3cbaggage.ValidID(id) }
 
 // NewRequestID returns a fresh request ID: 32 lowercase hex digits (128 random bits from
 // math/rand/v2, whose generator is seeded from the operating system). It is meant to be unique,

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/ctxtrail/ctxtrail/internal/logctx"
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -186,7 +187,8 @@ func (e *enricher) appendTo(dst []slog.Attr, lc *logctx.Line) []slog.Attr {
 	}
 	if lc.Bag.Len() > 0 {
 		for _, k := range e.cfg.baggage {
-			if m := lc.Bag.Member(k); m.Key() != "" {
+			// An identifier member's value must be an identifier, as baggage.UserID().Get wants.
+			if m := lc.Bag.Member(k); m.Key() != "" && w3cbaggage.ValidValue(k, m.Value()) {
 				dst = append(dst, slog.String(k, m.Value()))
 			}
 		}

@@ -76,7 +76,9 @@ func WithRequestIDKey(key string) Option {
 // WithBaggageMembers writes the named W3C baggage members, when the line's context carries them,
 // as string fields named by the member's key. Empty and repeated keys are ignored; past
 // MaxBaggageMembers keys the rest are ignored. Values go through zap's encoder like any other
-// string, so a control character in a header cannot break a line.
+// string, so a control character in a header cannot break a line; and the identifier members
+// (user.id, tenant.id, session.id, request.id) are written only when their value is an
+// identifier, as baggage.IDCodec requires. Other members are written as they are.
 func WithBaggageMembers(keys ...string) Option {
 	return optionFunc(func(c config) config {
 		out := append([]string(nil), c.baggage...)

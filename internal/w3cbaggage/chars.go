@@ -1,6 +1,8 @@
-// Package w3cbaggage holds the character classes of the W3C Baggage header, which two parts of
-// ctxtrail check: otelctx, when it drops malformed members before the SDK's parser sees them,
-// and the baggage package's own parser.
+// Package w3cbaggage is the one reading of the W3C Baggage header that ctxtrail has: its
+// character classes, the bounded scan of the combined fields (Scan: the first 64 list-members
+// within 8192 bytes, whole and in order) and the identifier rule of the ready-made identifier
+// members. otelctx's HeaderCarrier and the baggage package's Propagator both read through it, so
+// they keep the same members; otelctx's request IDs follow the same identifier rule.
 package w3cbaggage
 
 // TokenChar marks the bytes of an RFC 9110 token, which W3C Baggage uses for keys:
