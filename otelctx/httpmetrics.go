@@ -73,7 +73,8 @@ func (c *httpConfig) meterProvider() metric.MeterProvider {
 }
 
 // instruments returns the instruments of the current meter provider, building them on first use.
-func (c *httpConfig) instruments(server bool) *httpInstruments {
+// warn, the handler's WarnLimiter, joins mp's ctxtrail.http.bad_headers (health.go).
+func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstruments {
 	mp := c.meterProvider()
 	if in := c.meters.p.Load(); in != nil && in.mp == mp {
 		return in
@@ -111,6 +112,7 @@ func (c *httpConfig) instruments(server bool) *httpInstruments {
 	// Only comparable providers are cached (every real one is); others rebuild per request.
 	if reflect.TypeOf(mp).Comparable() {
 		c.meters.p.Store(in)
+		registerWarnLimiter(mp, warn)
 	}
 	return in
 }
@@ -251,8 +253,8 @@ type serverRecording struct {
 }
 
 // serverStart counts the request as active and notes when it started.
-func (c *httpConfig) serverStart(ctx context.Context, method string, r *http.Request) serverRecording {
-	in := c.instruments(true)
+func (c *handlerConfig) serverStart(ctx context.Context, method string, r *http.Request) serverRecording {
+	in := c.instruments(true, c.warn)
 	if in.off {
 		return serverRecording{}
 	}
@@ -289,7 +291,7 @@ type clientRecording struct {
 }
 
 func (c *httpConfig) clientStart() clientRecording {
-	in := c.instruments(false)
+	in := c.instruments(false, nil)
 	if in.off {
 		return clientRecording{}
 	}

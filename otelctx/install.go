@@ -118,6 +118,10 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		logs:        logs,
 	}
 	warn.stats = p.Stats
+	if err := registerHealth(p, processorsOf(cfg)); err != nil { // health.go
+		_ = p.Shutdown(ctx)
+		return nil, err
+	}
 	if !cfg.noGlobal {
 		otel.SetTracerProvider(p.tp)
 		otel.SetMeterProvider(metrics.mp)

@@ -50,6 +50,7 @@ type WarnLimiter struct {
 	next       atomic.Int64 // UnixNano before which warnings are only counted
 	total      atomic.Uint64
 	suppressed atomic.Uint64
+	byHeader   [numWarnHeaders]atomic.Uint64 // health.go
 }
 
 // NewWarnLimiter returns a limiter that passes at most one warning per interval to sink, as a
@@ -73,6 +74,7 @@ func (l *WarnLimiter) Warn(header, reason string) {
 		return
 	}
 	l.total.Add(1)
+	l.byHeader[warnHeaderIndex(header)].Add(1)
 	now := l.now().UnixNano()
 	next := l.next.Load()
 	if now < next || !l.next.CompareAndSwap(next, now+int64(l.interval)) {

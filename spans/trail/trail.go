@@ -120,6 +120,7 @@ func (t *Trail) add(b Breadcrumb) {
 	defer t.mu.Unlock()
 	if size > t.cfg.maxBytes {
 		t.dropped++
+		crumbsDropped.Add(1) // metrics.go
 		return
 	}
 	for t.n > 0 && (t.n >= t.cfg.maxCrumbs || t.bytes+size > t.cfg.maxBytes) {
@@ -129,6 +130,7 @@ func (t *Trail) add(b Breadcrumb) {
 		t.head = (t.head + 1) % len(t.buf)
 		t.n--
 		t.dropped++
+		crumbsDropped.Add(1)
 	}
 	if t.n == len(t.buf) {
 		t.grow()
