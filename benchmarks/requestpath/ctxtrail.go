@@ -11,6 +11,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
 )
@@ -24,6 +25,9 @@ func (s *Service) buildCtxtrail(cfg config, backURL string, loaded bool) (front,
 		otelctx.WithExporter(cfg.exporter),
 		otelctx.WithBatchOptions(sdktrace.WithMaxQueueSize(QueueSize)),
 		otelctx.WithoutGlobal(),
+	}
+	if s.variant == CtxtrailMetrics { // metrics.go
+		opts = append(opts, otelctx.WithMetricReader(sdkmetric.NewManualReader()))
 	}
 	var zopts []zapbridge.Option
 	if loaded {

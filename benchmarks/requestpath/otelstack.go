@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/contrib/bridges/otelzap"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -36,10 +37,14 @@ func (s *Service) buildOTel(cfg config, backURL string) (front, down http.Handle
 	s.shutdown = append(s.shutdown, tp.Shutdown, lp.Shutdown)
 
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	var mp metric.MeterProvider = noop.NewMeterProvider()
+	if s.variant == OTelStackMetrics { // metrics.go
+		mp = s.sdkMeterProvider(res)
+	}
 	opts := []otelhttp.Option{
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithPropagators(prop),
-		otelhttp.WithMeterProvider(noop.NewMeterProvider()),
+		otelhttp.WithMeterProvider(mp),
 	}
 	app := &otelApp{
 		tracer: tp.Tracer("requestpath"),

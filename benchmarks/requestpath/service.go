@@ -28,7 +28,19 @@ const (
 	// CtxtrailLoaded is CtxtrailDefaults plus a spans.Processor with all four hooks set, a
 	// spans.Monitor, and trail's breadcrumbs (middleware, one crumb per step).
 	CtxtrailLoaded
+	// OTelStackMetrics is OTelStack with otelhttp's metrics recorded into a real SDK
+	// MeterProvider (a manual reader) instead of the no-op one. Not in Variants(); see
+	// MetricsVariants.
+	OTelStackMetrics
+	// CtxtrailMetrics is CtxtrailDefaults with its HTTP metrics recorded into a manual reader
+	// (otelctx.WithMetricReader).
+	CtxtrailMetrics
 )
+
+// MetricsVariants returns the variants of the metrics comparison (issue 17), in run order.
+func MetricsVariants() []Variant {
+	return []Variant{CtxtrailDefaults, CtxtrailMetrics, OTelStackMetrics, OTelStack}
+}
 
 // Variants returns the four variants in run order.
 func Variants() []Variant {
@@ -46,6 +58,10 @@ func (v Variant) String() string {
 		return "CtxtrailDefaults"
 	case CtxtrailLoaded:
 		return "CtxtrailLoaded"
+	case OTelStackMetrics:
+		return "OTelStackMetrics"
+	case CtxtrailMetrics:
+		return "CtxtrailMetrics"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -82,9 +98,9 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 	switch v {
 	case Uninstrumented:
 		front, down = s.buildPlain(cfg, back.url)
-	case OTelStack:
+	case OTelStack, OTelStackMetrics:
 		front, down = s.buildOTel(cfg, back.url)
-	case CtxtrailDefaults:
+	case CtxtrailDefaults, CtxtrailMetrics:
 		front, down, err = s.buildCtxtrail(cfg, back.url, false)
 	case CtxtrailLoaded:
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)
