@@ -233,6 +233,10 @@ func (c Comparison) Markdown(w io.Writer) error {
 			row(fmt.Sprintf("overhead over %v: CtxtrailDefaults / OTelStack", base),
 				func(m Metric) Summary { return c.Overhead(CtxtrailDefaults, OTelStack, base, m) })
 		}
+		if c.index(CtxtrailOTelLogs) >= 0 {
+			row("like for like, logs to OTel on both sides: CtxtrailOTelLogs / OTelStack",
+				func(m Metric) Summary { return c.Ratio(CtxtrailOTelLogs, OTelStack, m) })
+		}
 		if c.index(CtxtrailLoaded) >= 0 {
 			row("CtxtrailLoaded / CtxtrailDefaults", func(m Metric) Summary { return c.Ratio(CtxtrailLoaded, CtxtrailDefaults, m) })
 			row("CtxtrailLoaded / OTelStack", func(m Metric) Summary { return c.Ratio(CtxtrailLoaded, OTelStack, m) })

@@ -20,6 +20,16 @@ import (
 // transport, spans.Run for the steps and zapbridge for the lines. Loaded adds a Processor with
 // all four hooks, a Monitor, trail's middleware on both services and a breadcrumb per step.
 func (s *Service) buildCtxtrail(cfg config, backURL string, loaded bool) (front, down http.Handler, err error) {
+	return s.buildCtxtrailWith(cfg, backURL, loaded, false)
+}
+
+// buildCtxtrailLogs is CtxtrailDefaults whose lines also become OpenTelemetry log records,
+// batched with the same queue size as OTelStack's and dropped by the same kind of exporter.
+func (s *Service) buildCtxtrailLogs(cfg config, backURL string) (front, down http.Handler, err error) {
+	return s.buildCtxtrailWith(cfg, backURL, false, true)
+}
+
+func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs bool) (front, down http.Handler, err error) {
 	opts := []otelctx.Option{
 		otelctx.WithServiceName("requestpath"),
 		otelctx.WithExporter(cfg.exporter),
@@ -35,9 +45,19 @@ func (s *Service) buildCtxtrail(cfg config, backURL string, loaded bool) (front,
 		opts = append(opts, otelctx.WithSpanProcessor(s.loaded.processor), otelctx.WithSpanProcessor(s.loaded.monitor))
 		zopts = append(zopts, zapbridge.WithErrorHook(trail.LogBreadcrumb))
 	}
+	if otelLogs {
+		s.logRecords = new(discardLogExporter)
+		opts = append(opts, otelctx.WithLogExporter(s.logRecords),
+			otelctx.WithLogBatch(otelctx.LogBatch{QueueSize: QueueSize}))
+	} else {
+		opts = append(opts, otelctx.WithoutLogs())
+	}
 	p, err := otelctx.Install(context.Background(), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("requestpath: install: %w", err)
+	}
+	if otelLogs {
+		zopts = append(zopts, zapbridge.WithLoggerProvider(p.LoggerProvider()))
 	}
 	s.flush = append(s.flush, p.ForceFlush)
 	s.shutdown = append(s.shutdown, p.Shutdown)

@@ -1,8 +1,10 @@
-// Package requestpath measures the whole request path of one HTTP service built four ways, side
+// Package requestpath measures the whole request path of one HTTP service built five ways, side
 // by side in one process: with no instrumentation, with the stack a user would wire by hand
 // (the OpenTelemetry SDK, otelhttp, the contrib otelzap bridge and a hand-written x-request-id
-// middleware), with ctxtrail's defaults, and with ctxtrail fully loaded (lifecycle hooks, the
-// span monitor and breadcrumbs).
+// middleware), with ctxtrail's defaults, with ctxtrail fully loaded (lifecycle hooks, the span
+// monitor and breadcrumbs), and with ctxtrail's defaults sending every log line to
+// OpenTelemetry's logs signal too, as the hand-wired stack's otelzap bridge does (the
+// like-for-like match of that stack).
 //
 // # The service
 //
@@ -23,7 +25,7 @@
 //
 // # The comparison
 //
-// Compare starts all four services and drives them with a bounded, keep-alive load generator
+// Compare starts all the services and drives them with a bounded, keep-alive load generator
 // (a fixed number of requests per run, a time cap, loopback only), interleaved in rounds (ABCD
 // ABCD ...) so that noise on the machine falls on every variant alike. Each run records
 // requests per second, p50 and p99 latency, process CPU time per request (getrusage: both

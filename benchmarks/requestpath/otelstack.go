@@ -31,6 +31,7 @@ func (s *Service) buildOTel(cfg config, backURL string) (front, down http.Handle
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
 		sdktrace.WithBatcher(cfg.exporter, sdktrace.WithMaxQueueSize(QueueSize)))
 	logs := new(discardLogExporter)
+	s.logRecords = logs
 	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res),
 		sdklog.WithProcessor(sdklog.NewBatchProcessor(logs, sdklog.WithMaxQueueSize(QueueSize))))
 	s.flush = append(s.flush, tp.ForceFlush, lp.ForceFlush)

@@ -15,7 +15,7 @@ import (
 // Variant is one build of the service.
 type Variant int
 
-// The four builds, in the order Compare runs them in each round.
+// The builds, in the order Compare runs them in each round.
 const (
 	// Uninstrumented writes plain zap lines and calls downstream without headers.
 	Uninstrumented Variant = iota + 1
@@ -35,6 +35,10 @@ const (
 	// CtxtrailMetrics is CtxtrailDefaults with its HTTP metrics recorded into a manual reader
 	// (otelctx.WithMetricReader).
 	CtxtrailMetrics
+	// CtxtrailOTelLogs is CtxtrailDefaults with its log lines also sent to OpenTelemetry's logs
+	// signal (zapbridge.WithLoggerProvider, batch processor, discarding exporter): the
+	// like-for-like match of OTelStack, whose otelzap bridge does the same.
+	CtxtrailOTelLogs
 )
 
 // MetricsVariants returns the variants of the metrics comparison (issue 17), in run order.
@@ -42,9 +46,9 @@ func MetricsVariants() []Variant {
 	return []Variant{CtxtrailDefaults, CtxtrailMetrics, OTelStackMetrics, OTelStack}
 }
 
-// Variants returns the four variants in run order.
+// Variants returns the variants of the main comparison, in run order.
 func Variants() []Variant {
-	return []Variant{Uninstrumented, OTelStack, CtxtrailDefaults, CtxtrailLoaded}
+	return []Variant{Uninstrumented, OTelStack, CtxtrailDefaults, CtxtrailLoaded, CtxtrailOTelLogs}
 }
 
 // String returns the variant's name as used in benchmark names and tables.
@@ -62,6 +66,8 @@ func (v Variant) String() string {
 		return "OTelStackMetrics"
 	case CtxtrailMetrics:
 		return "CtxtrailMetrics"
+	case CtxtrailOTelLogs:
+		return "CtxtrailOTelLogs"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -83,7 +89,8 @@ type Service struct {
 	base        *http.Transport // the front service's outbound connections
 	flush       []func(context.Context) error
 	shutdown    []func(context.Context) error
-	loaded      *loadedParts // CtxtrailLoaded only
+	loaded      *loadedParts        // CtxtrailLoaded only
+	logRecords  *discardLogExporter // OTelStack and CtxtrailOTelLogs: the log records' exporter
 }
 
 // Start builds variant v and starts both its servers. Close stops them.
@@ -104,6 +111,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrail(cfg, back.url, false)
 	case CtxtrailLoaded:
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)
+	case CtxtrailOTelLogs:
+		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

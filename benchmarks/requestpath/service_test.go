@@ -69,6 +69,7 @@ func TestVariants(t *testing.T) {
 		{variant: OTelStack, wantSpans: 5, wantIDs: true},
 		{variant: CtxtrailDefaults, wantSpans: 5, wantIDs: true},
 		{variant: CtxtrailLoaded, wantSpans: 5, wantIDs: true, wantCrumbs: 2},
+		{variant: CtxtrailOTelLogs, wantSpans: 5, wantIDs: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variant.String(), func(t *testing.T) {
@@ -242,9 +243,36 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestStartUnknownVariant(t *testing.T) {
-	for _, v := range []Variant{0, 5, -1} {
+	for _, v := range []Variant{0, CtxtrailOTelLogs + 1, -1} {
 		if _, err := Start(v); !errors.Is(err, ErrVariant) {
 			t.Errorf("Start(%d) = %v, want ErrVariant", int(v), err)
 		}
+	}
+}
+
+// TestOTelLogRecords: the two variants that send lines to OpenTelemetry's logs signal emit one
+// record per JSON line, so that their comparison is like for like.
+func TestOTelLogRecords(t *testing.T) {
+	for _, v := range []Variant{OTelStack, CtxtrailOTelLogs} {
+		t.Run(v.String(), func(t *testing.T) {
+			s, err := Start(v, WithExporter(tracetest.NewInMemoryExporter()), WithLogWriter(new(lockedBuffer)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeService(t, s)
+			g := NewGenerator(1)
+			defer g.Close()
+			resp, err := g.client.Get(s.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.logRecords.records.Load(); got != 3 {
+				t.Fatalf("%d log records, want 3 (one per line)", got)
+			}
+		})
 	}
 }
