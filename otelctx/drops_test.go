@@ -22,6 +22,26 @@ type faultExporter struct {
 	gate    chan struct{}
 	entered chan struct{} // receives once per export that starts waiting on gate
 	got     atomic.Int64
+	opened  sync.Once
+}
+
+// gatedExporter returns an exporter whose exports wait on its gate. The caller defers open, so
+// that a test failing before it opens the gate does not leave Shutdown waiting on it.
+func gatedExporter() *faultExporter {
+	return &faultExporter{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+}
+
+// open lets every waiting and later export through; calling it again does nothing.
+func (e *faultExporter) open() { e.opened.Do(func() { close(e.gate) }) }
+
+// waitEntered waits until an export holds a batch, failing t if none starts within a bound.
+func (e *faultExporter) waitEntered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-e.entered:
+	case <-time.After(10 * time.Second): // a hang detector: the export starts within milliseconds
+		t.Fatal("no export started")
+	}
 }
 
 func (e *faultExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
@@ -147,19 +167,20 @@ func TestStatsFailedExports(t *testing.T) {
 // none is lost silently inside the batch processor, and the request path does not wait.
 func TestStatsQueueFullDropsAreCounted(t *testing.T) {
 	clearEnv(t)
-	exp := &faultExporter{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	exp := gatedExporter()
+	defer exp.open()
 	var w warnings
 	p := install(t, WithExporter(exp), WithLossWarnings(time.Hour, w.sink),
 		WithBatchOptions(sdktrace.WithMaxQueueSize(20), sdktrace.WithMaxExportBatchSize(5)))
 	endSpans(p, 5)
-	<-exp.entered // the exporter now holds a batch of 5 and answers nothing
+	exp.waitEntered(t) // the exporter now holds a batch of 5 and answers nothing
 	endSpans(p, 500)
 	s := p.Stats()
 	checkBalance(t, s)
 	if s.Ended != 505 || s.Dropped != 505-20 || s.Queued != 20 {
 		t.Fatalf("Stats = %+v, want 505 ended, 485 dropped, 20 queued", s)
 	}
-	close(exp.gate)
+	exp.open()
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +231,8 @@ func TestStatsBalanceUnderConcurrency(t *testing.T) {
 func TestStatsShutdownHangingExporter(t *testing.T) {
 	clearEnv(t)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	exp := &faultExporter{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	exp := gatedExporter()
+	defer exp.open()
 	p := install(t, WithExporter(exp), WithLossWarnings(time.Hour, func(error) {}))
 	endSpans(p, 10)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -219,7 +241,7 @@ func TestStatsShutdownHangingExporter(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown = %v, want a deadline error", err)
 	}
-	deadline := time.Now().Add(20 * time.Second) // a hang detector, not a timing assertion
+	deadline := time.Now().Add(5 * time.Second) // a hang detector: the aborted export returns at once
 	for p.Stats().Failed != 10 {
 		if time.Now().After(deadline) {
 			t.Fatalf("aborted export never counted: %+v", p.Stats())
@@ -320,7 +342,7 @@ func TestShutdownWithEndedContextLeavesNoGoroutine(t *testing.T) {
 		exp  *faultExporter
 	}{
 		{"healthy exporter", &faultExporter{}},
-		{"hanging exporter", &faultExporter{gate: make(chan struct{}), entered: make(chan struct{}, 1)}},
+		{"hanging exporter", gatedExporter()}, // never opened: Shutdown must abort its export
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Install(context.Background(), WithoutGlobal(), WithExporter(tt.exp), WithExporter(&faultExporter{}),

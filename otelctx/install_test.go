@@ -53,7 +53,12 @@ func install(t *testing.T, opts ...Option) *Provider {
 	if err != nil {
 		t.Fatalf("Install: %v", err)
 	}
-	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		// Bounded, so that a test failing with an export stuck does not hang here.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = p.Shutdown(ctx)
+	})
 	return p
 }
 
