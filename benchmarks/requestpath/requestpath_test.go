@@ -47,8 +47,16 @@ func TestRequestPath(t *testing.T) {
 		if got := c.spansPerRequest(v); got != want {
 			t.Errorf("%v exported %.2f spans a request, want %.0f", v, got, want)
 		}
-		if r := c.Ratio(v, v, CPUPerReq); r != (Summary{1, 1, 1}) {
-			t.Errorf("%v against itself: %+v", v, r)
+		if v == Uninstrumented {
+			continue
+		}
+		// Allocation counts, not times: every instrumented variant allocates more per request
+		// than the bare one in every round, and Ratio says so with the variants in this order.
+		if r := c.Ratio(v, Uninstrumented, AllocsPerReq); r.Min <= 1 {
+			t.Errorf("%v / Uninstrumented allocations per request: %+v, want above 1 in every round", v, r)
+		}
+		if r := c.Ratio(Uninstrumented, v, AllocsPerReq); r.Max >= 1 {
+			t.Errorf("Uninstrumented / %v allocations per request: %+v, want below 1 in every round", v, r)
 		}
 	}
 	var md bytes.Buffer
@@ -65,6 +73,41 @@ func TestRequestPath(t *testing.T) {
 		if err := os.WriteFile(*flagOut, md.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRatioAndOverhead checks the table's arithmetic on samples whose answers are known.
+func TestRatioAndOverhead(t *testing.T) {
+	sample := func(cpu time.Duration) Sample { return Sample{Requests: 10, CPU: 10 * cpu, Wall: time.Second} }
+	c := Comparison{
+		Variants: []Variant{Uninstrumented, OTelStack, CtxtrailDefaults},
+		Rounds: [][]Sample{ // CPU per request: bare, OTel, ctxtrail
+			{sample(100), sample(300), sample(200)},
+			{sample(100), sample(500), sample(300)},
+			{sample(200), sample(800), sample(500)},
+			{{}, sample(1), sample(1)}, // the bare run measured nothing: left out of ratios over it
+		},
+	}
+	tests := []struct {
+		name string
+		got  Summary
+		want Summary
+	}{
+		{"ctxtrail / OTel", c.Ratio(CtxtrailDefaults, OTelStack, CPUPerReq), Summary{0.6, (0.625 + 2.0/3) / 2, 1}},
+		{"OTel / bare", c.Ratio(OTelStack, Uninstrumented, CPUPerReq), Summary{3, 4, 5}},
+		{"bare / OTel", c.Ratio(Uninstrumented, OTelStack, CPUPerReq), Summary{0, 0.225, 1.0 / 3}},
+		{"overhead ctxtrail / OTel over bare", c.Overhead(CtxtrailDefaults, OTelStack, Uninstrumented, CPUPerReq),
+			Summary{0.5, 0.5, 1}},
+		{"absent variant", c.Ratio(CtxtrailLoaded, OTelStack, CPUPerReq), Summary{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const eps = 1e-9
+			if d := []float64{tt.got.Min - tt.want.Min, tt.got.Median - tt.want.Median, tt.got.Max - tt.want.Max}; d[0] > eps ||
+				d[0] < -eps || d[1] > eps || d[1] < -eps || d[2] > eps || d[2] < -eps {
+				t.Errorf("got %+v, want %+v", tt.got, tt.want)
+			}
+		})
 	}
 }
 
