@@ -48,6 +48,23 @@ const tracePrefix = "7e570000"
 func traceIDFor(n int) string   { return fmt.Sprintf("%s%024x", tracePrefix, n) }
 func requestIDFor(n int) string { return "req-" + strconv.Itoa(n) }
 
+// Every request differs from its neighbours in each field the context carries, so that a field
+// of one request showing on another's line is seen: its method, its path (/work/{n}, then
+// /echo/{n} on back), a store field test.n added by the handler, and a baggage member test.user.
+// The client also sends n in x-test-n, which the handlers log as an explicit field (want_n): the
+// one value that does not travel through the context.
+const (
+	nHeader     = "x-test-n"
+	nField      = "test.n"
+	userMember  = "test.user"
+	sharedField = "service.instance" // set on the server's base context: every request's store starts from it
+)
+
+func methodFor(n int) string {
+	return [...]string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}[n%4]
+}
+func userFor(n string) string { return "u" + n }
+
 // requestNum returns n for a request ID made by requestIDFor.
 func requestNum(id string) (int, bool) {
 	s, ok := strings.CutPrefix(id, "req-")
@@ -88,6 +105,31 @@ type logLine struct {
 	Msg       string `json:"msg"`
 	TraceID   string `json:"trace_id"`
 	RequestID string `json:"request_id"`
+	WantN     string `json:"want_n"`
+	Method    string `json:"http.request.method"`
+	Path      string `json:"url.path"`
+	N         string `json:"test.n"`
+	User      string `json:"test.user"`
+	Instance  string `json:"service.instance"`
+}
+
+// checkFields reports a line whose context fields belong to another request than want_n.
+func (l *logCheck) checkFields(ln *logLine, p []byte) {
+	n, err := strconv.Atoi(ln.WantN)
+	if err != nil {
+		l.b.add(&l.b.logs, "request log line without want_n: %s", p)
+		return
+	}
+	path := "/work/" + ln.WantN
+	if strings.HasPrefix(ln.Msg, "back.") {
+		path = "/echo/" + ln.WantN
+	}
+	if ln.Method != methodFor(n) || ln.Path != path || ln.N != ln.WantN || ln.User != userFor(ln.WantN) || ln.Instance == "" {
+		l.b.add(&l.b.logs, "log line of request %d carries another's fields: %s", n, p)
+	}
+	if id, ok := requestNum(ln.RequestID); ok && id != n {
+		l.b.add(&l.b.logs, "log line of request %d carries request ID %s", n, ln.RequestID)
+	}
 }
 
 func (l *logCheck) Write(p []byte) (int, error) {
@@ -97,6 +139,9 @@ func (l *logCheck) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	l.lines.Add(1)
+	if ln.Msg != "detached" {
+		l.checkFields(&ln, p)
+	}
 	switch {
 	case ln.Msg == "detached":
 		if ln.TraceID != "" || ln.RequestID != "" {
@@ -171,6 +216,7 @@ type service struct {
 type echo struct {
 	TraceID   string `json:"trace_id"`
 	RequestID string `json:"request_id"`
+	Baggage   string `json:"baggage"`
 }
 
 // answer is what front answers.
@@ -188,7 +234,7 @@ type topology struct {
 
 func newLogger(w zapcore.WriteSyncer) *zapbridge.Logger {
 	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
-	return zapbridge.New(zap.New(zapcore.NewCore(enc, w, zapcore.InfoLevel)))
+	return zapbridge.New(zap.New(zapcore.NewCore(enc, w, zapcore.InfoLevel)), zapbridge.WithBaggageMembers(userMember))
 }
 
 // startTopology starts back then front on loopback, each with its own provider made from opts.
@@ -219,14 +265,15 @@ func startService(name string, logs zapcore.WriteSyncer, back *service, opts []o
 	s := &service{p: p, url: "http://" + ln.Addr().String(), log: newLogger(logs), done: make(chan struct{})}
 	mux := http.NewServeMux()
 	if back == nil {
-		mux.HandleFunc("GET /echo", s.echo)
+		mux.HandleFunc("/echo/{n}", s.echo)
 	} else {
 		s.tr = &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
 		client := &http.Client{Transport: otelctx.NewTransport(s.tr, otelctx.WithProvider(p)), Timeout: 30 * time.Second}
-		mux.HandleFunc("GET /work", func(w http.ResponseWriter, r *http.Request) { s.work(w, r, client, back.url) })
+		mux.HandleFunc("/work/{n}", func(w http.ResponseWriter, r *http.Request) { s.work(w, r, client, back.url) })
 	}
-	// A context with none of any request's values: what detached work runs under.
-	base, cancel := context.WithCancel(context.Background())
+	// A context with none of any request's values: what detached work runs under. It carries one
+	// store field, so every request's store is made from a shared parent.
+	base, cancel := context.WithCancel(otelctx.AddFields(context.Background(), attribute.String(sharedField, name)))
 	s.base = base
 	s.srv = &http.Server{
 		Handler:           otelctx.NewHandler(trail.NewHandler(mux), otelctx.WithProvider(p)),
@@ -242,8 +289,8 @@ func startService(name string, logs zapcore.WriteSyncer, back *service, opts []o
 }
 
 func (s *service) echo(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	s.log.Ctx(ctx).Info("back.echo")
+	ctx := otelctx.AddFields(r.Context(), attribute.String(nField, r.PathValue("n")))
+	s.log.Ctx(ctx).Info("back.echo", zap.String("want_n", r.Header.Get(nHeader)))
 	var e echo
 	_ = spans.Run(ctx, "back.work", func(ctx context.Context) error {
 		trace.SpanFromContext(ctx).SetAttributes(reqIDAttr.String(otelctx.RequestID(ctx)))
@@ -251,6 +298,7 @@ func (s *service) echo(w http.ResponseWriter, r *http.Request) {
 			e.TraceID = tp[3:35]
 		}
 		e.RequestID = r.Header.Get("x-request-id")
+		e.Baggage = r.Header.Get("baggage")
 		return nil
 	}, spans.WithTracerProvider(s.p.TracerProvider()))
 	w.Header().Set("Content-Type", "application/json")
@@ -258,9 +306,11 @@ func (s *service) echo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *service) work(w http.ResponseWriter, r *http.Request, client *http.Client, backURL string) {
-	ctx := r.Context()
+	n := r.PathValue("n")
+	ctx := otelctx.AddFields(r.Context(), attribute.String(nField, n))
 	rid := otelctx.RequestID(ctx)
-	s.log.Ctx(ctx).Info("front.start")
+	wantN := zap.String("want_n", r.Header.Get(nHeader))
+	s.log.Ctx(ctx).Info("front.start", wantN)
 	trail.AddBreadcrumb(ctx, "front.start", reqIDAttr.String(rid))
 
 	// Work on a goroutine not handed the request's context: it must see no request at all.
@@ -274,10 +324,11 @@ func (s *service) work(w http.ResponseWriter, r *http.Request, client *http.Clie
 	err := spans.Run(ctx, "front.work", func(ctx context.Context) error {
 		trace.SpanFromContext(ctx).SetAttributes(reqIDAttr.String(rid))
 		trail.AddBreadcrumb(ctx, "front.call", reqIDAttr.String(rid))
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, backURL+"/echo", nil)
+		req, err := http.NewRequestWithContext(ctx, r.Method, backURL+"/echo/"+n, nil)
 		if err != nil {
 			return err
 		}
+		req.Header.Set(nHeader, r.Header.Get(nHeader))
 		resp, err := client.Do(req)
 		if err != nil {
 			return err
@@ -289,7 +340,7 @@ func (s *service) work(w http.ResponseWriter, r *http.Request, client *http.Clie
 		return json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&a.Back)
 	}, spans.WithTracerProvider(s.p.TracerProvider()))
 	if err != nil {
-		s.log.Ctx(ctx).Error("front.call", zap.Error(err))
+		s.log.Ctx(ctx).Error("front.call", zap.Error(err), wantN)
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
@@ -301,7 +352,7 @@ func (s *service) work(w http.ResponseWriter, r *http.Request, client *http.Clie
 			}
 		}
 	}
-	s.log.Ctx(ctx).Info("front.done")
+	s.log.Ctx(ctx).Info("front.done", wantN)
 	a.RequestID = rid
 	a.TraceID = spans.TraceID(ctx)
 	w.Header().Set("Content-Type", "application/json")
@@ -391,10 +442,12 @@ func runLoad(ctx context.Context, t *topology, n, concurrency int, b *bleeds) (l
 }
 
 func oneRequest(ctx context.Context, client *http.Client, url string, i int, b *bleeds) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/work", nil)
+	req, err := http.NewRequestWithContext(ctx, methodFor(i), url+"/work/"+strconv.Itoa(i), nil)
 	if err != nil {
 		return err
 	}
+	req.Header.Set(nHeader, strconv.Itoa(i))
+	req.Header.Set("baggage", userMember+"="+userFor(strconv.Itoa(i)))
 	withIDs := i%4 != 3
 	if withIDs {
 		req.Header.Set("traceparent", "00-"+traceIDFor(i)+"-00f067aa0ba902b7-01")
@@ -422,6 +475,9 @@ func oneRequest(ctx context.Context, client *http.Client, url string, i int, b *
 	} else if strings.HasPrefix(a.TraceID, tracePrefix) || strings.HasPrefix(a.RequestID, "req-") ||
 		a.TraceID != hdrTrace || a.RequestID != hdrReq || a.TraceID == "" || a.RequestID == "" {
 		b.add(&b.fresh, "request %d without IDs got trace %s request %s", i, a.TraceID, a.RequestID)
+	}
+	if want := userMember + "=" + userFor(strconv.Itoa(i)); a.Back.Baggage != want {
+		b.add(&b.headers, "request %d sent back baggage %q, want %q", i, a.Back.Baggage, want)
 	}
 	if a.Back.TraceID != a.TraceID || a.Back.RequestID != a.RequestID {
 		b.add(&b.headers, "request %d (%s %s) sent back trace %s request %s", i, a.TraceID, a.RequestID, a.Back.TraceID, a.Back.RequestID)
