@@ -56,6 +56,20 @@
 // ErrLogsLost. Shutdown flushes both signals at once, by the same deadline. The bridges feed it
 // with zapbridge.WithLoggerProvider(p.LoggerProvider()) and slogbridge.WithLoggerProvider(...).
 //
+// # Metrics
+//
+// Install also builds a MeterProvider (metrics.go): readers from WithMetricsExporterName /
+// WithMetricReader / WithoutMetrics, then OTEL_METRICS_EXPORTER (otlp, prometheus, console,
+// none), then otlp when OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, else none; every
+// OTEL_METRIC_EXPORT_INTERVAL milliseconds (WithMetricExportInterval). The prometheus exporter is
+// served by Provider.MetricsHandler, which the program mounts; no port is opened. NewHandler and
+// NewTransport record http.server.request.duration, http.server.active_requests and
+// http.client.request.duration as otelhttp does (httpmetrics.go), with attribute sets cached per
+// route and status so that recording allocates nothing; WithMeterProvider and WithProvider choose
+// the provider (the global one by default). health.go publishes the pipelines' counters
+// (otel.sdk.processor.span.processed and friends), the WarnLimiters' bad-header counts, and the
+// metrics of any span processor that implements MetricsRegisterer, such as spans.Monitor.
+//
 // # Propagation
 //
 // NewHandler and NewTransport carry a trace across HTTP in W3C traceparent, tracestate and
