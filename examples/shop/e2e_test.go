@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/examples/shop"
 	"github.com/ctxtrail/ctxtrail/examples/waterfall"
+	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
 // TestJaegerEndToEnd runs the shop as three processes of cmd/shop, the topology of
@@ -61,8 +64,16 @@ func TestJaegerEndToEnd(t *testing.T) {
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	traceIDs := make([]string, len(cases))
+	requestIDs := make([]string, len(cases)) // the ID each request ran under, as its logs have it
 	for i, c := range cases {
-		resp, err := client.Get(frontend.url + "/checkout?" + c.query)
+		req, err := http.NewRequest(http.MethodGet, frontend.url+"/checkout?"+c.query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 { // one request brings its own ID, the other gets one from the frontend
+			req.Header.Set("x-request-id", "e2e-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,11 +86,26 @@ func TestJaegerEndToEnd(t *testing.T) {
 		if len(traceIDs[i]) != 32 {
 			t.Fatalf("request %d: x-trace-id %q", i, traceIDs[i])
 		}
+		if requestIDs[i] = resp.Header.Get("x-request-id"); requestIDs[i] == "" {
+			t.Fatalf("request %d: no x-request-id on the response", i)
+		}
 	}
 
 	// SIGTERM, as docker compose down sends: each service drains and flushes its spans.
 	for _, s := range []*service{frontend, orders, payments} {
 		s.stop(t)
+	}
+
+	// A tag search for a request ID, as a user pastes it from a log line into Jaeger, finds
+	// exactly that request's trace, from the frontend's server span and from orders'.
+	for i := range cases {
+		for _, svc := range []string{shop.Frontend, shop.Orders} {
+			got := searchTraces(t, query, svc, otelctx.AttrRequestID, requestIDs[i])
+			if len(got) != 1 || got[0] != traceIDs[i] {
+				t.Errorf("request %d: Jaeger search service=%s %s=%s found traces %v, want exactly [%s]",
+					i, svc, otelctx.AttrRequestID, requestIDs[i], got, traceIDs[i])
+			}
+		}
 	}
 
 	for i, c := range cases {
@@ -251,4 +277,38 @@ func fetchTrace(t *testing.T, query, traceID string, minSpans int) []waterfall.S
 	}
 	t.Fatalf("trace %s: Jaeger has %d spans after 30s, want at least %d", traceID, len(last), minSpans)
 	return nil
+}
+
+// searchTraces asks Jaeger's query API for the traces of service with a span tagged key=value,
+// as the UI's tag search does, and returns their IDs. It polls for up to 30 seconds until the
+// answer is not empty, since Jaeger stores what it receives asynchronously.
+func searchTraces(t *testing.T, query, service, key, value string) []string {
+	t.Helper()
+	tags, _ := json.Marshal(map[string]string{key: value})
+	u := query + "/api/traces?" + url.Values{
+		"service": {service}, "tags": {string(tags)}, "lookback": {"1h"}, "limit": {"20"},
+	}.Encode()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ids []string
+		if resp, err := client.Get(u); err == nil {
+			var body struct {
+				Data []struct {
+					TraceID string `json:"traceID"`
+				} `json:"data"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode == http.StatusOK {
+				for _, d := range body.Data {
+					ids = append(ids, d.TraceID)
+				}
+			}
+		}
+		if len(ids) > 0 || time.Now().After(deadline) {
+			return ids
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
