@@ -41,6 +41,7 @@ type config struct {
 
 	lossInterval time.Duration
 	lossSink     func(error)
+	errorFunc    func(error) // WithErrorHandler (errorlog.go)
 
 	metrics metricsConfig // metrics.go
 	logs    logsConfig    // logs.go

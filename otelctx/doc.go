@@ -108,4 +108,12 @@
 // sink is otel.Handle). A header refused for being over a limit warns like a malformed one: a
 // tracestate of more than 32 members, 64 fields or 32 full members' bytes is discarded whole
 // (the traceparent still counts) and reported.
+//
+// Where the reports go: by default otel.Handle, which prints plain-text lines through the
+// standard log package. WithErrorLogger (a *slog.Logger; slogbridge's handlers fit) or
+// WithErrorHandler (a func; zapbridge.ErrorHandler adapts a *zap.Logger) make Install route
+// them, and the SDK's own errors, to the service's logger as structured Warn records
+// (ErrorFields), still counted and rate-limited. Handlers given WithProvider(p) share
+// p.WarnLimiter(), and p.Shutdown reports what the limiters swallowed since their last report
+// (WarnLimiter.Flush).
 package otelctx

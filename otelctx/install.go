@@ -31,6 +31,8 @@ type Provider struct {
 	processors []sdktrace.SpanProcessor // WithSpanProcessor's, shut down by hand if the SDK skips them
 	metrics    *metricsPipeline         // metrics.go
 	logs       *logsSignal              // the logs signal (logs.go)
+	headerWarn *WarnLimiter             // errorlog.go
+	errors     *errorRouter             // WithErrorHandler's, or nil
 
 	stopExports context.CancelFunc // aborts exports still running when Shutdown's ctx ends
 	once        sync.Once
@@ -49,7 +51,7 @@ type Provider struct {
 // A bad setting is returned as an error wrapping ErrConfig that names the setting and what it
 // wants; Install never falls back silently.
 func Install(ctx context.Context, opts ...Option) (*Provider, error) {
-	cfg := newConfig(opts)
+	cfg := routeErrors(newConfig(opts)) // errorlog.go
 
 	res, err := buildResource(ctx, cfg)
 	if err != nil {
@@ -118,6 +120,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		logs:        logs,
 	}
 	warn.stats = p.Stats
+	p.installErrors(cfg)
 	if err := registerHealth(p, processorsOf(cfg)); err != nil { // health.go
 		_ = p.Shutdown(ctx)
 		return nil, err
@@ -590,6 +593,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 			}
 		}
 		p.err = errors.Join(err, p.lostSince(before), p.metrics.shutdown(ctx), <-logsDone)
+		p.flushWarnings()
 	})
 	return p.err
 }

@@ -61,6 +61,8 @@ type httpConfig struct {
 	mp        metric.MeterProvider // httpmetrics.go
 	bodySizes bool
 	meters    *httpMeters
+
+	providerWarn *WarnLimiter // WithProvider's, the handler's default
 }
 
 type sharedOption func(httpConfig) httpConfig
@@ -99,6 +101,7 @@ func WithProvider(p *Provider) HTTPOption {
 	return sharedOption(func(c httpConfig) httpConfig {
 		if p != nil {
 			c.tp, c.prop, c.mp = p.TracerProvider(), p.Propagator(), p.MeterProvider()
+			c.providerWarn = p.WarnLimiter() // errorlog.go
 		}
 		return c
 	})
@@ -134,9 +137,12 @@ func WithTrustBoundaryFunc(fn func(r *http.Request) bool, allowBaggage ...string
 	})
 }
 
-// WithWarnLimiter sets where warnings about bad incoming headers go. By default each handler
-// has its own limiter: NewWarnLimiter(DefaultWarnInterval, nil), which reports through
-// otel.Handle. Share one limiter between handlers to rate-limit them together.
+// WithWarnLimiter sets where warnings about bad incoming headers go. By default a handler given
+// WithProvider(p) uses p.WarnLimiter(), whose reports go where Install's WithErrorHandler says
+// and which p.Shutdown flushes; any other handler has its own limiter,
+// NewWarnLimiter(DefaultWarnInterval, nil), which reports through otel.Handle (routed too when
+// Install set the global error handler). Share one limiter between handlers to rate-limit them
+// together.
 func WithWarnLimiter(l *WarnLimiter) HandlerOption {
 	return handlerOption(func(c handlerConfig) handlerConfig { c.warn = l; return c })
 }
@@ -214,6 +220,9 @@ func NewHandler(next http.Handler, opts ...HandlerOption) http.Handler {
 	}
 	c.tracers, c.meters = new(tracerCache), new(httpMeters)
 	c.filters = append([]func(*http.Request) bool{notMonitorPage}, c.filters...)
+	if c.warn == nil {
+		c.warn = c.providerWarn
+	}
 	if c.warn == nil {
 		c.warn = NewWarnLimiter(DefaultWarnInterval, nil)
 	}

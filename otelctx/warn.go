@@ -19,7 +19,7 @@ var ErrBadHeader = errors.New("otelctx: bad incoming header")
 // HeaderWarning is the error a WarnLimiter reports: the bad header that triggered the report
 // and how many more warnings were swallowed since the previous report.
 type HeaderWarning struct {
-	Header     string        // header name, lowercase: "traceparent", "baggage", "x-request-id"…
+	Header     string        // header name, lowercase: "traceparent", "baggage"…; "" in Flush's summary
 	Reason     string        // what was wrong, such as "repeated" or "invalid"
 	Suppressed uint64        // warnings counted but not reported since the previous report
 	Interval   time.Duration // the limiter's interval
@@ -27,6 +27,9 @@ type HeaderWarning struct {
 
 // Error describes the warning on one line.
 func (w *HeaderWarning) Error() string {
+	if w.Header == "" { // Flush's summary
+		return fmt.Sprintf("%v: %d warnings %s (at most one report per %v)", ErrBadHeader, w.Suppressed, w.Reason, w.Interval)
+	}
 	if w.Suppressed == 0 {
 		return fmt.Sprintf("%v: %s: %s", ErrBadHeader, w.Header, w.Reason)
 	}
@@ -82,6 +85,19 @@ func (l *WarnLimiter) Warn(header, reason string) {
 		return
 	}
 	l.sink(&HeaderWarning{Header: header, Reason: reason, Suppressed: l.suppressed.Swap(0), Interval: l.interval})
+}
+
+// Flush reports now, whatever the interval, the warnings counted but not reported since the last
+// report, if there are any: one *HeaderWarning with an empty Header and their number in
+// Suppressed. Call it when the process stops (Provider.Shutdown flushes Provider.WarnLimiter) so
+// that the last interval's warnings are not lost.
+func (l *WarnLimiter) Flush() {
+	if l == nil {
+		return
+	}
+	if n := l.suppressed.Swap(0); n > 0 {
+		l.sink(&HeaderWarning{Reason: "not reported before shutdown", Suppressed: n, Interval: l.interval})
+	}
 }
 
 // Total returns how many warnings the limiter has counted, reported or not.

@@ -52,6 +52,12 @@
 // (Provider.LogStats): a full queue drops the record, never blocks the logging goroutine. What
 // the user's own output gets is unchanged, byte for byte (the tests compare).
 //
+// # ctxtrail's own reports
+//
+// ErrorHandler writes what otelctx reports (bad incoming headers, lost spans, the OpenTelemetry
+// SDK's errors) as structured Warn lines of your zap logger instead of plain-text log lines:
+// otelctx.Install(ctx, otelctx.WithErrorHandler(zapbridge.ErrorHandler(zl))).
+//
 // # Cost
 //
 // Hex-encoding trace and span IDs on every line would cost more than the rest of the enrichment.
