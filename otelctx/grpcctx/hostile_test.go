@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http2"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 )
@@ -134,8 +135,31 @@ func TestTrustBoundary(t *testing.T) {
 	if bag.Len() != 1 || bag.Member("tenant.id").Value() != "acme" {
 		t.Errorf("baggage %q, want only tenant.id", bag.String())
 	}
-	if got.requestID != "req-7" {
-		t.Errorf("request ID %q", got.requestID)
+	// The caller chose req-7: the RPC runs under its own ID and keeps the caller's beside it.
+	if got.requestID == "req-7" || !otelctx.ValidRequestID(got.requestID) {
+		t.Errorf("request ID %q, want a new one", got.requestID)
+	}
+	if got.fields[otelctx.AttrCallerRequestID] != "req-7" {
+		t.Errorf("request store %v, want %s=req-7", got.fields, otelctx.AttrCallerRequestID)
+	}
+	if v, _ := attrOf(srv, otelctx.AttrCallerRequestID); v != "req-7" {
+		t.Errorf("server span %s = %q, want req-7", otelctx.AttrCallerRequestID, v)
+	}
+	for _, l := range srv.Links() {
+		if l.SpanContext.TraceState().Len() != 0 {
+			t.Error("the link carries the caller's tracestate")
+		}
+	}
+}
+
+// TestTrustedRequestID: WithTrustedRequestID adopts the caller's safe ID at a trust boundary.
+func TestTrustedRequestID(t *testing.T) {
+	r := startRig(t, []grpcctx.Option{grpcctx.WithTrustBoundary(), grpcctx.WithTrustedRequestID()}, nil)
+	if _, err := r.client.EmptyCall(otelctx.WithRequestID(context.Background(), "req-8"), &testpb.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.call(t); got.requestID != "req-8" {
+		t.Errorf("request ID %q, want req-8", got.requestID)
 	}
 }
 

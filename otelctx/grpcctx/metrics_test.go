@@ -3,6 +3,7 @@ package grpcctx_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
@@ -32,49 +33,53 @@ func TestRPCDurationMetrics(t *testing.T) {
 	_, _ = r.client.UnaryCall(context.Background(), &testpb.SimpleRequest{
 		ResponseStatus: &testpb.EchoStatus{Code: int32(codes.NotFound)}})
 	r.call(t)
-	ended(t, r.srvRec, "grpc.testing.TestService/UnaryCall") // the server has recorded by now
 
+	// Each side records right after it ends its span, on its own goroutine: poll.
 	for _, tt := range []struct {
 		reader *sdkmetric.ManualReader
 		name   string
 	}{{srvReader, "rpc.server.duration"}, {cliReader, "rpc.client.duration"}} {
-		var rm metricdata.ResourceMetrics
-		if err := tt.reader.Collect(context.Background(), &rm); err != nil {
-			t.Fatal(err)
-		}
-		var hist *metricdata.Histogram[float64]
-		for _, sm := range rm.ScopeMetrics {
-			for _, m := range sm.Metrics {
-				if m.Name == tt.name {
-					if m.Unit != "ms" {
-						t.Errorf("%s unit %q, want ms", m.Name, m.Unit)
-					}
-					h := m.Data.(metricdata.Histogram[float64])
-					hist = &h
-				}
-			}
-		}
-		if hist == nil {
-			t.Fatalf("no %s", tt.name)
-		}
-		got := map[string]uint64{}
-		for _, dp := range hist.DataPoints {
-			m, _ := dp.Attributes.Value("rpc.method")
-			c, _ := dp.Attributes.Value("rpc.grpc.status_code")
-			s, _ := dp.Attributes.Value("rpc.system")
-			if s.AsString() != "grpc" {
-				t.Errorf("%s: rpc.system %q", tt.name, s.AsString())
-			}
-			got[m.AsString()+"/"+c.Emit()] += dp.Count
-		}
 		want := map[string]uint64{"EmptyCall/0": 1, "UnaryCall/5": 1}
-		for k, v := range want {
-			if got[k] != v {
-				t.Errorf("%s: %v, want %v", tt.name, got, want)
+		var got map[string]uint64
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			got = collectDurations(t, tt.reader, tt.name)
+			if got["EmptyCall/0"] == 1 && got["UnaryCall/5"] == 1 {
 				break
 			}
 		}
+		if len(got) != len(want) || got["EmptyCall/0"] != 1 || got["UnaryCall/5"] != 1 {
+			t.Errorf("%s: %v, want %v", tt.name, got, want)
+		}
 	}
+}
+
+// collectDurations returns the data-point counts of the histogram name by method/status code.
+func collectDurations(t *testing.T, reader *sdkmetric.ManualReader, name string) map[string]uint64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			if m.Unit != "ms" {
+				t.Errorf("%s unit %q, want ms", m.Name, m.Unit)
+			}
+			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				meth, _ := dp.Attributes.Value("rpc.method")
+				c, _ := dp.Attributes.Value("rpc.grpc.status_code")
+				if s, _ := dp.Attributes.Value("rpc.system"); s.AsString() != "grpc" {
+					t.Errorf("%s: rpc.system %q", name, s.AsString())
+				}
+				got[meth.AsString()+"/"+c.Emit()] += dp.Count
+			}
+		}
+	}
+	return got
 }
 
 // TestAllocRPCMetrics: recording the duration costs the server handler at most one allocation

@@ -23,13 +23,14 @@ type optionFunc func(config) config
 func (f optionFunc) apply(c config) config { return f(c) }
 
 type config struct {
-	tp            trace.TracerProvider
-	mp            metric.MeterProvider // nil: the global one
-	prop          propagation.TextMapPropagator
-	public        func(ctx context.Context, fullMethod string) bool
-	allowBaggage  baggage.Filter
-	warn          *otelctx.WarnLimiter
-	messageEvents bool
+	tp             trace.TracerProvider
+	mp             metric.MeterProvider // nil: the global one
+	prop           propagation.TextMapPropagator
+	public         func(ctx context.Context, fullMethod string) bool
+	allowBaggage   baggage.Filter
+	warn           *otelctx.WarnLimiter
+	messageEvents  bool
+	trustRequestID bool
 }
 
 func newConfig(opts []Option) config {
@@ -79,9 +80,11 @@ func WithProvider(p *otelctx.Provider) Option {
 
 // WithTrustBoundary marks the server as a public endpoint, as otelctx.WithTrustBoundary does
 // for HTTP: the incoming trace context is never adopted (each RPC starts a new root trace whose
-// server span links to the incoming span context), tracestate is dropped, and incoming baggage
-// is dropped except the members named in allowBaggage. The request ID is still taken from a
-// safe x-request-id.
+// server span links to the incoming span context, without its tracestate), tracestate is
+// dropped, and incoming baggage is dropped except the members named in allowBaggage. The caller
+// chose its x-request-id, so the RPC runs under a new request ID (echoed in the response); a
+// safe caller ID is kept on the span and in the request store as otelctx.AttrCallerRequestID.
+// WithTrustedRequestID adopts the caller's ID instead.
 func WithTrustBoundary(allowBaggage ...string) Option {
 	return WithTrustBoundaryFunc(func(context.Context, string) bool { return true }, allowBaggage...)
 }
@@ -95,6 +98,13 @@ func WithTrustBoundaryFunc(fn func(ctx context.Context, fullMethod string) bool,
 		c.public, c.allowBaggage = fn, allow
 		return c
 	})
+}
+
+// WithTrustedRequestID makes a server at a trust boundary adopt a safe incoming x-request-id,
+// as otelctx.WithTrustedRequestID does for HTTP: only when whatever sits in front of the server
+// replaces the header on every call.
+func WithTrustedRequestID() Option {
+	return optionFunc(func(c config) config { c.trustRequestID = true; return c })
 }
 
 // WithWarnLimiter sets where warnings about bad incoming metadata go. By default each server

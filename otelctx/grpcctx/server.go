@@ -5,7 +5,6 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -15,8 +14,6 @@ import (
 // incomingKeys are the metadata keys ExtractIncoming reads.
 var incomingKeys = [...]string{"traceparent", "tracestate", "baggage",
 	otelctx.HeaderTraceID, otelctx.HeaderSpanID, otelctx.HeaderRequestID}
-
-var trustBoundaryLink = []attribute.KeyValue{attribute.Bool("ctxtrail.trust_boundary", true)}
 
 // ServerOptions returns what a grpc.Server needs for ctxtrail: the server stats handler
 // (NewServerHandler) and the unary and stream interceptors that echo the request ID in the
@@ -39,7 +36,8 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 //     bad values counted through the WarnLimiter, a fresh trace when the trace headers are bad;
 //  2. starts a server span named "package.Service/Method" with rpc.system, rpc.service and
 //     rpc.method: a child of the caller's span, or at a trust boundary (WithTrustBoundary) a
-//     new root linked to it, with the baggage cut to the allowlist;
+//     new root linked to it, with the baggage cut to the allowlist and a request ID of its own
+//     (the caller's kept as otelctx.AttrCallerRequestID);
 //  3. puts the request store in the context: the request ID (a safe incoming x-request-id or a
 //     new one) and the fields rpc.service and rpc.method;
 //  4. ends the span when the RPC ends (for a stream, when the handler returns), with
@@ -70,18 +68,22 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 			md[k] = vs
 		}
 	}
-	ctx, _ = otelctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
+	ctx, id := otelctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
 
 	m := h.methods.get(info.FullMethodName)
 	spanOpts := m.opts
-	if h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName) {
+	public := h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName)
+	if public {
 		spanOpts = append(spanOpts[:len(spanOpts):len(spanOpts)], trace.WithNewRoot())
-		if in := trace.SpanContextFromContext(ctx); in.TraceID().IsValid() {
-			spanOpts = append(spanOpts, trace.WithLinks(trace.Link{SpanContext: in, Attributes: trustBoundaryLink}))
+		if link, ok := otelctx.TrustBoundaryLink(ctx); ok {
+			spanOpts = append(spanOpts, trace.WithLinks(link))
 		}
 		ctx = baggage.Restrict(ctx, h.cfg.allowBaggage)
 	}
-	ctx, _ = h.tracer.Start(ctx, m.name, spanOpts...)
+	ctx, span := h.tracer.Start(ctx, m.name, spanOpts...)
+	if public && !h.cfg.trustRequestID {
+		ctx, _ = otelctx.TrustBoundaryRequestID(ctx, id, md, span)
+	}
 	ctx = otelctx.AddFields(ctx, m.fields[:]...)
 	ctx = h.withMethod(ctx, m)
 	if h.cfg.messageEvents {
