@@ -86,7 +86,10 @@ func kindName(k trace.SpanKind) string {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func (m *Monitor) pageData(limit int) pageData {
+// pageData gathers the page. The active spans of the trace self (the request reading the page,
+// when it is traced) are left out of the lists, so the page never lists its own request as
+// active; the counts still include them.
+func (m *Monitor) pageData(limit int, self trace.TraceID) pageData {
 	st := m.Stats()
 	d := pageData{
 		Limit: limit,
@@ -118,6 +121,9 @@ func (m *Monitor) pageData(limit int) pageData {
 		d.Stats.ByName = append(d.Stats.ByName, nameView{Name: n.Name, Kind: kind, Other: n.Other, Untracked: n.Untracked, countsView: viewCounts(n.Counts)})
 	}
 	for _, a := range m.ActiveSpans(limit) {
+		if self.IsValid() && a.TraceID == self {
+			continue
+		}
 		v := activeView{
 			TraceID: a.TraceID.String(), SpanID: a.SpanID.String(), Name: a.Name, Kind: kindName(a.Kind),
 			Start: a.Start, AgeMS: ms(a.Age), Age: a.Age.Round(time.Millisecond).String(), Leak: a.Leak,
@@ -168,7 +174,7 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	data := m.pageData(limit)
+	data := m.pageData(limit, trace.SpanContextFromContext(r.Context()).TraceID())
 	var buf bytes.Buffer
 	if asJSON {
 		if err := json.NewEncoder(&buf).Encode(data); err != nil {

@@ -332,7 +332,7 @@ func TestMonitorNameCapAndClip(t *testing.T) {
 	if got := rowNames(st); !slices.Equal(got, want) {
 		t.Fatalf("rows while active = %q, want %q", got, want)
 	}
-	if rows := m.pageData(0).Stats.ByName; !rows[3].Untracked || rows[3].Kind != "internal" || rows[3].Active != 1 {
+	if rows := m.pageData(0, trace.TraceID{}).Stats.ByName; !rows[3].Untracked || rows[3].Kind != "internal" || rows[3].Active != 1 {
 		t.Fatalf("page row %+v, want the untracked internal span", rows[3])
 	}
 	for _, s := range spans {
