@@ -89,7 +89,7 @@ func (s *Service) NewServer() Server {
 	if s.cfg.Service == Payments {
 		return grpcServer{s.newPaymentsServer()}
 	}
-	return &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	return NewHTTPServer(s.Handler()) // httpserver.go: header and time limits
 }
 
 type grpcServer struct{ *grpc.Server }
