@@ -67,9 +67,12 @@ func samplerFromEnv() (sdktrace.Sampler, error) {
 			return nil, err
 		}
 		return sdktrace.ParentBased(s), nil
+	case "jaeger_remote", "parentbased_jaeger_remote":
+		return remoteSamplerFromEnv(name, arg) // remotesampler.go
 	default:
 		return nil, configErr("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio, "+
-			"parentbased_always_on, parentbased_always_off or parentbased_traceidratio "+
+			"parentbased_always_on, parentbased_always_off, parentbased_traceidratio, "+
+			"jaeger_remote or parentbased_jaeger_remote "+
 			"(for another sampler use otelctx.WithSampler)", name)
 	}
 }

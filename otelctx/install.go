@@ -35,6 +35,7 @@ type Provider struct {
 	errors     *errorRouter             // WithErrorHandler's, or nil
 
 	stopExports context.CancelFunc // aborts exports still running when Shutdown's ctx ends
+	stopSampler func()             // stops a jaeger_remote sampler's polling
 	once        sync.Once
 	err         error
 }
@@ -94,6 +95,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	}
 
 	exportCtx, stopExports := context.WithCancel(context.Background())
+	sampler, stopSampler := startSampler(sampler, res) // jaeger_remote polls from here on (remotesampler.go)
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
 	for _, sp := range cfg.processors {
 		if sp != nil {
@@ -116,6 +118,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		pipelines:   pipes,
 		processors:  cfg.processors,
 		stopExports: stopExports,
+		stopSampler: stopSampler,
 		metrics:     metrics,
 		logs:        logs,
 	}
@@ -577,6 +580,9 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 		before := p.Stats()
 		err := p.tp.Shutdown(ctx)
 		p.stopExports()
+		if p.stopSampler != nil {
+			p.stopSampler()
+		}
 		if err != nil {
 			// The SDK skips the processors left once ctx has ended, and a batch processor
 			// never shut down keeps its goroutine for good: stop ours now. Exports are aborted
