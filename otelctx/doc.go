@@ -25,7 +25,8 @@
 //
 // Install builds and registers the tracer provider: resource (service name, OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES, host and process), sampler (parent-based always-on, or
-// OTEL_TRACES_SAMPLER), batch processor (OTEL_BSP_*), exporter (options, then
+// OTEL_TRACES_SAMPLER, including jaeger_remote and parentbased_jaeger_remote, which poll Jaeger for
+// per-service and per-operation rates), batch processor (OTEL_BSP_*), exporter (options, then
 // OTEL_TRACES_EXPORTER, then OTLP when an OTEL_EXPORTER_OTLP_ENDPOINT is set, else JSON lines on
 // stdout) and propagators (OTEL_PROPAGATORS). A bad setting is an error wrapping ErrConfig that
 // names the setting; nothing falls back silently. Shutdown flushes and returns by its context's

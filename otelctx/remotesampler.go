@@ -144,7 +144,7 @@ func startSampler(s sdktrace.Sampler, res *resource.Resource) (sdktrace.Sampler,
 		jaegerremote.WithSamplingStrategyFetcher(&strategyFetcher{ctx: ctx, endpoint: p.endpoint}),
 		jaegerremote.WithSamplingRefreshInterval(p.interval),
 		jaegerremote.WithInitialSampler(sdktrace.TraceIDRatioBased(p.initial)),
-		jaegerremote.WithLogger(logr.New(&remoteSamplingSink{endpoint: p.endpoint, initial: p.initial})),
+		jaegerremote.WithLogger(logr.New(&remoteSamplingSink{ctx: ctx, endpoint: p.endpoint, initial: p.initial})),
 	)
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); r.Close() }) } // cancel first: Close waits for a poll in flight
@@ -200,6 +200,7 @@ func (f *strategyFetcher) Fetch(service string) ([]byte, error) {
 // remoteSamplingSink turns the jaegerremote sampler's error logs (a poll that failed) into
 // reports through otel.Handle, at most one per remoteSamplingReportEvery, and drops its info logs.
 type remoteSamplingSink struct {
+	ctx      context.Context // cancelled when the sampler stops: a poll cut short then is no failure
 	endpoint string
 	initial  float64
 	last     atomic.Int64 // unix nanoseconds of the last report
@@ -211,6 +212,9 @@ func (*remoteSamplingSink) Info(int, string, ...any)         {}
 func (s *remoteSamplingSink) WithValues(...any) logr.LogSink { return s }
 func (s *remoteSamplingSink) WithName(string) logr.LogSink   { return s }
 func (s *remoteSamplingSink) Error(err error, msg string, _ ...any) {
+	if s.ctx.Err() != nil {
+		return
+	}
 	now := time.Now().UnixNano()
 	last := s.last.Load()
 	if last != 0 && now-last < int64(remoteSamplingReportEvery) {
