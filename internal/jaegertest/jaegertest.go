@@ -89,12 +89,20 @@ func (p *Process) Log() string { return p.log.String() }
 // test ends. Files the config names (strategies, storage) belong in dir too.
 func Start(t testing.TB, dir, config, ready string) *Process {
 	t.Helper()
-	bin := Binary(t)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return StartFile(t, path, ready)
+}
+
+// StartFile is Start for a config file that exists, with env (NAME=value) added to the
+// process's environment for the config's ${env:NAME} references.
+func StartFile(t testing.TB, path, ready string, env ...string) *Process {
+	t.Helper()
+	bin := Binary(t)
 	p := &Process{cmd: exec.Command(bin, "--config", path), log: new(syncBuffer), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -139,15 +147,10 @@ func (p *Process) Stop() {
 	}
 }
 
-// Validate runs `jaeger validate --config` on config (written to dir) and returns its output
-// and error.
-func Validate(t testing.TB, dir, name, config string) (string, error) {
+// Validate runs `jaeger validate --config path` and returns its output and error.
+func Validate(t testing.TB, path string) (string, error) {
 	t.Helper()
 	bin := Binary(t)
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	out, err := exec.Command(bin, "validate", "--config", path).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
