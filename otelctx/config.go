@@ -4,6 +4,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -14,7 +16,18 @@ const (
 	ExporterConsole = "console" // stdouttrace: JSON to a writer, stdout by default
 	ExporterOTLP    = "otlp"    // OTLP over http/protobuf or grpc
 	ExporterNone    = "none"    // spans are processed (hooks, monitor) but sent nowhere
+
+	// ExporterWaterfall draws each trace in the terminal once its local root span ends, with
+	// the log lines of that request (see package otelctx/waterfall). The name is ctxtrail's own:
+	// no other SDK knows it.
+	ExporterWaterfall = "ctxtrail-waterfall"
 )
+
+// ConsoleScheduleDelay is how long the console exporter's batch processor waits before writing
+// (the SDK's default, 5 s, is made for a collector and leaves a newcomer thinking nothing was
+// traced). OTEL_BSP_SCHEDULE_DELAY and WithBatchOptions still win. Other exporters keep the
+// SDK's default.
+const ConsoleScheduleDelay = 100 * time.Millisecond
 
 // OTLP protocols, as OTEL_EXPORTER_OTLP_PROTOCOL spells them.
 const (
@@ -32,6 +45,7 @@ type config struct {
 	pretty        bool
 	otlpEndpoint  string
 	otlpProtocol  string
+	waterfall     *waterfall.Printer // WithWaterfall's, owned by the caller
 
 	sampler     sdktrace.Sampler
 	processors  []sdktrace.SpanProcessor
@@ -76,11 +90,24 @@ func WithExporter(e sdktrace.SpanExporter) Option {
 	})
 }
 
-// WithExporterName chooses exporters by name (ExporterConsole, ExporterOTLP, ExporterNone), as
-// OTEL_TRACES_EXPORTER would, and wins over it.
+// WithExporterName chooses exporters by name (ExporterConsole, ExporterOTLP, ExporterWaterfall,
+// ExporterNone), as OTEL_TRACES_EXPORTER would, and wins over it.
 func WithExporterName(names ...string) Option {
 	return optionFunc(func(c config) config {
 		c.exporterNames = append(append([]string(nil), c.exporterNames...), names...)
+		return c
+	})
+}
+
+// WithWaterfall chooses the terminal waterfall exporter (ExporterWaterfall). With a nil p,
+// Install makes a Printer writing to WithWriter's writer (standard output by default) and shuts
+// it down with the Provider. A Printer of your own (waterfall.New) can serve several Installs of
+// one process, whose traces then draw as one; it stays yours: the Provider's Shutdown flushes
+// it, and you shut it down after the last Provider.
+func WithWaterfall(p *waterfall.Printer) Option {
+	return optionFunc(func(c config) config {
+		c.exporterNames = append(append([]string(nil), c.exporterNames...), ExporterWaterfall)
+		c.waterfall = p
 		return c
 	})
 }

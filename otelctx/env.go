@@ -221,7 +221,7 @@ func unknownExporterErr(source, name string) error {
 		return configErr("%s names exporter %q: ctxtrail has no Zipkin exporter; use otlp to an "+
 			"OpenTelemetry Collector or Jaeger, which accept OTLP", source, name)
 	}
-	return configErr("%s names exporter %q: want console, otlp or none", source, name)
+	return configErr("%s names exporter %q: want console, otlp, %s or none", source, name, ExporterWaterfall)
 }
 
 // sdkDisabledFromEnv reads OTEL_SDK_DISABLED as the specification asks: only "true" (in any

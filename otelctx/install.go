@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -33,6 +34,7 @@ type Provider struct {
 	logs       *logsSignal              // the logs signal (logs.go)
 	headerWarn *WarnLimiter             // errorlog.go
 	errors     *errorRouter             // WithErrorHandler's, or nil
+	waterfall  *waterfall.Printer       // the terminal waterfall, when chosen
 
 	stopExports context.CancelFunc // aborts exports still running when Shutdown's ctx ends
 	stopSampler func()             // stops a jaeger_remote sampler's polling
@@ -45,9 +47,10 @@ type Provider struct {
 // returns it. Options win over the environment.
 //
 // The exporter is chosen from the options first (WithExporter, WithExporterName, WithOTLP,
-// WithoutExporter), then OTEL_TRACES_EXPORTER (console, otlp, none, or a comma-separated list),
-// then OTLP if an OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and
-// otherwise the console exporter writing JSON lines to stdout (or WithWriter's writer).
+// WithWaterfall, WithoutExporter), then OTEL_TRACES_EXPORTER (console, otlp, ctxtrail-waterfall,
+// none, or a comma-separated list), then OTLP if an OTEL_EXPORTER_OTLP_ENDPOINT or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and otherwise the console exporter writing JSON
+// lines to stdout (or WithWriter's writer), ConsoleScheduleDelay after the spans end.
 //
 // A bad setting is returned as an error wrapping ErrConfig that names the setting and what it
 // wants; Install never falls back silently.
@@ -79,6 +82,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	printer, printerProc := buildWaterfall(cfg, names)
 	if sdkDisabled {
 		sampler = sdktrace.NeverSample()
 	}
@@ -105,18 +109,28 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	warn := newLossWarner(cfg.lossInterval, cfg.lossSink)
 	limit := queueLimit(batchOpts)
 	var pipes []*pipeline
-	for _, e := range exporters {
+	for i, e := range exporters {
+		opts := batchOpts
+		if names[i] == ExporterConsole { // a person is watching: write soon (env and options still win)
+			opts = append([]sdktrace.BatchSpanProcessorOption{sdktrace.WithBatchTimeout(ConsoleScheduleDelay)}, batchOpts...)
+		}
 		pl := &pipeline{limit: limit, warn: warn}
-		pl.bsp = sdktrace.NewBatchSpanProcessor(&abortableExporter{SpanExporter: e, base: exportCtx, pl: pl}, batchOpts...)
+		pl.bsp = sdktrace.NewBatchSpanProcessor(&abortableExporter{SpanExporter: e, base: exportCtx, pl: pl}, opts...)
 		pipes = append(pipes, pl)
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(pl))
+	}
+	processors := cfg.processors
+	if printerProc != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(printerProc))
+		processors = append(append([]sdktrace.SpanProcessor(nil), processors...), printerProc)
 	}
 	p := &Provider{
 		tp:          sdktrace.NewTracerProvider(tpOpts...),
 		propagator:  prop,
 		exporters:   names,
 		pipelines:   pipes,
-		processors:  cfg.processors,
+		processors:  processors,
+		waterfall:   printer,
 		stopExports: stopExports,
 		stopSampler: stopSampler,
 		metrics:     metrics,
@@ -212,6 +226,9 @@ func buildExporters(ctx context.Context, cfg config, disabled bool) ([]sdktrace.
 			name = ExporterConsole
 		case ExporterOTLP:
 			e, err = otlpExporter(ctx, cfg)
+		case ExporterWaterfall: // a span processor, not an exporter: buildWaterfall makes it
+			used = append(used, name)
+			continue
 		default:
 			err = unknownExporterErr(source, name)
 		}
@@ -227,6 +244,39 @@ func buildExporters(ctx context.Context, cfg config, disabled bool) ([]sdktrace.
 		return nil, nil, nil
 	}
 	return out, used, nil
+}
+
+// buildWaterfall returns the waterfall Printer when names choose it, and the span processor
+// to register: the Printer itself when Install made it, or a wrapper whose Shutdown only
+// flushes when the Printer is the caller's (it may serve other Providers still running).
+func buildWaterfall(cfg config, names []string) (*waterfall.Printer, sdktrace.SpanProcessor) {
+	want := false
+	for _, n := range names {
+		want = want || n == ExporterWaterfall
+	}
+	if !want {
+		return nil, nil
+	}
+	if cfg.waterfall != nil {
+		return cfg.waterfall, sharedPrinter{cfg.waterfall}
+	}
+	w := cfg.writer
+	if w == nil {
+		w = os.Stdout
+	}
+	p := waterfall.New(w)
+	return p, p
+}
+
+// sharedPrinter registers a caller's Printer: the Provider's Shutdown flushes it and leaves it
+// running.
+type sharedPrinter struct{ *waterfall.Printer }
+
+func (s sharedPrinter) Shutdown(ctx context.Context) error {
+	if err := s.ForceFlush(ctx); err != nil && !errors.Is(err, waterfall.ErrShutdown) {
+		return err
+	}
+	return nil
 }
 
 func shutdownAll(ctx context.Context, es []sdktrace.SpanExporter) {
@@ -554,7 +604,13 @@ func (p *Provider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer 
 // Propagator returns the composite propagator Install built.
 func (p *Provider) Propagator() propagation.TextMapPropagator { return p.propagator }
 
-// Exporters returns the names of the exporters in use ("console", "otlp", "custom").
+// Waterfall returns the terminal waterfall Printer when it was chosen (ExporterWaterfall,
+// WithWaterfall), or nil. Hand it to zapbridge.WithWaterfall so that each trace prints with its
+// log lines; a nil Printer there does nothing.
+func (p *Provider) Waterfall() *waterfall.Printer { return p.waterfall }
+
+// Exporters returns the names of the exporters in use ("console", "otlp", "ctxtrail-waterfall",
+// "custom").
 func (p *Provider) Exporters() []string { return append([]string(nil), p.exporters...) }
 
 // ForceFlush exports every span ended so far. If an export fails meanwhile, the error wraps

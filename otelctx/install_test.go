@@ -508,7 +508,7 @@ func TestInstallBadConfiguration(t *testing.T) {
 		opts []Option
 		want string // part of the message
 	}{
-		{"unknown exporter", map[string]string{"OTEL_TRACES_EXPORTER": "kafka"}, nil, `exporter "kafka": want console, otlp or none`},
+		{"unknown exporter", map[string]string{"OTEL_TRACES_EXPORTER": "kafka"}, nil, `exporter "kafka": want console, otlp, ctxtrail-waterfall or none`},
 		{"unknown exporter option", nil, []Option{WithExporterName("zipkin")}, `exporter "zipkin"`},
 		{"unknown sampler", map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}, nil, `OTEL_TRACES_SAMPLER="sometimes"`},
 		{"sampler arg not a number", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"}, nil, "want a ratio from 0 to 1"},

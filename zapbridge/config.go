@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel/log"
 	"go.uber.org/zap/zapcore"
 )
@@ -41,7 +42,8 @@ type config struct {
 	errorStatus bool
 	hooks       []hook
 	errorOutput zapcore.WriteSyncer
-	otel        log.Logger // WithLoggerProvider's; nil: no OpenTelemetry log records
+	otel        log.Logger         // WithLoggerProvider's; nil: no OpenTelemetry log records
+	waterfall   *waterfall.Printer // WithWaterfall: nil when not wired
 }
 
 // Option configures New and NewCore.

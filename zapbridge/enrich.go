@@ -87,6 +87,9 @@ func (e *enricher) hasEffects(lvl zapcore.Level) bool {
 	if e.cfg.eventLevel != nil && e.cfg.eventLevel.Enabled(lvl) {
 		return true
 	}
+	if e.cfg.waterfall != nil {
+		return true
+	}
 	for _, h := range e.cfg.hooks {
 		if h.level.Enabled(lvl) {
 			return true
@@ -108,6 +111,9 @@ func (e *enricher) effects(ctx context.Context, ent zapcore.Entry, fields []zapc
 	}
 	if e.cfg.errorStatus && ent.Level >= zapcore.ErrorLevel {
 		markError(span, ent)
+	}
+	if e.cfg.waterfall != nil {
+		toWaterfall(e.cfg.waterfall, span, ent, fields)
 	}
 	for _, h := range e.cfg.hooks {
 		if h.level.Enabled(ent.Level) {
