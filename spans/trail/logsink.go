@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // DefaultQueueSize is how many reports a LogSink holds waiting to be written.
@@ -16,7 +17,8 @@ const DefaultQueueSize = 1024
 const LogMessage = "error report"
 
 // LogSink is the default Sink: it writes each report as one structured zap log line, at error
-// level, whose fields are the report's JSON fields (see the package doc). Send only queues the
+// level, whose fields are the report's JSON fields (see the package doc). The line carries no
+// zap caller or stacktrace, which would point into the sink: the report's own stack is there. Send only queues the
 // report; one background goroutine writes the lines, so a slow log output never blocks a
 // request. When the queue is full the report is dropped and counted. Create it with
 // NewLogSink and stop it with Shutdown.
@@ -62,6 +64,9 @@ func NewLogSink(log *zap.Logger, opts ...LogSinkOption) *LogSink {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	// The report carries its own stack (where the error was captured or the panic happened):
+	// zap's stack and caller would only point here, at the sink's goroutine.
+	log = log.WithOptions(zap.AddStacktrace(zapcore.InvalidLevel), zap.WithCaller(false))
 	s := &LogSink{
 		log:   log,
 		queue: make(chan *Report, c.queueSize),

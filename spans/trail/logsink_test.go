@@ -159,3 +159,34 @@ func TestMemorySink(t *testing.T) {
 		t.Fatal("Reset kept something")
 	}
 }
+
+// A production zap logger adds a caller and a stacktrace to error lines; on a report line they
+// would point into the sink's goroutine beside the report's real stack, so the sink drops them.
+func TestLogSinkLineHasOnlyTheReportsStack(t *testing.T) {
+	var out lockedBuffer
+	zl := jsonLogger(&out).WithOptions(zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel))
+	sink := NewLogSink(zl)
+	ctx := Start(context.Background(), WithSink(sink))
+	Capture(ctx, errors.New("boom"))
+	if err := sink.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(out.lines()[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := line["stacktrace"]; ok {
+		t.Errorf("zap's stacktrace on the report line: %v", line["stacktrace"])
+	}
+	if _, ok := line["caller"]; ok {
+		t.Errorf("zap's caller on the report line: %v", line["caller"])
+	}
+	if st, _ := line["stack"].([]any); len(st) == 0 {
+		t.Errorf("the report's own stack is missing: %v", line)
+	}
+	// The caller's logger keeps its options for its own lines.
+	zl.Error("own line")
+	if l := out.lines(); !strings.Contains(l[len(l)-1], `"stacktrace"`) {
+		t.Errorf("the caller's logger lost its stacktrace: %s", l[len(l)-1])
+	}
+}
