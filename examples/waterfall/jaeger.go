@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxTraceBody bounds what FetchJaeger reads of one answer.
@@ -77,12 +79,20 @@ func ReadOTLPJSON(r io.Reader) ([]Span, error) {
 			}
 			for _, ss := range rs.ScopeSpans {
 				for _, s := range ss.Spans {
-					out = append(out, Span{
+					sp := Span{
 						TraceID: s.TraceID, SpanID: s.SpanID, ParentID: s.ParentSpanID,
-						Service: service, Name: s.Name,
+						Service: service, Name: s.Name, Kind: trace.SpanKind(s.Kind),
 						Start: unixNano(s.StartTimeUnixNano), End: unixNano(s.EndTimeUnixNano),
 						Error: s.Status.Code == 2, StatusMessage: s.Status.Message,
-					})
+					}
+					for _, kv := range s.Attributes {
+						if kv.Value.IntValue != nil {
+							setAttr(&sp, kv.Key, *kv.Value.IntValue)
+						} else {
+							setAttr(&sp, kv.Key, kv.Value.StringValue)
+						}
+					}
+					out = append(out, sp)
 				}
 			}
 		}
@@ -101,12 +111,14 @@ type otlpTraces struct {
 		} `json:"resource"`
 		ScopeSpans []struct {
 			Spans []struct {
-				TraceID           string `json:"traceId"`
-				SpanID            string `json:"spanId"`
-				ParentSpanID      string `json:"parentSpanId"`
-				Name              string `json:"name"`
-				StartTimeUnixNano string `json:"startTimeUnixNano"`
-				EndTimeUnixNano   string `json:"endTimeUnixNano"`
+				TraceID           string   `json:"traceId"`
+				SpanID            string   `json:"spanId"`
+				ParentSpanID      string   `json:"parentSpanId"`
+				Name              string   `json:"name"`
+				Kind              int      `json:"kind"`
+				StartTimeUnixNano string   `json:"startTimeUnixNano"`
+				EndTimeUnixNano   string   `json:"endTimeUnixNano"`
+				Attributes        []otlpKV `json:"attributes"`
 				Status            struct {
 					Code    int    `json:"code"`
 					Message string `json:"message"`
@@ -114,6 +126,15 @@ type otlpTraces struct {
 			} `json:"spans"`
 		} `json:"scopeSpans"`
 	} `json:"resourceSpans"`
+}
+
+// otlpKV is an attribute in OTLP JSON; integers are written as strings.
+type otlpKV struct {
+	Key   string `json:"key"`
+	Value struct {
+		StringValue string  `json:"stringValue"`
+		IntValue    *string `json:"intValue"`
+	} `json:"value"`
 }
 
 func unixNano(s string) time.Time {

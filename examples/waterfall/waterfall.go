@@ -1,29 +1,30 @@
-// Package waterfall draws traces as trees in the terminal: service, span name, nesting under the
-// parent, a bar for when the span ran and for how long, and a mark on spans that failed. It
-// reads the JSON lines of ctxtrail's console exporter (stdouttrace).
+// Package waterfall reads spans for the terminal waterfall from where they were written: the
+// console exporter's JSON lines (stdouttrace), OTLP JSON, and Jaeger v2's query API. The
+// drawing itself is the library's, github.com/ctxtrail/ctxtrail/otelctx/waterfall, which is also
+// the live exporter (OTEL_TRACES_EXPORTER=ctxtrail-waterfall); this package only feeds it.
 package waterfall
 
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
-	"sort"
-	"strings"
 	"time"
+
+	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// Span is what the waterfall needs of a span.
-type Span struct {
-	TraceID, SpanID, ParentID string
-	Service, Name             string
-	Start, End                time.Time
-	Error                     bool
-	StatusMessage             string
-}
+// Span is the library's span of a waterfall.
+type Span = waterfall.Span
 
-// Duration returns how long the span ran.
-func (s Span) Duration() time.Duration { return s.End.Sub(s.Start) }
+// Options shape the drawing.
+type Options = waterfall.Options
+
+// Render draws one trace (the library's waterfall.Render).
+func Render(w io.Writer, trace []Span, opt Options) error { return waterfall.Render(w, trace, opt) }
+
+// ByTrace groups spans by trace ID, traces in the order of their earliest span.
+func ByTrace(spans []Span) [][]Span { return waterfall.ByTrace(spans) }
 
 // maxLine bounds one JSON line, so a corrupt file cannot make the reader grow without end.
 const maxLine = 4 << 20
@@ -41,22 +42,25 @@ func ReadJSONLines(r io.Reader) ([]Span, error) {
 		}
 		var raw struct {
 			Name        string
+			SpanKind    int
 			SpanContext struct{ TraceID, SpanID string }
 			Parent      struct{ SpanID string }
 			StartTime   time.Time
 			EndTime     time.Time
 			Status      struct{ Code, Description string }
-			Resource    []struct {
-				Key   string
-				Value struct{ Value any }
+			Attributes  []stdoutKV
+			Events      []struct {
+				Name       string
+				Attributes []stdoutKV
 			}
+			Resource []stdoutKV
 		}
 		if err := json.Unmarshal(line, &raw); err != nil || raw.SpanContext.SpanID == "" {
 			continue
 		}
 		s := Span{
 			TraceID: raw.SpanContext.TraceID, SpanID: raw.SpanContext.SpanID,
-			ParentID: raw.Parent.SpanID, Name: raw.Name,
+			ParentID: raw.Parent.SpanID, Name: raw.Name, Kind: trace.SpanKind(raw.SpanKind),
 			Start: raw.StartTime, End: raw.EndTime,
 			Error: raw.Status.Code == "Error", StatusMessage: raw.Status.Description,
 		}
@@ -68,151 +72,41 @@ func ReadJSONLines(r io.Reader) ([]Span, error) {
 				s.Service, _ = kv.Value.Value.(string)
 			}
 		}
+		for _, kv := range raw.Attributes {
+			setAttr(&s, kv.Key, kv.Value.Value)
+		}
+		for _, ev := range raw.Events {
+			if ev.Name != "exception" {
+				continue
+			}
+			for _, kv := range ev.Attributes {
+				if kv.Key == "exception.message" {
+					s.Exception, _ = kv.Value.Value.(string)
+				}
+			}
+		}
 		out = append(out, s)
 	}
 	return out, sc.Err()
 }
 
-// ByTrace groups spans by trace ID, traces in the order of their earliest span.
-func ByTrace(spans []Span) [][]Span {
-	idx := map[string]int{}
-	var out [][]Span
-	for _, s := range spans {
-		i, ok := idx[s.TraceID]
-		if !ok {
-			i = len(out)
-			idx[s.TraceID] = i
-			out = append(out, nil)
-		}
-		out[i] = append(out[i], s)
-	}
-	sort.SliceStable(out, func(a, b int) bool { return earliest(out[a]).Before(earliest(out[b])) })
-	return out
+// stdoutKV is an attribute as stdouttrace writes it: {"Key":…,"Value":{"Type":…,"Value":…}}.
+type stdoutKV struct {
+	Key   string
+	Value struct{ Value any }
 }
 
-func earliest(spans []Span) time.Time {
-	t := spans[0].Start
-	for _, s := range spans[1:] {
-		if s.Start.Before(t) {
-			t = s.Start
+// setAttr keeps the attributes a waterfall shows the reason of a failed span from.
+func setAttr(s *Span, key string, v any) {
+	switch key {
+	case "http.response.status_code":
+		switch n := v.(type) {
+		case float64:
+			s.HTTPStatus = int(n)
+		case string: // OTLP JSON writes 64-bit integers as strings
+			_ = json.Unmarshal([]byte(n), &s.HTTPStatus)
 		}
-	}
-	return t
-}
-
-// Options shape the drawing. The zero value draws 40-column bars.
-type Options struct {
-	BarWidth int // columns for the duration bar; 40 when zero
-}
-
-// Render draws one trace. Spans whose parent is not in the trace are drawn as roots, marked
-// "(parent missing)", so a broken trace shows as broken instead of vanishing.
-func Render(w io.Writer, trace []Span, opt Options) error {
-	if len(trace) == 0 {
-		return nil
-	}
-	width := opt.BarWidth
-	if width <= 0 {
-		width = 40
-	}
-	byID := map[string]bool{}
-	children := map[string][]Span{}
-	var roots []Span
-	start, end := trace[0].Start, trace[0].End
-	errors := 0
-	for _, s := range trace {
-		byID[s.SpanID] = true
-		if s.Start.Before(start) {
-			start = s.Start
-		}
-		if s.End.After(end) {
-			end = s.End
-		}
-		if s.Error {
-			errors++
-		}
-	}
-	for _, s := range trace {
-		if s.ParentID != "" && byID[s.ParentID] {
-			children[s.ParentID] = append(children[s.ParentID], s)
-		} else {
-			roots = append(roots, s)
-		}
-	}
-	byStart := func(ss []Span) {
-		sort.SliceStable(ss, func(a, b int) bool { return ss[a].Start.Before(ss[b].Start) })
-	}
-	byStart(roots)
-	total := end.Sub(start)
-	status := "ok"
-	if errors > 0 {
-		status = fmt.Sprintf("%d error(s)", errors)
-	}
-	if _, err := fmt.Fprintf(w, "trace %s  %d spans  %s  %s\n", trace[0].TraceID, len(trace), fmtDur(total), status); err != nil {
-		return err
-	}
-
-	// Column widths come from the rows, so names line up.
-	type row struct {
-		s      Span
-		prefix string
-	}
-	var rows []row
-	var walk func(s Span, prefix string, depth int)
-	walk = func(s Span, prefix string, depth int) {
-		rows = append(rows, row{s, prefix})
-		kids := children[s.SpanID]
-		byStart(kids)
-		for _, k := range kids {
-			if depth > 64 { // a cycle in corrupt input must not recurse forever
-				break
-			}
-			walk(k, strings.Repeat("  ", depth+1)+"└ ", depth+1)
-		}
-	}
-	for _, r := range roots {
-		walk(r, "", 0)
-	}
-	svcW, nameW := 0, 0
-	for _, r := range rows {
-		svcW = max(svcW, len(r.s.Service))
-		nameW = max(nameW, len(r.prefix)+len([]rune(r.s.Name)))
-	}
-	for _, r := range rows {
-		name := r.prefix + r.s.Name
-		if r.s.ParentID != "" && !byID[r.s.ParentID] {
-			name += " (parent missing)"
-		}
-		mark := ""
-		if r.s.Error {
-			mark = "  ✗ " + r.s.StatusMessage
-		}
-		if _, err := fmt.Fprintf(w, "  %-*s  %-*s |%s| %8s%s\n", svcW, r.s.Service, nameW, name,
-			bar(r.s, start, total, width), fmtDur(r.s.Duration()), mark); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func bar(s Span, start time.Time, total time.Duration, width int) string {
-	if total <= 0 {
-		return strings.Repeat("█", width)
-	}
-	from := int(float64(s.Start.Sub(start)) / float64(total) * float64(width))
-	to := int(float64(s.End.Sub(start))/float64(total)*float64(width) + 0.999)
-	from = min(max(from, 0), width-1)
-	to = min(max(to, from+1), width)
-	return strings.Repeat(" ", from) + strings.Repeat("█", to-from) + strings.Repeat(" ", width-to)
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%dµs", d.Microseconds())
+	case "error.type":
+		s.ErrorType, _ = v.(string)
 	}
 }
