@@ -70,7 +70,7 @@ var schemas = map[Dialect][]string{
 func CreateSchema(ctx context.Context, db *sql.DB, d Dialect, opts ...sqltx.Option) error {
 	stmts, ok := schemas[d]
 	if !ok {
-		return fmt.Errorf("%w: dialect %v", ErrInvalid, d)
+		return fmt.Errorf("shopdb: create schema: %w: dialect %v", ErrInvalid, d)
 	}
 	err := sqltx.RunInTx(ctx, db, func(ctx context.Context) error {
 		q := sqltx.Querier(ctx, db)

@@ -11,17 +11,28 @@ import (
 	"github.com/ctxtrail/ctxtrail/otelctx/sqltx"
 )
 
+// Errors a Store returns wrap these; match them with errors.Is. Their text has no "shopdb:"
+// prefix because every error a Store method returns starts with "shopdb: <operation>: " once
+// already, so a chain reads "shopdb: checkout: line 1: insufficient credit: …", not a stutter.
 var (
 	// ErrNotFound is returned for a user that does not exist.
-	ErrNotFound = errors.New("shopdb: not found")
+	ErrNotFound = errors.New("not found")
 	// ErrEmailTaken is returned by CreateUser for an email another user has.
-	ErrEmailTaken = errors.New("shopdb: email taken")
+	ErrEmailTaken = errors.New("email taken")
 	// ErrInsufficientCredit is returned when an order costs more than the user's credit.
-	ErrInsufficientCredit = errors.New("shopdb: insufficient credit")
+	ErrInsufficientCredit = errors.New("insufficient credit")
 	// ErrInvalid is returned for arguments no query should see: empty strings, quantities below
 	// one, negative amounts, too many lines.
-	ErrInvalid = errors.New("shopdb: invalid argument")
+	ErrInvalid = errors.New("invalid argument")
 )
+
+// fail names the package and the operation, once, at the edge of an exported method.
+func fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("shopdb: %s: %w", op, err)
+}
 
 // Limits that keep one call bounded.
 const (
@@ -77,6 +88,11 @@ func (s *Store) q(ctx context.Context) sqltx.DBTX {
 
 // CreateUser adds a user with creditCents of credit.
 func (s *Store) CreateUser(ctx context.Context, email, name string, creditCents int64) (User, error) {
+	u, err := s.createUser(ctx, email, name, creditCents)
+	return u, fail("create user", err)
+}
+
+func (s *Store) createUser(ctx context.Context, email, name string, creditCents int64) (User, error) {
 	if err := checkText("email", email); err != nil {
 		return User{}, err
 	}
@@ -94,19 +110,21 @@ func (s *Store) CreateUser(ctx context.Context, email, name string, creditCents 
 	case errors.Is(err, sql.ErrNoRows):
 		return User{}, fmt.Errorf("%w: %q", ErrEmailTaken, email)
 	case err != nil:
-		return User{}, fmt.Errorf("shopdb: create user: %w", err)
+		return User{}, err
 	}
 	return u, nil
 }
 
 // User returns the user with id.
 func (s *Store) User(ctx context.Context, id int64) (User, error) {
-	return s.user(ctx, "id = $1", id)
+	u, err := s.user(ctx, "id = $1", id)
+	return u, fail("user", err)
 }
 
 // UserByEmail returns the user with email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return s.user(ctx, "email = $1", email)
+	u, err := s.user(ctx, "email = $1", email)
+	return u, fail("user", err)
 }
 
 func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
@@ -118,7 +136,7 @@ func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		return User{}, fmt.Errorf("%w: user %v", ErrNotFound, arg)
 	case err != nil:
-		return User{}, fmt.Errorf("shopdb: user: %w", err)
+		return User{}, err
 	}
 	return u, nil
 }
@@ -126,6 +144,11 @@ func (s *Store) user(ctx context.Context, where string, arg any) (User, error) {
 // PlaceOrder debits the user's credit and records the order, both or neither. Without enough
 // credit it returns ErrInsufficientCredit; for an unknown user, ErrNotFound.
 func (s *Store) PlaceOrder(ctx context.Context, userID int64, l Line) (Order, error) {
+	o, err := s.placeOrder(ctx, userID, l)
+	return o, fail("place order", err)
+}
+
+func (s *Store) placeOrder(ctx context.Context, userID int64, l Line) (Order, error) {
 	total, err := l.total()
 	if err != nil {
 		return Order{}, err
@@ -145,7 +168,7 @@ func (s *Store) PlaceOrder(ctx context.Context, userID int64, l Line) (Order, er
 			return err
 		}
 		if n == 0 {
-			if _, err := s.User(ctx, userID); err != nil {
+			if _, err := s.user(ctx, "id = $1", userID); err != nil {
 				return err
 			}
 			return fmt.Errorf("%w: order of %d cents for user %d", ErrInsufficientCredit, total, userID)
@@ -155,7 +178,7 @@ func (s *Store) PlaceOrder(ctx context.Context, userID int64, l Line) (Order, er
 			userID, l.Item, l.Quantity, total).Scan(&o.ID)
 	}, s.opts...)
 	if err != nil {
-		return Order{}, fmt.Errorf("shopdb: place order: %w", err)
+		return Order{}, err
 	}
 	return o, nil
 }
@@ -163,6 +186,11 @@ func (s *Store) PlaceOrder(ctx context.Context, userID int64, l Line) (Order, er
 // Checkout places one order per line in a single transaction: if any line fails (not enough
 // credit, say), none is placed and the credit is untouched.
 func (s *Store) Checkout(ctx context.Context, userID int64, lines []Line) ([]Order, error) {
+	orders, err := s.checkout(ctx, userID, lines)
+	return orders, fail("checkout", err)
+}
+
+func (s *Store) checkout(ctx context.Context, userID int64, lines []Line) ([]Order, error) {
 	if len(lines) == 0 || len(lines) > MaxLines {
 		return nil, fmt.Errorf("%w: %d lines, want 1 to %d", ErrInvalid, len(lines), MaxLines)
 	}
@@ -170,7 +198,7 @@ func (s *Store) Checkout(ctx context.Context, userID int64, lines []Line) ([]Ord
 	err := sqltx.RunInTx(ctx, s.db, func(ctx context.Context) error {
 		orders = orders[:0]
 		for i, l := range lines {
-			o, err := s.PlaceOrder(ctx, userID, l)
+			o, err := s.placeOrder(ctx, userID, l)
 			if err != nil {
 				return fmt.Errorf("line %d: %w", i+1, err)
 			}
@@ -179,7 +207,7 @@ func (s *Store) Checkout(ctx context.Context, userID int64, lines []Line) ([]Ord
 		return nil
 	}, s.opts...)
 	if err != nil {
-		return nil, fmt.Errorf("shopdb: checkout: %w", err)
+		return nil, err
 	}
 	return orders, nil
 }

@@ -154,6 +154,10 @@ func TestCheckoutIsAllOrNothing(t *testing.T) {
 		if !errors.Is(err, shopdb.ErrInsufficientCredit) || !strings.Contains(err.Error(), "line 3") {
 			t.Fatalf("Checkout = %v, want ErrInsufficientCredit on line 3", err)
 		}
+		// The package and the operation are named once, however deep the error came from.
+		if want := "shopdb: checkout: line 3: insufficient credit: order of 900 cents for user "; !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Checkout error %q, want it to start %q", err, want)
+		}
 		assertAccount(t, store, u.ID, 1000, 0)
 
 		orders, err := store.Checkout(ctx, u.ID, []shopdb.Line{
