@@ -114,7 +114,8 @@ func (g grpcServer) Shutdown(ctx context.Context) error {
 // Handler is the service's HTTP handler: ctxtrail's middleware (trace, request store) around
 // the trail's (breadcrumbs, panic recovery with a report) around the routes.
 func (s *Service) Handler() http.Handler {
-	return otelctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(s.tel.Reports)), otelctx.WithProvider(s.tel.Provider))
+	reports := trail.Sinks(s.tel.Reports, trail.NewWaterfallSink(s.tel.Provider.Waterfall()))
+	return otelctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(reports)), otelctx.WithProvider(s.tel.Provider))
 }
 
 // Close releases the database and the connection to payments.
@@ -202,11 +203,14 @@ type httpError struct {
 	msg    string
 }
 
+// Error is the peer's own message, else its status. The status is not repeated before the
+// message: each hop would add it again ("402 Payment Required: charge: 402 Payment Required:
+// …"); statusOf reads it from the type, and the client span carries it.
 func (e *httpError) Error() string {
 	if e.msg == "" {
 		return fmt.Sprintf("%d %s", e.status, http.StatusText(e.status))
 	}
-	return fmt.Sprintf("%d %s: %s", e.status, http.StatusText(e.status), e.msg)
+	return e.msg
 }
 
 // statusOf maps an error to the status a caller should see: the peer's 4xx passes through,

@@ -54,8 +54,9 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 		Service:  service,
 		Provider: p,
 		Monitor:  mon,
+		// With the terminal waterfall chosen, each request's lines print under its trace.
 		Log: zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel), zapbridge.WithErrorHook(trail.LogBreadcrumb),
-			zapbridge.WithLoggerProvider(p.LoggerProvider())),
+			zapbridge.WithLoggerProvider(p.LoggerProvider()), zapbridge.WithWaterfall(p.Waterfall())),
 		Slog:    slog.New(sh).With("service", service),
 		Reports: trail.NewLogSink(zl.Named("report")),
 	}, nil
