@@ -1,31 +1,37 @@
 // Command demo runs the shop example — frontend, orders and payments — in one process on
-// loopback, sends a handful of requests (some of them failing), and draws each request's trace
-// as a waterfall with the log lines of that trace beneath it. It needs nothing but Go:
+// loopback, sends a handful of requests (some of them failing), and shows each request's trace
+// as ctxtrail's terminal waterfall prints it (OTEL_TRACES_EXPORTER=ctxtrail-waterfall): the
+// spans of all three services in one tree, with that request's log lines and error reports
+// beneath. It needs nothing but Go:
 //
-//	go run ./examples/demo
+//	go run ./examples/demo          # five requests, then the shop stops
+//	go run ./examples/demo -serve   # the same, then the shop keeps running until Ctrl-C
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"sort"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/examples/shop"
-	"github.com/ctxtrail/ctxtrail/examples/waterfall"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -44,108 +50,132 @@ var requests = []request{
 	{"user=ada@example.com&item=pen&qty=many&card=4242", "bad request: rejected at the frontend"},
 }
 
-// syncBuffer is a bytes.Buffer several services write to at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+// traceWait bounds how long the demo waits for a request's trace to be printed: the frontend's
+// server span ends just after the response is sent, and the printer draws it at once.
+const traceWait = 10 * time.Second
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func run(ctx context.Context, out io.Writer) error {
-	var spanLines, logLines syncBuffer
-	local, err := shop.StartLocal(ctx, &spanLines, &logLines)
-	if err != nil {
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(out)
+	serve := fs.Bool("serve", false, "keep the shop running after the demo's requests, until interrupted")
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
+
+	// One Printer for the three services: a request's spans from all of them draw as one trace.
+	traces := newTraceWriter()
+	printer := waterfall.New(traces)
+	local, err := shop.StartLocal(ctx, io.Discard, io.Discard, otelctx.WithWaterfall(printer))
+	if err != nil {
+		_ = printer.Shutdown(ctx)
+		return err
+	}
+	closeAll := func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return errors.Join(local.Close(sctx), printer.Shutdown(sctx))
+	}
+
 	client := &http.Client{Timeout: 10 * time.Second}
-	var traceIDs []string
-	results := map[string]string{}
-	for _, rq := range requests {
+	for i, rq := range requests {
 		resp, err := client.Get(local.URL[shop.Frontend] + "/checkout?" + rq.query)
 		if err != nil {
-			_ = local.Close(ctx)
-			return err
+			return errors.Join(err, closeAll())
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		resp.Body.Close()
-		id := resp.Header.Get(otelctx.HeaderTraceID)
-		traceIDs = append(traceIDs, id)
-		results[id] = fmt.Sprintf("%s → %s", rq.what, resp.Status)
-	}
-	shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := local.Close(shutdownCtx); err != nil {
-		return err
+		fmt.Fprintf(out, "── request %d: %s → %s\n", i+1, rq.what, resp.Status)
+		block, ok := traces.wait(ctx, resp.Header.Get(otelctx.HeaderTraceID), traceWait)
+		if !ok {
+			fmt.Fprintf(out, "(its trace was not printed within %v)\n\n", traceWait)
+			continue
+		}
+		_, _ = out.Write(block)
 	}
 
-	spans, err := waterfall.ReadJSONLines(&spanLines.buf)
-	if err != nil {
+	if !*serve {
+		err := closeAll()
+		traces.passTo(out) // anything the printer said besides the traces (drops, late spans)
+		fmt.Fprintln(out, "The shop has stopped. `go run ./examples/demo -serve` keeps it running, to send your own")
+		fmt.Fprintln(out, "requests and open each service's live span monitor at /debug/ctxtrail.")
 		return err
 	}
-	logs := logsByTrace(&logLines.buf)
-	byTrace := map[string][]waterfall.Span{}
-	for _, s := range spans {
-		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
+	traces.passTo(out) // from now on the printer writes straight through
+	fmt.Fprintf(out, "The shop is running until Ctrl-C. Try:\n  curl '%s/checkout?user=ada@example.com&item=book&card=4242'\n",
+		local.URL[shop.Frontend])
+	fmt.Fprintln(out, "Live span monitors (spans in flight, their age, probable leaks):")
+	for _, name := range shop.Services {
+		fmt.Fprintf(out, "  %-8s %s/debug/ctxtrail\n", name, local.URL[name])
 	}
-	for i, id := range traceIDs {
-		fmt.Fprintf(out, "── request %d: %s\n", i+1, results[id])
-		if err := waterfall.Render(out, byTrace[id], waterfall.Options{}); err != nil {
-			return err
-		}
-		for _, l := range logs[id] {
-			fmt.Fprintf(out, "    log %s\n", l)
-		}
-		fmt.Fprintln(out)
-	}
-	fmt.Fprintf(out, "Each service also serves its live span monitor at /debug/ctxtrail.\n")
-	return nil
+	fmt.Fprintln(out)
+	<-ctx.Done()
+	return closeAll()
 }
 
-// logsByTrace groups zapbridge's JSON lines by their trace_id, each as "service level msg k=v".
-func logsByTrace(r io.Reader) map[string][]string {
-	out := map[string][]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
-		id, _ := m["trace_id"].(string)
-		if id == "" {
-			continue
-		}
-		if m["logger"] == "report" { // an error report: its message and breadcrumbs, not its stack
-			crumbs, _ := m["breadcrumbs"].([]any)
-			var msgs []string
-			for _, c := range crumbs {
-				if c, ok := c.(map[string]any); ok {
-					msgs = append(msgs, fmt.Sprint(c["message"]))
-				}
-			}
-			out[id] = append(out[id], fmt.Sprintf("%-8v REPORT %v  (stack from %v; breadcrumbs: %s)",
-				m["service"], m["message"], m["stack_source"], strings.Join(msgs, " → ")))
-			continue
-		}
-		line := fmt.Sprintf("%-8v %-5v %v", m["service"], m["level"], m["msg"])
-		var extra []string
-		for k, v := range m {
-			switch k {
-			case "service", "level", "msg", "ts", "trace_id", "span_id", "caller", "stacktrace":
-				continue
-			}
-			extra = append(extra, fmt.Sprintf("%s=%v", k, v))
-		}
-		sort.Strings(extra)
-		if len(extra) > 0 {
-			line += "  " + strings.Join(extra, " ")
-		}
-		out[id] = append(out[id], line)
+// traceWriter receives what the Printer writes — each trace in one Write, starting
+// "trace <id>" — and keeps each trace until the demo shows it under its request; once passTo
+// is called, everything goes straight to that writer instead.
+type traceWriter struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever a trace arrives
+	byID    map[string][]byte
+	other   bytes.Buffer // notices: drops, late spans
+	to      io.Writer
+}
+
+func newTraceWriter() *traceWriter {
+	return &traceWriter{changed: make(chan struct{}), byID: map[string][]byte{}}
+}
+
+func (t *traceWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.to != nil {
+		return t.to.Write(p)
 	}
-	return out
+	if rest, ok := bytes.CutPrefix(p, []byte("trace ")); ok {
+		if id, _, ok := bytes.Cut(rest, []byte(" ")); ok && len(t.byID) < 1000 {
+			t.byID[string(id)] = bytes.Clone(p)
+			close(t.changed)
+			t.changed = make(chan struct{})
+			return len(p), nil
+		}
+	}
+	if t.other.Len() < 1<<20 {
+		t.other.Write(p)
+	}
+	return len(p), nil
+}
+
+// wait returns the trace with id once it has been printed, or false after timeout.
+func (t *traceWriter) wait(ctx context.Context, id string, timeout time.Duration) ([]byte, bool) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		t.mu.Lock()
+		block, ok := t.byID[id]
+		changed := t.changed
+		t.mu.Unlock()
+		if ok || id == "" {
+			return block, ok
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return nil, false
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// passTo writes the notices kept so far to w and sends everything written later there.
+func (t *traceWriter) passTo(w io.Writer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := strings.TrimSpace(t.other.String()); s != "" {
+		fmt.Fprintf(w, "%s\n\n", s)
+	}
+	t.other.Reset()
+	t.to = w
 }
