@@ -28,7 +28,10 @@
 // OTEL_TRACES_SAMPLER, including jaeger_remote and parentbased_jaeger_remote, which poll Jaeger for
 // per-service and per-operation rates), batch processor (OTEL_BSP_*), exporter (options, then
 // OTEL_TRACES_EXPORTER, then OTLP when an OTEL_EXPORTER_OTLP_ENDPOINT is set, else JSON lines on
-// stdout) and propagators (OTEL_PROPAGATORS). A bad setting is an error wrapping ErrConfig that
+// stdout, written ConsoleScheduleDelay after the spans end) and propagators (OTEL_PROPAGATORS).
+// ExporterWaterfall ("ctxtrail-waterfall", or WithWaterfall) draws each trace in the terminal
+// when its local root ends, with its log lines (package otelctx/waterfall; Provider.Waterfall
+// hands the printer to zapbridge.WithWaterfall). A bad setting is an error wrapping ErrConfig that
 // names the setting; nothing falls back silently. Shutdown flushes and returns by its context's
 // deadline even if the collector hangs.
 //
