@@ -105,7 +105,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		local.URL[shop.Frontend])
 	fmt.Fprintln(out, "Live span monitors (spans in flight, their age, probable leaks):")
 	for _, name := range shop.Services {
-		fmt.Fprintf(out, "  %-8s %s/debug/ctxtrail\n", name, local.URL[name])
+		if u := local.URL[name]; strings.HasPrefix(u, "http") { // payments speaks only gRPC
+			fmt.Fprintf(out, "  %-8s %s/debug/ctxtrail\n", name, u)
+		}
 	}
 	fmt.Fprintln(out)
 	<-ctx.Done()

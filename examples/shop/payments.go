@@ -52,7 +52,7 @@ var paymentsDesc = grpc.ServiceDesc{
 // trail's recovery, which turns a panic into a report and codes.Internal.
 func (s *Service) newPaymentsServer() *grpc.Server {
 	opts := append(grpcctx.ServerOptions(grpcctx.WithProvider(s.tel.Provider)),
-		grpc.ChainUnaryInterceptor(trail.UnaryServerInterceptor(trail.WithSink(s.tel.Reports))))
+		grpc.ChainUnaryInterceptor(trail.UnaryServerInterceptor(trail.WithSink(s.tel.ReportSink()))))
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&paymentsDesc, s)
 	return srv

@@ -114,8 +114,7 @@ func (g grpcServer) Shutdown(ctx context.Context) error {
 // Handler is the service's HTTP handler: ctxtrail's middleware (trace, request store) around
 // the trail's (breadcrumbs, panic recovery with a report) around the routes.
 func (s *Service) Handler() http.Handler {
-	reports := trail.Sinks(s.tel.Reports, trail.NewWaterfallSink(s.tel.Provider.Waterfall()))
-	return otelctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(reports)), otelctx.WithProvider(s.tel.Provider))
+	return otelctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(s.tel.ReportSink())), otelctx.WithProvider(s.tel.Provider))
 }
 
 // Close releases the database and the connection to payments.

@@ -93,6 +93,12 @@ func (l *locked) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// ReportSink is where the service's error reports go: the Reports log line, and the terminal
+// waterfall when it was chosen, under the report's trace.
+func (t *Telemetry) ReportSink() trail.Sink {
+	return trail.Sinks(t.Reports, trail.NewWaterfallSink(t.Provider.Waterfall()))
+}
+
 // Shutdown flushes the spans and stops the monitor (a span processor of the provider).
 func (t *Telemetry) Shutdown(ctx context.Context) error {
 	return errors.Join(t.Reports.Shutdown(ctx), t.Provider.Shutdown(ctx), t.Log.Sync())

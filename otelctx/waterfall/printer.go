@@ -39,7 +39,8 @@ var ErrShutdown = errors.New("waterfall: printer shut down")
 // only queues the ended span (a bounded queue that drops, and counts, what does not fit), and
 // one goroutine groups and prints, in the order spans ended. One Printer may serve several
 // tracer providers (services) of one process; a server span whose remote parent is a client
-// span started through the same Printer is then drawn under that client span, in one trace.
+// span started through the same Printer is then drawn under that client span, in one trace,
+// printed once the local root and every such hop have ended.
 //
 // Memory is bounded: at most MaxTraces traces wait for their root, each keeping MaxSpans spans
 // and MaxLines lines; a trace whose root has not ended after MaxAge, or that is pushed out by
@@ -52,8 +53,10 @@ type Printer struct {
 	stop  chan struct{}
 	done  chan struct{}
 
-	clientsMu sync.Mutex
-	clients   map[trace.SpanID]time.Time // client spans running now, by span ID
+	trackMu  sync.Mutex                 // guards clients, hops and hopsOpen (OnStart and the goroutine)
+	clients  map[trace.SpanID]time.Time // client spans running now, by span ID
+	hops     map[trace.SpanID]hop       // spans running under a client span of this process
+	hopsOpen map[trace.TraceID]int      // how many hops of each trace are still running
 
 	stopping atomic.Bool
 	stopOnce sync.Once
@@ -108,34 +111,60 @@ func New(w io.Writer, opts ...Option) *Printer {
 	}
 	cfg := newConfig(opts)
 	p := &Printer{
-		cfg:     cfg,
-		w:       w,
-		queue:   make(chan item, cfg.queueSize),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		clients: map[trace.SpanID]time.Time{},
+		cfg:      cfg,
+		w:        w,
+		queue:    make(chan item, cfg.queueSize),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		clients:  map[trace.SpanID]time.Time{},
+		hops:     map[trace.SpanID]hop{},
+		hopsOpen: map[trace.TraceID]int{},
 	}
 	go p.run()
 	return p
 }
 
-// OnStart remembers a sampled client or producer span while it runs, so that a server span in
-// this process whose remote parent it is can be drawn beneath it.
+// OnStart remembers what it takes to tell where a trace starts and ends in this process: the
+// client (and producer) spans running now, and the spans started under one of them across a
+// hop — a server span of another service of this process. The trace is printed once its local
+// root and every such hop have ended, whatever order their providers deliver them in.
 func (p *Printer) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
 	sc := s.SpanContext()
 	if !sc.IsSampled() || p.stopping.Load() {
 		return
 	}
-	if k := s.SpanKind(); k != trace.SpanKindClient && k != trace.SpanKindProducer {
+	k := s.SpanKind()
+	client := k == trace.SpanKindClient || k == trace.SpanKindProducer
+	parent := s.Parent()
+	remote := parent.SpanID().IsValid() && parent.IsRemote()
+	if !client && !remote {
 		return
 	}
-	p.clientsMu.Lock()
-	if len(p.clients) < maxTrackedClients {
-		p.clients[sc.SpanID()] = s.StartTime()
-	} else {
-		p.untracked.Add(1)
+	p.trackMu.Lock()
+	defer p.trackMu.Unlock()
+	if remote {
+		if _, local := p.clients[parent.SpanID()]; local {
+			if len(p.hops) < maxTrackedClients {
+				p.hops[sc.SpanID()] = hop{trace: sc.TraceID(), start: s.StartTime()}
+				p.hopsOpen[sc.TraceID()]++
+			} else {
+				p.untracked.Add(1)
+			}
+		}
 	}
-	p.clientsMu.Unlock()
+	if client {
+		if len(p.clients) < maxTrackedClients {
+			p.clients[sc.SpanID()] = s.StartTime()
+		} else {
+			p.untracked.Add(1)
+		}
+	}
+}
+
+// hop is a span started in this process under a client span of this process.
+type hop struct {
+	trace trace.TraceID
+	start time.Time
 }
 
 // OnEnd queues a sampled span for the printer's goroutine, or drops and counts it if the queue
@@ -231,6 +260,7 @@ type open struct {
 	lines        []Line
 	droppedSpans int
 	droppedLines int
+	rootEnded    bool          // the local root has arrived; waiting for hops still running
 	elem         *list.Element // in byAge
 }
 
@@ -285,17 +315,29 @@ func (p *Printer) handle(st *state, it item) bool {
 
 func (p *Printer) addSpan(st *state, ro sdktrace.ReadOnlySpan) {
 	sc := ro.SpanContext()
-	tid := sc.TraceID()
+	tid, sid := sc.TraceID(), sc.SpanID()
 	s := SpanOf(ro)
+
+	p.trackMu.Lock()
 	if k := ro.SpanKind(); k == trace.SpanKindClient || k == trace.SpanKindProducer {
-		p.clientsMu.Lock()
-		delete(p.clients, sc.SpanID())
-		p.clientsMu.Unlock()
+		delete(p.clients, sid)
 	}
-	root := p.isLocalRoot(ro.Parent())
+	_, isHop := p.hops[sid]
+	if isHop {
+		delete(p.hops, sid)
+		p.closeHop(tid)
+	}
+	hopsRunning := p.hopsOpen[tid]
+	p.trackMu.Unlock()
+
+	// The root of the trace in this process: no parent, or a remote one that is not a client
+	// span of this process.
+	parent := ro.Parent()
+	root := !parent.SpanID().IsValid() || parent.IsRemote() && !isHop
+
 	o := st.open[tid]
 	if o == nil {
-		if spanIDs, ok := st.done[tid]; ok && !root && spanIDs[s.ParentID] {
+		if spanIDs, ok := st.done[tid]; ok && spanIDs[s.ParentID] {
 			p.printLate(st, tid, fmt.Sprintf("span %q (%s, %s) ended after its trace was printed", s.Name, s.Service, fmtDur(s.Duration())))
 			return
 		}
@@ -307,24 +349,19 @@ func (p *Printer) addSpan(st *state, ro sdktrace.ReadOnlySpan) {
 		o.droppedSpans++
 		p.spansOverCap.Add(1)
 	}
-	if root {
+	o.rootEnded = o.rootEnded || root
+	if o.rootEnded && hopsRunning == 0 {
 		p.print(st, o, "")
 	}
 }
 
-// isLocalRoot tells whether a span with this parent is the root of its trace in this process:
-// it has no parent, or a remote one that is not a client span started through this Printer.
-func (p *Printer) isLocalRoot(parent trace.SpanContext) bool {
-	if !parent.SpanID().IsValid() {
-		return true
+// closeHop counts a hop of tid as ended. trackMu is held.
+func (p *Printer) closeHop(tid trace.TraceID) {
+	if n := p.hopsOpen[tid] - 1; n > 0 {
+		p.hopsOpen[tid] = n
+	} else {
+		delete(p.hopsOpen, tid)
 	}
-	if !parent.IsRemote() {
-		return false
-	}
-	p.clientsMu.Lock()
-	_, local := p.clients[parent.SpanID()]
-	p.clientsMu.Unlock()
-	return !local
 }
 
 func (p *Printer) addLine(st *state, l *Line) {
@@ -355,8 +392,8 @@ func (p *Printer) openTrace(st *state, tid trace.TraceID) *open {
 	return o
 }
 
-// expire prints the traces open for longer than MaxAge, and forgets client spans that old
-// (their end was dropped, so it will never arrive).
+// expire prints the traces open for longer than MaxAge, and forgets client spans and hops that
+// old (their end was dropped, so it will never arrive).
 func (p *Printer) expire(st *state, now time.Time) {
 	for e := st.byAge.Front(); e != nil; e = st.byAge.Front() {
 		o := e.Value.(*open)
@@ -365,13 +402,19 @@ func (p *Printer) expire(st *state, now time.Time) {
 		}
 		p.print(st, o, fmt.Sprintf("incomplete: its local root had not ended after %v", p.cfg.maxAge))
 	}
-	p.clientsMu.Lock()
+	p.trackMu.Lock()
 	for id, started := range p.clients {
 		if now.Sub(started) > p.cfg.maxAge {
 			delete(p.clients, id)
 		}
 	}
-	p.clientsMu.Unlock()
+	for id, h := range p.hops {
+		if now.Sub(h.start) > p.cfg.maxAge {
+			delete(p.hops, id)
+			p.closeHop(h.trace)
+		}
+	}
+	p.trackMu.Unlock()
 	p.announceDrops(st)
 }
 
@@ -381,10 +424,6 @@ func (p *Printer) print(st *state, o *open, note string) {
 	st.byAge.Remove(o.elem)
 	p.remember(st, o)
 	p.announceDrops(st)
-	p.printed.Add(1)
-	if note != "" {
-		p.incomplete.Add(1)
-	}
 	if len(o.spans) == 0 { // lines only: their spans were dropped or never sampled here
 		o.spans = append(o.spans, Span{TraceID: o.id.String(), Name: "(no spans kept)", Start: o.since, End: o.since})
 	}
@@ -393,6 +432,11 @@ func (p *Printer) print(st *state, o *open, note string) {
 		Options{BarWidth: p.cfg.barWidth})
 	st.buf.WriteByte('\n')
 	p.write(st.buf.Bytes())
+	// Counted once written, so that a reader who sees the count sees the output too.
+	if note != "" {
+		p.incomplete.Add(1)
+	}
+	p.printed.Add(1)
 }
 
 func (p *Printer) remember(st *state, o *open) {
@@ -409,8 +453,8 @@ func (p *Printer) remember(st *state, o *open) {
 }
 
 func (p *Printer) printLate(st *state, tid trace.TraceID, what string) {
-	p.late.Add(1)
 	p.write(fmt.Appendf(nil, "trace %s: late: %s\n\n", tid, clean(what, maxReasonRunes)))
+	p.late.Add(1)
 }
 
 // announceDrops writes a line when spans or lines were dropped since the last announcement.

@@ -479,3 +479,32 @@ func TestPrinterConcurrent(t *testing.T) {
 		t.Fatalf("%d lines printed, want 400", n)
 	}
 }
+
+// A server span of another service in the process can end after its caller has had the answer
+// (gRPC ends it after writing the status): the trace waits for it instead of printing twice.
+func TestPrinterWaitsForAHopThatEndsLate(t *testing.T) {
+	var out syncBuffer
+	printer := waterfall.New(&out)
+	front, back := newTP(t, printer), newTP(t, printer)
+
+	ctx, root := front.Start(context.Background(), "GET /checkout", trace.WithSpanKind(trace.SpanKindServer))
+	cctx, call := front.Start(ctx, "charge", trace.WithSpanKind(trace.SpanKindClient))
+	sctx := trace.ContextWithRemoteSpanContext(context.Background(), trace.SpanContextFromContext(cctx))
+	_, served := back.Start(sctx, "Payments/Charge", trace.WithSpanKind(trace.SpanKindServer))
+	call.End()
+	root.End()
+	if err := printer.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "" {
+		t.Fatalf("printed while a hop was still running:\n%s", got)
+	}
+	served.End()
+	if err := printer.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bs := blocks(out.String())
+	if len(bs) != 1 || !strings.Contains(bs[0], "3 spans") || !strings.Contains(bs[0], "      └ Payments/Charge") || strings.Contains(bs[0], "incomplete") {
+		t.Fatalf("want one complete trace with the hop under its client span:\n%s", out.String())
+	}
+}
