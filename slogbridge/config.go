@@ -2,6 +2,7 @@ package slogbridge
 
 import (
 	"context"
+	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"log/slog"
 
 	"go.opentelemetry.io/otel/log"
@@ -38,8 +39,9 @@ type config struct {
 	requestIDKey    string
 	baggage         []string
 
-	eventLevel  slog.Leveler // nil: no span events
-	otel        log.Logger   // WithLoggerProvider's; nil: no OpenTelemetry log records
+	eventLevel  slog.Leveler       // nil: no span events
+	otel        log.Logger         // WithLoggerProvider's; nil: no OpenTelemetry log records
+	waterfall   *waterfall.Printer // WithWaterfall's; nil: not wired
 	errorStatus bool
 	hooks       []hook
 }

@@ -204,6 +204,9 @@ func (e *enricher) hasEffects(lvl slog.Level) bool {
 	if e.cfg.eventLevel != nil && lvl >= e.cfg.eventLevel.Level() {
 		return true
 	}
+	if e.cfg.waterfall != nil {
+		return true
+	}
 	for _, h := range e.cfg.hooks {
 		if lvl >= h.level.Level() {
 			return true
@@ -223,6 +226,9 @@ func (e *enricher) effects(ctx context.Context, r slog.Record, groups []group) {
 	}
 	if e.cfg.errorStatus && r.Level >= slog.LevelError {
 		markError(span, r)
+	}
+	if e.cfg.waterfall != nil {
+		toWaterfall(e.cfg.waterfall, span, r, groups)
 	}
 	for _, h := range e.cfg.hooks {
 		if r.Level >= h.level.Level() {

@@ -49,7 +49,7 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 	// endpoint or OTEL_LOGS_EXPORTER); otherwise the option costs nothing.
 	sh := slogbridge.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: zapStyle}),
 		slogbridge.WithSpanEvents(slog.LevelWarn), slogbridge.WithErrorHook(trail.SlogBreadcrumb),
-		slogbridge.WithLoggerProvider(p.LoggerProvider()))
+		slogbridge.WithLoggerProvider(p.LoggerProvider()), slogbridge.WithWaterfall(p.Waterfall()))
 	return &Telemetry{
 		Service:  service,
 		Provider: p,
