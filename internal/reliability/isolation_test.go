@@ -18,6 +18,12 @@ func TestIsolationUnderLoad(t *testing.T) {
 	if fullRun() {
 		n, conc, limit = 100_000, 256, 15*time.Minute
 	}
+	if *loadRequests > 0 {
+		n, limit = *loadRequests, max(limit, time.Duration(*loadRequests)*9*time.Millisecond)
+	}
+	if *loadConcurrency > 0 {
+		conc = *loadConcurrency
+	}
 	var b bleeds
 	logs := &logCheck{b: &b}
 	sc := newSpanCheck(&b)
