@@ -50,6 +50,13 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 	sh := slogbridge.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: zapStyle}),
 		slogbridge.WithSpanEvents(slog.LevelWarn), slogbridge.WithErrorHook(trail.SlogBreadcrumb),
 		slogbridge.WithLoggerProvider(p.LoggerProvider()), slogbridge.WithWaterfall(p.Waterfall()))
+	reports := trail.NewLogSink(zl.Named("report"))
+	// Dropped breadcrumbs and reports as metrics, next to Install's own health metrics.
+	if _, err := trail.RegisterMetrics(p.MeterProvider(), reports); err != nil {
+		_ = reports.Shutdown(ctx)
+		_ = p.Shutdown(ctx)
+		return nil, err
+	}
 	return &Telemetry{
 		Service:  service,
 		Provider: p,
@@ -58,7 +65,7 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 		Log: zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel), zapbridge.WithErrorHook(trail.LogBreadcrumb),
 			zapbridge.WithLoggerProvider(p.LoggerProvider()), zapbridge.WithWaterfall(p.Waterfall())),
 		Slog:    slog.New(sh).With("service", service),
-		Reports: trail.NewLogSink(zl.Named("report")),
+		Reports: reports,
 	}, nil
 }
 
