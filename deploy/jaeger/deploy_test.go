@@ -1,5 +1,3 @@
-// Package jaegerdeploy holds ctxtrail's Jaeger v2 configurations for the gateway and storage
-// tiers (gateway.yaml, storage.yaml) and the test that the real binary accepts and runs them.
 package jaegerdeploy
 
 import (
