@@ -48,6 +48,7 @@ type config struct {
 	waterfall     *waterfall.Printer // WithWaterfall's, owned by the caller
 
 	sampler     sdktrace.Sampler
+	wrapSampler []func(sdktrace.Sampler) sdktrace.Sampler // WithSamplerWrapper
 	processors  []sdktrace.SpanProcessor
 	batchOpts   []sdktrace.BatchSpanProcessorOption
 	propagators []propagation.TextMapPropagator
@@ -149,6 +150,22 @@ func WithOTLPProtocol(protocol string) Option {
 // ParentBased(AlwaysSample()).
 func WithSampler(s sdktrace.Sampler) Option {
 	return optionFunc(func(c config) config { c.sampler = s; return c })
+}
+
+// WithSamplerWrapper wraps the sampler Install chooses, WithSampler's or else the one
+// OTEL_TRACES_SAMPLER names (a jaeger_remote sampler once it polls Jaeger). spans.Monitor counts
+// the spans sampled out under any of them with WithSamplerWrapper(mon.Sampler), where
+// WithSampler(mon.Sampler(s)) counts only under an s of your own and makes Install ignore
+// OTEL_TRACES_SAMPLER. Wrappers apply in the order given, the last outermost; one that returns
+// nil leaves the sampler as it was. Under OTEL_SDK_DISABLED=true nothing is sampled and
+// nothing is wrapped.
+func WithSamplerWrapper(wrap func(sdktrace.Sampler) sdktrace.Sampler) Option {
+	return optionFunc(func(c config) config {
+		if wrap != nil {
+			c.wrapSampler = append(append([]func(sdktrace.Sampler) sdktrace.Sampler(nil), c.wrapSampler...), wrap)
+		}
+		return c
+	})
 }
 
 // WithSpanProcessor registers sp with the tracer provider beside the exporting batch processor:

@@ -100,6 +100,14 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 
 	exportCtx, stopExports := context.WithCancel(context.Background())
 	sampler, stopSampler := startSampler(sampler, res) // jaeger_remote polls from here on (remotesampler.go)
+	for _, wrap := range cfg.wrapSampler {
+		if sdkDisabled {
+			break // nothing is sampled: a Monitor would count every span as sampled out
+		}
+		if w := wrap(sampler); w != nil {
+			sampler = w
+		}
+	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
 	for _, sp := range cfg.processors {
 		if sp != nil {

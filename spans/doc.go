@@ -62,7 +62,11 @@
 // by the Monitor's created/ended/active. Before and After still run around the function of Run
 // and Go only if a processor saw the span start, so they do not fire for dropped spans either.
 // To count what the sampler drops, wrap it with Monitor.Sampler: the drops then show as
-// "sampled out", by name and kind.
+// "sampled out", by name and kind. To wrap whatever sampler otelctx.Install picks, the one
+// OTEL_TRACES_SAMPLER names included (jaeger_remote and parentbased_jaeger_remote, whose rate
+// Jaeger sets), give the wrapper to Install rather than a sampler:
+//
+//	otelctx.Install(ctx, otelctx.WithSpanProcessor(mon), otelctx.WithSamplerWrapper(mon.Sampler))
 //
 // # Goroutines
 //

@@ -465,6 +465,9 @@ func (m *Monitor) countDropped(name string, kind trace.SpanKind, tid trace.Trace
 	if m.shut.Load() {
 		return
 	}
+	// The sampler sees the kind as given (unspecified when the caller gave none); a recorded
+	// span gets the SDK's validated kind, internal then. Count a dropped span in that row too.
+	kind = trace.ValidateSpanKind(kind)
 	m.namesFor(clipName(name)).stripes[stripeOf(tid[15])].kinds[kindIndex(kind)].dropped.Add(1)
 }
 
@@ -804,7 +807,9 @@ func (m *Monitor) Stats() Stats {
 
 // Sampler wraps s so that the monitor counts the spans s drops (Stats' SampledOut, by kind and
 // by name): the SDK never starts those, so no span processor can see them. A nil s is the SDK's
-// default, ParentBased(AlwaysSample()). Pass the result to otelctx.WithSampler.
+// default, ParentBased(AlwaysSample()). Pass the result to otelctx.WithSampler, or pass
+// mon.Sampler itself to otelctx.WithSamplerWrapper to wrap the sampler Install picks from
+// OTEL_TRACES_SAMPLER (jaeger_remote included).
 func (m *Monitor) Sampler(s sdktrace.Sampler) sdktrace.Sampler {
 	if s == nil {
 		s = sdktrace.ParentBased(sdktrace.AlwaysSample())

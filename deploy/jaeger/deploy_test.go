@@ -2,7 +2,6 @@ package jaegerdeploy
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -52,28 +51,8 @@ func TestTiersStart(t *testing.T) { startTiers(t) }
 // the storage query API's base URL and the gateway's OTLP/HTTP endpoint.
 func startTiers(t *testing.T, gatewayEnv ...string) (query, otlp string) {
 	t.Helper()
-	ports := jaegertest.Ports(t, 10)
-	addr := jaegertest.Addr
-	storage := []string{
-		"BADGER_DIR=" + t.TempDir(),
-		"STORAGE_METRICS_LEVEL=none", "STORAGE_METRICS_HOST=127.0.0.1", fmt.Sprintf("STORAGE_METRICS_PORT=%d", ports[0]),
-		"STORAGE_HEALTH_ENDPOINT=" + addr(ports[1]),
-		"STORAGE_QUERY_HTTP_ENDPOINT=" + addr(ports[2]),
-		"STORAGE_QUERY_GRPC_ENDPOINT=" + addr(ports[3]),
-		"STORAGE_OTLP_GRPC_ENDPOINT=" + addr(ports[4]),
-		"STORAGE_OTLP_HTTP_ENDPOINT=" + addr(ports[5]),
-	}
-	query = "http://" + addr(ports[2])
-	jaegertest.StartFile(t, "storage.yaml", query+"/api/services", storage...)
-	gateway := append([]string{
-		"GATEWAY_METRICS_LEVEL=none", "GATEWAY_METRICS_HOST=127.0.0.1", fmt.Sprintf("GATEWAY_METRICS_PORT=%d", ports[6]),
-		"GATEWAY_HEALTH_ENDPOINT=" + addr(ports[7]),
-		"GATEWAY_OTLP_GRPC_ENDPOINT=" + addr(ports[8]),
-		"GATEWAY_OTLP_HTTP_ENDPOINT=" + addr(ports[9]),
-		"GATEWAY_STORAGE_OTLP_ENDPOINT=" + addr(ports[4]),
-	}, gatewayEnv...)
-	jaegertest.StartFile(t, "gateway.yaml", "http://"+addr(ports[7])+"/status", gateway...)
-	return query, "http://" + addr(ports[9])
+	tt := jaegertest.StartTiers(t, ".", t.TempDir(), gatewayEnv...)
+	return tt.Query, tt.OTLP
 }
 
 // One trace with an error span and one without, sent at 100% to the gateway keeping 0% of the

@@ -32,7 +32,9 @@ type Telemetry struct {
 // otelctx.Install (an exporter, WithoutGlobal for several services in one process, …).
 func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...otelctx.Option) (*Telemetry, error) {
 	mon := spans.NewMonitor(spans.WithLeakThreshold(30 * time.Second))
-	opts = append([]otelctx.Option{otelctx.WithServiceName(service), otelctx.WithSpanProcessor(mon)}, opts...)
+	// The monitor counts what the sampler drops, whichever OTEL_TRACES_SAMPLER chooses.
+	opts = append([]otelctx.Option{otelctx.WithServiceName(service), otelctx.WithSpanProcessor(mon),
+		otelctx.WithSamplerWrapper(mon.Sampler)}, opts...)
 	p, err := otelctx.Install(ctx, opts...)
 	if err != nil {
 		_ = mon.Shutdown(ctx)

@@ -81,6 +81,21 @@ type Process struct {
 	done chan struct{}
 }
 
+// Pid returns the process's ID.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Kill ends Jaeger with SIGKILL, as a crash or the OOM killer would: nothing is flushed or
+// closed. It waits until the process is gone.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // Log returns what Jaeger wrote so far.
 func (p *Process) Log() string { return p.log.String() }
 
