@@ -7,11 +7,12 @@
 //   - otelgrpc: otelgrpc's server and client stats handlers, W3C tracecontext + baggage, the
 //     no-op meter provider (no metrics are recorded by ctxtrail either);
 //   - ctxtrail: grpcctx.ServerOptions (stats handler + the interceptors that echo x-request-id)
-//     and grpcctx.NewClientHandler, with otelctx.NewPropagator (W3C + x-headers) and the no-op
-//     meter provider;
-//   - ctxtrail-handler: grpcctx's stats handlers alone, without the echo interceptors;
-//   - ctxtrail-w3c: ServerOptions with a W3C-only propagator;
-//   - ctxtrail-lean: the stats handlers alone with a W3C-only propagator.
+//     and grpcctx.NewClientHandler, with otelctx.NewPropagator (Install's default) and the
+//     no-op meter provider: traceparent and x-request-id on the request, x-request-id echoed;
+//   - ctxtrail-noecho: grpcctx's stats handlers alone, without the echo interceptors;
+//   - ctxtrail-xtrace: ctxtrail WithXTraceHeaders: x-trace-id and x-span-id on the request too,
+//     x-trace-id echoed too (the wire of ctxtrail's HTTP hops, and its gRPC default before the
+//     contract change of issue 18).
 //
 // BenchmarkUnaryPaired runs the variants in blocks, in a new random order each round, in one
 // process, and reports each one's process CPU time and heap allocations per call (client and

@@ -68,16 +68,16 @@ func start(tb testing.TB, name string) *variant {
 			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))}
 		sopts = append(sopts, grpc.StatsHandler(otelgrpc.NewServerHandler(o...)))
 		copts = append(copts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(o...)))
-	case "ctxtrail", "ctxtrail-handler", "ctxtrail-w3c", "ctxtrail-lean":
-		var prop propagation.TextMapPropagator = otelctx.NewPropagator()
-		if name == "ctxtrail-w3c" || name == "ctxtrail-lean" {
-			prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	case "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace":
+		// Install's default propagator (W3C trace context and baggage, x-headers).
+		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(otelctx.NewPropagator()), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
+		if name == "ctxtrail-xtrace" {
+			o = append(o, grpcctx.WithXTraceHeaders())
 		}
-		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(prop), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
-		if name == "ctxtrail" || name == "ctxtrail-w3c" {
-			sopts = grpcctx.ServerOptions(o...)
-		} else {
+		if name == "ctxtrail-noecho" {
 			sopts = append(sopts, grpc.StatsHandler(grpcctx.NewServerHandler(o...)))
+		} else {
+			sopts = grpcctx.ServerOptions(o...)
 		}
 		copts = append(copts, grpc.WithStatsHandler(grpcctx.NewClientHandler(o...)))
 	default:
@@ -120,7 +120,11 @@ func (v *variant) call(tb testing.TB, ctx context.Context) {
 	}
 }
 
-var variants = []string{"bare", "otelgrpc", "ctxtrail", "ctxtrail-handler", "ctxtrail-w3c", "ctxtrail-lean"}
+// variants: no instrumentation; otelgrpc; ctxtrail as the README shows it (ServerOptions, whose
+// interceptors echo x-request-id, and NewClientHandler); its stats handlers alone, without the
+// echo; and ServerOptions and NewClientHandler WithXTraceHeaders (x-trace-id and x-span-id on
+// the request, x-trace-id echoed: the wire of ctxtrail's HTTP hops).
+var variants = []string{"bare", "otelgrpc", "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace"}
 
 // callCtx is the context of a call made from inside a service's request: it carries a request
 // ID (which ctxtrail forwards and otelgrpc ignores).
@@ -194,7 +198,7 @@ func BenchmarkUnaryPaired(b *testing.B) {
 			round[v.name] = [2]float64{float64(c), float64(m)}
 		}
 		bare, o := round["bare"], round["otelgrpc"]
-		for _, name := range []string{"ctxtrail", "ctxtrail-lean"} {
+		for _, name := range variants[2:] {
 			c := round[name]
 			for k, label := range []string{"cpu", "allocs"} {
 				ratios[name+"/otelgrpc-"+label+"-total"] = append(ratios[name+"/otelgrpc-"+label+"-total"], c[k]/o[k])

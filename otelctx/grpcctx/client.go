@@ -3,8 +3,10 @@ package grpcctx
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/metadata"
@@ -14,11 +16,15 @@ import (
 // NewClientHandler returns a grpc stats.Handler for clients (install it with
 // grpc.WithStatsHandler) that does for each RPC what otelctx.NewTransport does for an HTTP
 // request: it starts a client span named "package.Service/Method" with rpc.system,
-// rpc.service and rpc.method, and writes the trace context, baggage and x-headers into the
-// outgoing metadata through the propagator, adding x-request-id from the context when the
-// propagator did not. Headers of the same names already in the outgoing metadata (say,
-// incoming metadata forwarded whole) are replaced, never duplicated, since two traceparents
-// would make the next service start a fresh trace.
+// rpc.service, rpc.method and otelctx.AttrRequestID (the context's request ID, when
+// otelctx.ValidRequestID accepts it), and writes the trace context and baggage into the
+// outgoing metadata through the propagator, and x-request-id from the context when the
+// propagator did not. x-trace-id and x-span-id are left off the gRPC wire unless
+// WithXTraceHeaders is given (the callee reads traceparent). Headers of the same names already
+// in the outgoing metadata (say, incoming metadata forwarded whole) are replaced, never
+// duplicated, since two traceparents would make the next service start a fresh trace; without
+// WithXTraceHeaders a forwarded x-trace-id or x-span-id, which would name another span, is
+// removed.
 //
 // The span ends when the RPC ends, with rpc.grpc.status_code; every code but OK marks it as an
 // error, as the RPC conventions ask of a client. A streaming RPC ends when the client has read
@@ -37,45 +43,70 @@ var _ stats.Handler = (*clientHandler)(nil)
 // TagRPC starts the client span and injects the outgoing metadata.
 func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	m := h.methods.get(info.FullMethodName)
-	ctx, _ = h.tracer.Start(ctx, m.name, m.opts...)
-	ctx = h.withMethod(ctx, m)
+	ctx, span := h.tracer.Start(ctx, m.name, m.opts...)
+	id := otelctx.RequestID(ctx)
+	validID := otelctx.ValidRequestID(id)
+	if validID {
+		// After the start attributes, so the span's attribute slice grows once, with room
+		// for rpc.grpc.status_code at the end.
+		span.SetAttributes(attribute.String(otelctx.AttrRequestID, id))
+	}
 
-	var out pairs
-	h.cfg.prop.Inject(ctx, &out)
-	if out.get(otelctx.HeaderRequestID) == "" {
-		if id := otelctx.RequestID(ctx); otelctx.ValidRequestID(id) {
-			out.Set(otelctx.HeaderRequestID, id)
-		}
+	out := pairsPool.Get().(*pairs)
+	out.dropXTrace = !h.cfg.xTrace
+	h.cfg.prop.Inject(ctx, out)
+	if validID && out.get(otelctx.HeaderRequestID) == "" {
+		out.Set(otelctx.HeaderRequestID, id)
 	}
-	if len(out.kv) > 0 {
-		ctx = appendOutgoing(ctx, out.kv)
-	}
-	if h.cfg.messageEvents {
-		ctx = context.WithValue(ctx, messagesKey{}, new(messages))
-	}
-	return ctx
+	ctx = appendOutgoing(ctx, out.kv, !h.cfg.xTrace)
+	out.release()
+	return h.withRPC(ctx, m)
 }
 
 // appendOutgoing adds kv to the outgoing metadata of ctx. Without outgoing metadata (the
-// common case) the pairs are appended, which copies nothing; with some, it is copied (grpc
-// offers no other way to read it) and the keys replaced.
-func appendOutgoing(ctx context.Context, kv []string) context.Context {
+// common case) the pairs are appended, which copies nothing but kv; with some, it is copied
+// (grpc offers no other way to read it), the keys replaced and, when dropXTrace, x-trace-id and
+// x-span-id removed.
+func appendOutgoing(ctx context.Context, kv []string, dropXTrace bool) context.Context {
 	md, ok := metadata.FromOutgoingContext(ctx)
-	if !ok {
+	switch {
+	case !ok && len(kv) == 0, ok && len(kv) == 0 && !dropXTrace:
+		return ctx
+	case !ok:
 		return metadata.AppendToOutgoingContext(ctx, kv...)
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		md[kv[i]] = []string{kv[i+1]}
+	}
+	if dropXTrace {
+		delete(md, otelctx.HeaderTraceID)
+		delete(md, otelctx.HeaderSpanID)
 	}
 	return metadata.NewOutgoingContext(ctx, md)
 }
 
 // pairs collects what a propagator injects as metadata key/value pairs, keys lowercased. Get
 // returns what was Set, so otelctx.XTrace slices x-trace-id and x-span-id out of the
-// traceparent instead of encoding them again.
+// traceparent instead of encoding them again. With dropXTrace, Set ignores x-trace-id and
+// x-span-id. A client handler takes one from pairsPool per RPC: the propagator's Inject takes
+// an interface, so a pairs on the stack would escape, and the metadata copies the strings out
+// before it goes back.
 type pairs struct {
-	kv    []string
-	small [14]string // seven pairs without growing: every header ctxtrail propagates
+	kv         []string
+	small      [14]string // seven pairs without growing: every header ctxtrail propagates
+	dropXTrace bool
+}
+
+var pairsPool = sync.Pool{New: func() any { return new(pairs) }}
+
+// release clears p (no string stays reachable from the pool) and returns it to pairsPool.
+func (p *pairs) release() {
+	if len(p.kv) > len(p.small) {
+		return // grown by an unusual propagator: let the collector have it
+	}
+	clear(p.small[:])
+	p.kv = nil
+	pairsPool.Put(p)
 }
 
 var _ propagation.TextMapCarrier = (*pairs)(nil)
@@ -95,6 +126,9 @@ func (p *pairs) Get(key string) string { return p.get(strings.ToLower(key)) }
 // Set sets key to value, replacing an earlier value.
 func (p *pairs) Set(key, value string) {
 	key = strings.ToLower(key)
+	if p.dropXTrace && (key == otelctx.HeaderTraceID || key == otelctx.HeaderSpanID) {
+		return
+	}
 	if p.kv == nil {
 		p.kv = p.small[:0]
 	}

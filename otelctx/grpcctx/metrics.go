@@ -47,23 +47,12 @@ func newDuration(mp metric.MeterProvider, server bool) metric.Float64Histogram {
 	return h
 }
 
-type methodKey struct{}
-
-// withMethod remembers the RPC's method in ctx for recordDuration; without metrics it is not
-// needed and costs nothing.
-func (h *rpcHandler) withMethod(ctx context.Context, m *method) context.Context {
-	if h.duration == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, methodKey{}, m)
-}
-
 // recordDuration records the finished RPC's duration.
 func (h *rpcHandler) recordDuration(ctx context.Context, e *stats.End, code codes.Code) {
 	if h.duration == nil {
 		return
 	}
-	m, _ := ctx.Value(methodKey{}).(*method)
+	m, _ := rpcOf(ctx)
 	if m == nil {
 		return
 	}

@@ -31,6 +31,7 @@ type config struct {
 	warn           *otelctx.WarnLimiter
 	messageEvents  bool
 	trustRequestID bool
+	xTrace         bool // WithXTraceHeaders
 }
 
 func newConfig(opts []Option) config {
@@ -120,4 +121,18 @@ func WithWarnLimiter(l *otelctx.WarnLimiter) Option {
 // limit and every event costs an allocation.
 func WithMessageEvents() Option {
 	return optionFunc(func(c config) config { c.messageEvents = true; return c })
+}
+
+// WithXTraceHeaders adds ctxtrail's x-trace-id and x-span-id headers to the gRPC wire, as the
+// HTTP transport and middleware always have them. On a client handler the outgoing metadata
+// then carries x-trace-id and x-span-id beside traceparent (when the propagator writes them, as
+// Install's does); on ServerOptions the response header metadata echoes x-trace-id beside
+// x-request-id.
+//
+// Off by default: on a gRPC hop both ends are ctxtrail or OpenTelemetry and read traceparent,
+// and every metadata field costs grpc-go about five allocations at each end. Servers read
+// x-trace-id and x-span-id either way (when no valid traceparent came), so a caller that sends
+// only them still joins the trace. Turn it on for callees that read only the x-headers.
+func WithXTraceHeaders() Option {
+	return optionFunc(func(c config) config { c.xTrace = true; return c })
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -55,6 +56,7 @@ type method struct {
 	name   string
 	opts   []trace.SpanStartOption // kind and attributes; shared, never appended to in place
 	fields [2]attribute.KeyValue   // rpc.service, rpc.method
+	store  otelctx.FieldPreset     // fields, for the server's request store
 	rec    recOptions              // the duration's measurement options per status code
 }
 
@@ -82,6 +84,7 @@ func (c *methodCache) get(full string) *method {
 	m := &method{name: name}
 	m.fields = [2]attribute.KeyValue{RPCServiceKey.String(service), RPCMethodKey.String(meth)}
 	m.opts = []trace.SpanStartOption{c.kind, trace.WithAttributes(systemGRPC, m.fields[0], m.fields[1])}
+	m.store = otelctx.NewFieldPreset(m.fields[:]...)
 	if c.n.Load() < maxMethods {
 		if _, loaded := c.m.LoadOrStore(full, m); !loaded {
 			c.n.Add(1)
@@ -167,7 +170,38 @@ func boundedMessage(s string) string {
 // messages numbers the messages of one RPC for WithMessageEvents.
 type messages struct{ sent, received atomic.Int64 }
 
-type messagesKey struct{}
+// rpcKey holds what HandleRPC needs of an RPC beyond its span, one context entry for both:
+// the *method for the duration metric, or with WithMessageEvents an *rpcState. Without either,
+// nothing is stored.
+type rpcKey struct{}
+
+type rpcState struct {
+	m    *method
+	msgs messages
+}
+
+// withRPC remembers the RPC's method (for recordDuration) and message counters (for
+// messageEvent) in ctx, when the handler needs them.
+func (h *rpcHandler) withRPC(ctx context.Context, m *method) context.Context {
+	switch {
+	case h.cfg.messageEvents:
+		return context.WithValue(ctx, rpcKey{}, &rpcState{m: m})
+	case h.duration != nil:
+		return context.WithValue(ctx, rpcKey{}, m)
+	}
+	return ctx
+}
+
+// rpcOf returns what withRPC stored.
+func rpcOf(ctx context.Context) (*method, *messages) {
+	switch v := ctx.Value(rpcKey{}).(type) {
+	case *method:
+		return v, nil
+	case *rpcState:
+		return v.m, &v.msgs
+	}
+	return nil, nil
+}
 
 var (
 	msgSent     = attribute.String("rpc.message.type", "SENT")
@@ -176,7 +210,7 @@ var (
 
 // messageEvent records one message on the span in ctx.
 func messageEvent(ctx context.Context, rs stats.RPCStats) {
-	m, _ := ctx.Value(messagesKey{}).(*messages)
+	_, m := rpcOf(ctx)
 	if m == nil {
 		return
 	}

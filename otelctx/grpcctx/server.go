@@ -2,9 +2,11 @@ package grpcctx
 
 import (
 	"context"
+	"sync"
 
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -23,8 +25,8 @@ var incomingKeys = [...]string{"traceparent", "tracestate", "baggage",
 func ServerOptions(opts ...Option) []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.StatsHandler(NewServerHandler(opts...)),
-		grpc.ChainUnaryInterceptor(UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(StreamServerInterceptor()),
+		grpc.ChainUnaryInterceptor(UnaryServerInterceptor(opts...)),
+		grpc.ChainStreamInterceptor(StreamServerInterceptor(opts...)),
 	}
 }
 
@@ -34,10 +36,10 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 //  1. reads traceparent, tracestate, baggage, x-trace-id, x-span-id and x-request-id from the
 //     incoming metadata through otelctx.MetadataCarrier and otelctx.ExtractIncoming: bounded,
 //     bad values counted through the WarnLimiter, a fresh trace when the trace headers are bad;
-//  2. starts a server span named "package.Service/Method" with rpc.system, rpc.service and
-//     rpc.method: a child of the caller's span, or at a trust boundary (WithTrustBoundary) a
-//     new root linked to it, with the baggage cut to the allowlist and a request ID of its own
-//     (the caller's kept as otelctx.AttrCallerRequestID);
+//  2. starts a server span named "package.Service/Method" with rpc.system, rpc.service,
+//     rpc.method and otelctx.AttrRequestID: a child of the caller's span, or at a trust
+//     boundary (WithTrustBoundary) a new root linked to it, with the baggage cut to the
+//     allowlist and a request ID of its own (the caller's kept as otelctx.AttrCallerRequestID);
 //  3. puts the request store in the context: the request ID (a safe incoming x-request-id or a
 //     new one) and the fields rpc.service and rpc.method;
 //  4. ends the span when the RPC ends (for a stream, when the handler returns), with
@@ -58,16 +60,7 @@ var _ stats.Handler = (*serverHandler)(nil)
 
 // TagRPC extracts the incoming context and starts the server span.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	// Only the keys ctxtrail reads are copied out of the incoming metadata, not the whole of it.
-	var md otelctx.MetadataCarrier
-	for _, k := range incomingKeys {
-		if vs := metadata.ValueFromIncomingContext(ctx, k); len(vs) > 0 {
-			if md == nil {
-				md = make(otelctx.MetadataCarrier, len(incomingKeys))
-			}
-			md[k] = vs
-		}
-	}
+	md := incomingMetadata(ctx)
 	ctx, id := otelctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
 
 	m := h.methods.get(info.FullMethodName)
@@ -82,43 +75,139 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	}
 	ctx, span := h.tracer.Start(ctx, m.name, spanOpts...)
 	if public && !h.cfg.trustRequestID {
-		ctx, _ = otelctx.TrustBoundaryRequestID(ctx, id, md, span)
+		ctx, id = otelctx.TrustBoundaryRequestID(ctx, id, md, span)
 	}
-	ctx = otelctx.AddFields(ctx, m.fields[:]...)
-	ctx = h.withMethod(ctx, m)
-	if h.cfg.messageEvents {
-		ctx = context.WithValue(ctx, messagesKey{}, new(messages))
+	// After the start attributes, so the span's attribute slice grows once, with room for
+	// rpc.grpc.status_code at the end.
+	span.SetAttributes(attribute.String(otelctx.AttrRequestID, id))
+	ctx = m.store.AddTo(ctx)
+	return h.withRPC(ctx, m)
+}
+
+// incomingMetadata returns the incoming metadata of ctx for reading. grpc-go's accessors copy
+// it (ValueFromIncomingContext copies the values of a key, FromIncomingContext the whole of
+// it); the handler only reads it, so it reads the metadata in place when it can
+// (incomingKey), else copies out the keys it reads. A carrier from here is never written to.
+func incomingMetadata(ctx context.Context) otelctx.MetadataCarrier {
+	if incomingKey != nil {
+		md, _ := ctx.Value(incomingKey).(metadata.MD)
+		return otelctx.MetadataCarrier(md)
 	}
-	return ctx
+	var md otelctx.MetadataCarrier
+	for _, k := range incomingKeys {
+		if vs := metadata.ValueFromIncomingContext(ctx, k); len(vs) > 0 {
+			if md == nil {
+				md = make(otelctx.MetadataCarrier, len(incomingKeys))
+			}
+			md[k] = vs
+		}
+	}
+	return md
+}
+
+// incomingKey is the context key under which grpc-go keeps the incoming metadata, learnt by
+// asking metadata.ValueFromIncomingContext to look in a context that notes the key it is asked
+// for, and checked against metadata.NewIncomingContext; nil (copy, as the accessors do) if
+// grpc-go ever stores it differently.
+var incomingKey = func() any {
+	probe := &keyProbe{Context: context.Background()}
+	_ = metadata.ValueFromIncomingContext(probe, "k")
+	if probe.key == nil {
+		return nil
+	}
+	want := metadata.MD{"k": {"v"}}
+	md, ok := metadata.NewIncomingContext(context.Background(), want).Value(probe.key).(metadata.MD)
+	if !ok || len(md) != 1 || len(md["k"]) != 1 || &md["k"][0] != &want["k"][0] {
+		return nil
+	}
+	return probe.key
+}()
+
+// keyProbe is a context that remembers the first key its Value is asked for.
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	if p.key == nil {
+		p.key = key
+	}
+	return nil
 }
 
 // UnaryServerInterceptor returns an interceptor that sets x-request-id in the response header
 // metadata, from the request ID NewServerHandler put in the context, before the handler runs:
-// the caller can quote it whatever the handler answers. (The trace ID is not echoed: every
-// header field costs grpc-go several allocations at each end, and the caller's own span
-// already knows the trace.)
-func UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+// the caller can quote it whatever the handler answers. With WithXTraceHeaders it sets
+// x-trace-id, the server span's trace ID, too, as otelctx's HTTP middleware does; without, the
+// trace ID is not echoed: every header field costs grpc-go several allocations at each end, and
+// the caller's own span already knows the trace. Other options are ignored.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	xTrace := newEchoConfig(opts)
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		echoRequestID(ctx)
+		echo(ctx, xTrace)
 		return handler(ctx, req)
 	}
 }
 
 // StreamServerInterceptor is UnaryServerInterceptor for streaming RPCs.
-func StreamServerInterceptor() grpc.StreamServerInterceptor {
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	xTrace := newEchoConfig(opts)
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		echoRequestID(ss.Context())
+		echo(ss.Context(), xTrace)
 		return handler(srv, ss)
 	}
 }
 
-// echoRequestID sets the response header metadata. The request ID is safe to send: one
-// ValidRequestID accepts, or a new one.
-func echoRequestID(ctx context.Context) {
+// newEchoConfig reads the one option the interceptors use, without newConfig's defaults.
+func newEchoConfig(opts []Option) (xTrace bool) {
+	var c config
+	for _, o := range opts {
+		if o != nil {
+			c = o.apply(c)
+		}
+	}
+	return c.xTrace
+}
+
+// echo sets the response header metadata: x-request-id (safe to send: one ValidRequestID
+// accepts, or a new one) and, with xTrace, x-trace-id. The metadata handed to grpc.SetHeader
+// comes from echoPool: every SetHeader in grpc-go merges it into the stream's header with
+// metadata.Join, which copies keys and values, so it can be reused once SetHeader returns.
+func echo(ctx context.Context, xTrace bool) {
 	id := otelctx.RequestID(ctx)
 	if !otelctx.ValidRequestID(id) {
+		id = ""
+	}
+	var tid string
+	if xTrace {
+		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+			tid = sc.TraceID().String()
+		}
+	}
+	if id == "" && tid == "" {
 		return
 	}
+	e := echoPool.Get().(*echoMD)
+	if id != "" {
+		e.vals[0] = id
+		e.md[otelctx.HeaderRequestID] = e.vals[0:1:1]
+	}
+	if tid != "" {
+		e.vals[1] = tid
+		e.md[otelctx.HeaderTraceID] = e.vals[1:2:2]
+	}
 	// SetHeader fails only when the headers are gone already: nothing to do then.
-	_ = grpc.SetHeader(ctx, metadata.MD{otelctx.HeaderRequestID: []string{id}})
+	_ = grpc.SetHeader(ctx, e.md)
+	clear(e.md)
+	e.vals = [2]string{}
+	echoPool.Put(e)
 }
+
+// echoMD is the response header metadata echo sends, kept for reuse.
+type echoMD struct {
+	md   metadata.MD
+	vals [2]string
+}
+
+var echoPool = sync.Pool{New: func() any { return &echoMD{md: make(metadata.MD, 2)} }}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package grpcctx_test
+
+const raceEnabled = false
