@@ -107,17 +107,35 @@ func ExtractIncoming(ctx context.Context, prop propagation.TextMapPropagator, c 
 	return incomingRequestID(ctx, c, l)
 }
 
-// incomingRequestID returns ctx carrying the request ID the request runs under: the one already
-// extracted into ctx, else a safe x-request-id from c, else a new one.
+// incomingRequestID returns ctx carrying the request ID the request runs under (see
+// settleRequestID).
 func incomingRequestID(ctx context.Context, c propagation.TextMapCarrier, l *WarnLimiter) (context.Context, string) {
+	id := settleRequestID(ctx, c, false, l)
+	if RequestID(ctx) != id {
+		ctx = WithRequestID(ctx, id)
+	}
+	return ctx, id
+}
+
+// settleRequestID returns the ID an incoming request runs under: the one already extracted into
+// ctx, else a safe x-request-id from c, else a new one (counting a refused value through l).
+// headerFirst is for a context extracted by fusedPropagator.extractTrace, which leaves the
+// x-request-id out of ctx: a safe header then wins over an ID already in ctx, as it does when
+// XTrace.Extract puts it in.
+func settleRequestID(ctx context.Context, c propagation.TextMapCarrier, headerFirst bool, l *WarnLimiter) string {
+	if headerFirst {
+		if v := c.Get(HeaderRequestID); ValidRequestID(v) {
+			return v
+		}
+	}
 	if id := RequestID(ctx); id != "" {
-		return ctx, id
+		return id
 	}
 	id, refused := requestIDFrom(c.Get(HeaderRequestID))
 	if refused {
 		l.Warn(HeaderRequestID, "unsafe value replaced")
 	}
-	return WithRequestID(ctx, id), id
+	return id
 }
 
 // checkTraceFields counts the bad trace headers of one request, given the fields of each name

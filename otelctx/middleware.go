@@ -242,8 +242,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
+	s := new(serverRequest) // serverreq.go: the request's one allocation of ctxtrail's own
 	hdr := HeaderCarrier(r.Header)
-	ctx := h.cfg.propagator().Extract(r.Context(), hdr)
+	prop := h.cfg.propagator()
+	fp, fused := prop.(fusedPropagator)
+	var ctx context.Context
+	if fused {
+		ctx = fp.extractTrace(r.Context(), hdr) // the request ID goes in s, not in a context value
+	} else {
+		ctx = prop.Extract(r.Context(), hdr)
+	}
 	h.checkHeaders(hdr, ctx)
 
 	method, methodKnown := normalizeMethod(r.Method)
@@ -252,8 +260,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	attrs := make([]attribute.KeyValue, 0, 12) // reused for the attributes set at the end
-	attrs = append(attrs,
+	attrs := append(s.attrs[:0],
 		semconv.HTTPRequestMethodKey.String(method),
 		semconv.URLPathKey.String(path),
 		semconv.URLSchemeKey.String(scheme),
@@ -276,12 +283,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, semconv.HTTPRouteKey.String(route))
 	}
 
-	spanOpts := make([]trace.SpanStartOption, 2, 4)
-	spanOpts[0] = trace.WithSpanKind(trace.SpanKindServer)
-	spanOpts[1] = trace.WithAttributes(attrs...)
+	spanOpts := append(s.opts[:0], serverKindOption, trace.WithAttributes(attrs...))
 	public := h.cfg.isPublic(r)
 	if public {
-		spanOpts = append(spanOpts, trace.WithNewRoot())
+		spanOpts = append(spanOpts, newRootOption)
 		if link, ok := boundaryLink(ctx); ok {
 			spanOpts = append(spanOpts, trace.WithLinks(link))
 		}
@@ -297,26 +302,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, span := h.cfg.tracer().Start(ctx, name, spanOpts...)
 	mrec := h.cfg.serverStart(ctx, method, r) // httpmetrics.go
 
-	ctx, id := incomingRequestID(ctx, hdr, h.cfg.warn)
+	id := settleRequestID(ctx, hdr, fused, h.cfg.warn)
+	var caller attribute.KeyValue
 	if public && !h.cfg.trustRequestID {
-		ctx, id = boundaryRequestID(ctx, id, hdr, span)
+		id, caller, _ = boundaryID(id, hdr, span)
 	}
-	rw := &responseWriter{ResponseWriter: w}
-	ctx = addFields(ctx, &rw.route, attrs[:2:2]) // http.request.method, url.path
+	s.Context, s.id = ctx, id
+	// The store's first version: http.request.method, url.path and, at a boundary, the caller's
+	// request ID, on top of whatever an outer layer added.
+	storeKVs := [...]attribute.KeyValue{caller, attrs[0], attrs[1]} // an empty caller is skipped
+	s.fields.fill(fieldsKey.Value(ctx), &s.rw.route, storeKVs[:])
+	s.setEcho(w.Header(), span.SpanContext().TraceID())
+	s.rw.ResponseWriter = w
+	rw := &s.rw
 
-	// Both response headers share one allocation for their value slices.
-	wh := w.Header()
-	vals := make([]string, 2)
-	vals[1] = id
-	wh["X-Request-Id"] = vals[1:2:2]
-	if tid := span.SpanContext().TraceID(); tid.IsValid() {
-		var b [32]byte
-		encodeHex(b[:], tid[:])
-		vals[0] = string(b[:])
-		wh["X-Trace-Id"] = vals[0:1:1]
-	}
-
-	r2 := r.WithContext(ctx)
+	r2 := r.WithContext(s)
 	rw.countBody(r2)
 	defer func() {
 		if p := recover(); p != nil {
@@ -335,7 +335,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(rw, r2)
 
-	end := rw.appendEndAttrs(attrs[:0], id)                    // the span copied attrs at its start
+	end := rw.appendEndAttrs(s.attrs[:0], id)                  // the span copied attrs at its start
 	if late := rw.lateRoute(r2); late != "" && late != route { // SetRoute, or a ServeMux inside next
 		route = late
 		end = append(end, semconv.HTTPRouteKey.String(route))
@@ -438,6 +438,9 @@ func protocolVersion(r *http.Request) string {
 func hostOnly(hostport string) string {
 	if hostport == "" {
 		return ""
+	}
+	if strings.IndexByte(hostport, ':') < 0 {
+		return boundedString(hostport) // no port: SplitHostPort would allocate its error
 	}
 	if host, _, err := net.SplitHostPort(hostport); err == nil {
 		return boundedString(host)

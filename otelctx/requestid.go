@@ -11,7 +11,9 @@ import (
 // incoming ID past it is replaced by a generated one.
 const MaxRequestIDLen = w3cbaggage.MaxIDLen
 
-var requestIDKey = NewKey[string]("ctxtrail.request_id")
+// requestIDKey holds a pointer so that NewHandler's request node (serverreq.go) can answer it
+// from its own memory without boxing a string on every lookup.
+var requestIDKey = NewKey[*string]("ctxtrail.request_id")
 
 // WithRequestID returns a copy of ctx that carries id as the request ID. The HTTP middleware
 // sets it from a safe incoming x-request-id or a generated one; zapbridge writes it on every
@@ -20,12 +22,15 @@ var requestIDKey = NewKey[string]("ctxtrail.request_id")
 // WithRequestID stores id as given; ValidRequestID says whether it will be forwarded, because
 // an ID that could break a header or a log line never leaves the process.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return requestIDKey.With(ctx, id)
+	return requestIDKey.With(ctx, &id)
 }
 
 // RequestID returns the request ID carried by ctx, or "".
 func RequestID(ctx context.Context) string {
-	return requestIDKey.Value(ctx)
+	if p := requestIDKey.Value(ctx); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // ValidRequestID reports whether id is safe to adopt from an incoming x-request-id and to forward:

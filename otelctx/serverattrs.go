@@ -60,6 +60,9 @@ func splitHostPort(hostport string) (host string, port int) {
 	if hostport == "" {
 		return "", 0
 	}
+	if strings.IndexByte(hostport, ':') < 0 {
+		return hostport, 0 // the common Host without a port: SplitHostPort would allocate its error
+	}
 	h, p, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return strings.Trim(hostport, "[]"), 0

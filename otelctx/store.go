@@ -38,8 +38,15 @@ func AddFields(ctx context.Context, kvs ...attribute.KeyValue) context.Context {
 
 // addFields is AddFields that can also give the new version a route slot (NewHandler's).
 func addFields(ctx context.Context, route *routeSlot, kvs []attribute.KeyValue) context.Context {
-	old := fieldsKey.Value(ctx)
-	next := &fieldSet{route: route}
+	next := new(fieldSet)
+	next.fill(fieldsKey.Value(ctx), route, kvs)
+	return fieldsKey.With(ctx, next)
+}
+
+// fill makes next the version of the store that holds kvs on top of old (nil for none). A nil
+// route keeps old's route slot.
+func (next *fieldSet) fill(old *fieldSet, route *routeSlot, kvs []attribute.KeyValue) {
+	next.route = route
 	var have int
 	if old != nil {
 		have = len(old.kvs)
@@ -73,7 +80,6 @@ outer:
 		}
 		next.kvs = append(next.kvs, kv)
 	}
-	return fieldsKey.With(ctx, next)
 }
 
 // Fields is a read-only view of a context's request store. The zero Fields is empty.

@@ -23,14 +23,15 @@ type transportConfig struct {
 // also forwards the context's request ID as x-request-id when the propagator did not (when
 // ValidRequestID accepts it), so the next service logs under the same ID.
 //
-// The span covers the round trip up to the response headers; it does not wait for the body. It
-// records http.request.method, server.address, server.port, url.full (without user info, query
+// The span lasts until the response body is read to its end, fails or is closed (as otelhttp's
+// client span does), or ends with the round trip when there is no body. It records http.request.method, server.address, server.port, url.full (without user info, query
 // or fragment, which often carry credentials), AttrRequestID and http.response.status_code, and marks
 // transport errors and 4xx/5xx responses as errors. The caller's request is never modified: the
 // headers go on a shallow copy with cloned headers.
 type Transport struct {
 	base http.RoundTripper
 	cfg  transportConfig
+	urls urlCache
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -50,14 +51,22 @@ func NewTransport(base http.RoundTripper, opts ...TransportOption) *Transport {
 	return &Transport{base: base, cfg: c}
 }
 
+// clientCall is what RoundTrip keeps for one call, in one allocation: the span's attributes
+// and start options, and the response body wrapper that ends the span.
+type clientCall struct {
+	attrs [8]attribute.KeyValue
+	opts  [2]trace.SpanStartOption
+	body  spanBody
+}
+
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !t.cfg.traced(r) {
 		return t.base.RoundTrip(r)
 	}
+	c := new(clientCall)
 	method, known := normalizeMethod(r.Method)
-	attrs := make([]attribute.KeyValue, 0, 7)
-	attrs = append(attrs, semconv.HTTPRequestMethodKey.String(method))
+	attrs := append(c.attrs[:0], semconv.HTTPRequestMethodKey.String(method))
 	if !known {
 		attrs = append(attrs, semconv.HTTPRequestMethodOriginalKey.String(boundedString(r.Method)))
 	}
@@ -67,7 +76,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if port := portOf(u.Port(), u.Scheme); port > 0 {
 			attrs = append(attrs, semconv.ServerPortKey.Int(port))
 		}
-		attrs = append(attrs, semconv.URLFullKey.String(boundedString(u.Scheme+"://"+u.Host+u.EscapedPath())))
+		attrs = append(attrs, semconv.URLFullKey.String(t.urls.full(u)))
 	}
 	if id := RequestID(r.Context()); ValidRequestID(id) { // the x-request-id sent below
 		attrs = append(attrs, attribute.String(AttrRequestID, id))
@@ -78,8 +87,8 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	} else if !known {
 		name = "HTTP"
 	}
-	ctx, span := t.cfg.tracer().Start(r.Context(), name,
-		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	opts := append(c.opts[:0], clientKindOption, trace.WithAttributes(attrs...))
+	ctx, span := t.cfg.tracer().Start(r.Context(), name, opts...)
 
 	r2 := r.WithContext(ctx)
 	r2.Header = r.Header.Clone()
@@ -96,17 +105,19 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	mrec := t.cfg.clientStart() // httpmetrics.go
 	resp, err := t.base.RoundTrip(r2)
 	t.cfg.clientEnd(ctx, mrec, r, method, resp, err)
+	end := c.attrs[:0] // the span copied the start attributes
 	if err != nil {
 		span.SetStatus(codes.Error, boundedString(err.Error()))
-		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		span.SetAttributes(append(end, semconv.ErrorTypeKey.String(errorType(err)))...)
 		span.End()
 		return resp, err
 	}
-	span.SetAttributes(semconv.HTTPResponseStatusCodeKey.Int(resp.StatusCode))
+	end = append(end, semconv.HTTPResponseStatusCodeKey.Int(resp.StatusCode))
 	if resp.StatusCode >= 400 {
 		setErrorStatus(span, "")
-		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
+		end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
 	}
+	span.SetAttributes(end...)
 	// The call lasts until its body is read, as otelhttp's client span does: end the span at
 	// EOF, a read error or Close, whichever comes first. A 101 body is the raw connection
 	// (an io.ReadWriteCloser), so it is left unwrapped.
@@ -114,7 +125,8 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		span.End()
 		return resp, nil
 	}
-	resp.Body = &spanBody{ReadCloser: resp.Body, span: span}
+	c.body.ReadCloser, c.body.span = resp.Body, span
+	resp.Body = &c.body
 	return resp, nil
 }
 

@@ -2,6 +2,7 @@ package otelctx
 
 import (
 	"context"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -81,13 +82,20 @@ func (XTrace) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 // Extract reads the x-headers from carrier into a copy of ctx. With nothing to extract it
 // returns ctx itself and allocates nothing.
 func (XTrace) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	ctx = extractXSpanContext(ctx, carrier)
+	if id := carrier.Get(HeaderRequestID); id != "" && ValidRequestID(id) {
+		ctx = WithRequestID(ctx, id)
+	}
+	return ctx
+}
+
+// extractXSpanContext is XTrace.Extract's trace half: the remote parent named by x-trace-id and
+// x-span-id, used only when no valid traceparent came with them.
+func extractXSpanContext(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	if tid := carrier.Get(HeaderTraceID); tid != "" && !validTraceparent(carrier.Get(headerTraceparent)) {
 		if sc, ok := xSpanContext(tid, carrier.Get(HeaderSpanID)); ok {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		}
-	}
-	if id := carrier.Get(HeaderRequestID); id != "" && ValidRequestID(id) {
-		ctx = WithRequestID(ctx, id)
 	}
 	return ctx
 }
@@ -245,11 +253,13 @@ func (p fusedPropagator) Inject(ctx context.Context, carrier propagation.TextMap
 	if n == 0 {
 		return
 	}
-	// One allocation holds every value slice; each header gets a one-element window of it.
-	vals := make([]string, n)
+	// One allocation holds every value slice, each header getting a one-element window of it,
+	// and the traceparent's bytes, which x-trace-id and x-span-id are cut from.
+	buf := new(injectBuf)
+	vals := buf.vals[:n]
 	i := 0
 	if hasSC {
-		tp := formatTraceparent(sc)
+		tp := buf.traceparent(sc)
 		vals[0], vals[1], vals[2] = tp, tp[3:35], tp[36:52]
 		h["Traceparent"], h["X-Trace-Id"], h["X-Span-Id"] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
 		i = 3
@@ -275,18 +285,38 @@ func (p fusedPropagator) Extract(ctx context.Context, carrier propagation.TextMa
 	return p.composite.Extract(ctx, carrier)
 }
 
+// extractTrace is Extract without the request ID: NewHandler settles the ID itself and carries it
+// in its request node (serverreq.go), which saves the context value and the boxed string that
+// XTrace.Extract would spend on it. The span context and baggage come out exactly as Extract's.
+func (p fusedPropagator) extractTrace(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	ctx = TraceContext{}.Extract(ctx, carrier)
+	ctx = propagation.Baggage{}.Extract(ctx, carrier)
+	return extractXSpanContext(ctx, carrier)
+}
+
 // Fields returns the header names Inject sets.
 func (p fusedPropagator) Fields() []string { return p.composite.Fields() }
 
-// formatTraceparent encodes sc as a version 00 traceparent, keeping only the sampled and random
+// injectBuf backs the header values of one fused Inject.
+type injectBuf struct {
+	vals [6]string // traceparent, x-trace-id, x-span-id, tracestate, baggage, x-request-id
+	tp   [55]byte
+}
+
+// traceparent encodes sc into the buffer and returns it as a string that shares the buffer,
+// which is never written again.
+func (b *injectBuf) traceparent(sc trace.SpanContext) string {
+	putTraceparent(&b.tp, sc)
+	return unsafe.String(&b.tp[0], len(b.tp))
+}
+
+// putTraceparent encodes sc as a version 00 traceparent, keeping only the sampled and random
 // flags, exactly as propagation.TraceContext does.
-func formatTraceparent(sc trace.SpanContext) string {
-	var b [55]byte
+func putTraceparent(b *[55]byte, sc trace.SpanContext) {
 	tid, sid := sc.TraceID(), sc.SpanID()
 	b[0], b[1], b[2], b[35], b[52] = '0', '0', '-', '-', '-'
 	encodeHex(b[3:35], tid[:])
 	encodeHex(b[36:52], sid[:])
 	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
 	b[53], b[54] = hexDigits[flags>>4], hexDigits[flags&0xf]
-	return string(b[:])
 }

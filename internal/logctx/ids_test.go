@@ -89,3 +89,15 @@ func BenchmarkSpanIDs(b *testing.B) {
 		}
 	})
 }
+
+// TestAllocEncode: a span's three encoded IDs cost one allocation.
+func TestAllocEncode(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	sc := spanContext(9, 0x1234)
+	span := trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), sc))
+	if n := testing.AllocsPerRun(200, func() { _ = Encode(span, sc.TraceID(), sc.SpanID(), true) }); n != 1 {
+		t.Errorf("Encode: %v allocations, want 1", n)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package logctx
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package otelctx
+
+const raceEnabled = false
