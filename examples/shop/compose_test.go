@@ -30,7 +30,7 @@ func TestComposeFile(t *testing.T) {
 			}
 			Environment map[string]string
 			Ports       []string
-			DependsOn   []string `yaml:"depends_on"`
+			DependsOn   dependsOn `yaml:"depends_on"`
 		}
 	}
 	if err := yaml.Unmarshal(raw, &compose); err != nil {
