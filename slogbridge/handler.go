@@ -102,18 +102,30 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		return h.next.Handle(ctx, r)
 	}
 	var buf [inlineAttrs]slog.Attr
-	ctxAttrs := h.e.appendTo(buf[:0], &lc)
+	attrs := h.e.appendTo(buf[:0], &lc)
 
 	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	out.AddAttrs(ctxAttrs...)
-	if len(h.groups) == 0 {
+	switch {
+	case len(h.groups) != 0:
+		if g, ok := h.nest(r); ok {
+			attrs = append(attrs, g)
+		}
+	case len(attrs)+r.NumAttrs() <= len(buf):
+		// The record's own attributes join the context's in buf, and the new record takes them
+		// all in one AddAttrs call.
+		r.Attrs(func(a slog.Attr) bool {
+			attrs = append(attrs, a)
+			return true
+		})
+	default:
+		out.AddAttrs(attrs...)
+		attrs = attrs[:0]
 		r.Attrs(func(a slog.Attr) bool {
 			out.AddAttrs(a)
 			return true
 		})
-	} else if g, ok := h.nest(r); ok {
-		out.AddAttrs(g)
 	}
+	out.AddAttrs(attrs...)
 	return h.next.Handle(ctx, out)
 }
 
