@@ -3,6 +3,7 @@ package slogbridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -291,5 +292,30 @@ func TestDisabledLevelSkipsEverything(t *testing.T) {
 	l.Debug("hidden")
 	if hooked || out.String() != "" {
 		t.Fatal("a disabled record reached the hook or the output")
+	}
+}
+
+// TestOrderContextFirst: the context's attributes come first, then the record's own, in their
+// order, whether the record has few attributes (one stack buffer) or many (more than the
+// buffer holds), compared byte for byte with the same record given the IDs by hand.
+func TestOrderContextFirst(t *testing.T) {
+	tr, _ := tracer(t)
+	ctx, span := tr.Start(otelctx.WithRequestID(context.Background(), "req-o"), "s")
+	defer span.End()
+	ctx = otelctx.AddFields(ctx, attribute.String("tenant", "acme"))
+	tid, sid := ids(span)
+	for _, n := range []int{0, 1, 3, inlineAttrs - 4, inlineAttrs - 3, inlineAttrs, 2 * inlineAttrs} {
+		var own []slog.Attr
+		for i := range n {
+			own = append(own, slog.Int(fmt.Sprintf("a%d", i), i))
+		}
+		bridged, plain := &lines{}, &lines{}
+		slog.New(NewHandler(plainJSON(bridged))).LogAttrs(ctx, slog.LevelInfo, "m", own...)
+		byHand := append([]slog.Attr{slog.String("trace_id", tid), slog.String("span_id", sid),
+			slog.String("request_id", "req-o"), slog.String("tenant", "acme")}, own...)
+		slog.New(plainJSON(plain)).LogAttrs(ctx, slog.LevelInfo, "m", byHand...)
+		if bridged.String() != plain.String() {
+			t.Fatalf("%d attributes:\nbridged %s\nby hand %s", n, bridged, plain)
+		}
 	}
 }
