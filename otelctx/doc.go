@@ -51,9 +51,10 @@
 //
 // Install also builds a LoggerProvider for OpenTelemetry's logs signal (logs.go): exporter from
 // WithLogExporter / WithLogExporterName / WithoutLogs, then OTEL_LOGS_EXPORTER (console, otlp,
-// none), then OTLP when an OTLP endpoint is configured (WithOTLP,
-// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT), else none: the service's own
-// zap core or slog handler already writes the lines, so by default they are not printed twice.
+// none), then OTLP when OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set, else none, as for metrics: the
+// service's own zap core or slog handler already writes the lines, so by default they are not
+// printed twice, and an OTEL_EXPORTER_OTLP_ENDPOINT alone often points at a traces-only
+// collector (a stock Jaeger) that would refuse every logs export.
 // Batching follows WithLogBatch, then OTEL_BLRP_*. Provider.LogStats counts records as Stats
 // counts spans (a full queue refuses new records, never blocks, and counts them; records logged
 // after Shutdown are counted as dropped); losses are reported like spans' as errors wrapping

@@ -25,11 +25,14 @@ import (
 // slogbridge, or any OpenTelemetry log bridge using the global LoggerProvider) emits them.
 //
 // The exporter is chosen from the options (WithLogExporter, WithLogExporterName, WithoutLogs),
-// then OTEL_LOGS_EXPORTER, then OTLP when an OTLP endpoint is set (WithOTLP,
-// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT), and otherwise none: the
-// lines are already written by the service's own zap core or slog handler, so printing them a
-// second time as OpenTelemetry JSON on stdout would only double the output, and the spec's
-// default (OTLP to localhost) would fail in every program run without a collector.
+// then OTEL_LOGS_EXPORTER, then OTLP when OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set, and otherwise
+// none, as for metrics. An OTEL_EXPORTER_OTLP_ENDPOINT (or WithOTLP) alone does not turn logs on:
+// the collector most set-ups point it at, a stock Jaeger, takes traces only and answers a logs
+// export with 404, so every record would be counted lost. The lines are already written by the
+// service's own zap core or slog handler, so a console default would only double the output,
+// and the spec's default (OTLP to localhost) would fail in every program run without a
+// collector. Once OTLP is chosen by name, records go where spans go (WithOTLP,
+// OTEL_EXPORTER_OTLP_ENDPOINT) unless OTEL_EXPORTER_OTLP_LOGS_ENDPOINT says otherwise.
 
 // DefaultLogBatch is the batch log record processor's configuration when neither an option nor
 // the OTEL_BLRP_* variables say otherwise: the SDK's defaults.
@@ -208,7 +211,8 @@ func logBatchFromEnv(b LogBatch) (LogBatch, error) {
 }
 
 // logExporterNames decides which log exporters run: options, then OTEL_LOGS_EXPORTER, then OTLP
-// when an OTLP endpoint is configured, then none.
+// when OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set, then none (see the top of this file for why the
+// shared endpoint alone is not enough).
 func logExporterNames(cfg config) (names []string, source string) {
 	switch {
 	case len(cfg.logs.exporterNames) > 0:
@@ -219,8 +223,8 @@ func logExporterNames(cfg config) (names []string, source string) {
 	if names := splitList(getenv("OTEL_LOGS_EXPORTER")); len(names) > 0 {
 		return names, "OTEL_LOGS_EXPORTER"
 	}
-	if cfg.otlpEndpoint != "" || getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
-		return []string{ExporterOTLP}, "OTEL_EXPORTER_OTLP_ENDPOINT"
+	if getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") != "" {
+		return []string{ExporterOTLP}, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
 	}
 	return nil, "default"
 }

@@ -53,6 +53,38 @@ func TestLogsDefaultIsNone(t *testing.T) {
 	}
 }
 
+// TestLogsDefaultNeedsLogsEndpoint: as for metrics, only OTEL_EXPORTER_OTLP_LOGS_ENDPOINT turns
+// the OTLP log exporter on by default; the shared endpoint (often a traces-only Jaeger) and
+// WithOTLP do not. Asking by name still sends records where spans go.
+func TestLogsDefaultNeedsLogsEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		opts []Option
+		want []string
+	}{
+		{"shared-endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, nil, nil},
+		{"traces-endpoint", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1/v1/traces"}, nil, nil},
+		{"WithOTLP", nil, []Option{WithOTLP("http://127.0.0.1:1")}, nil},
+		{"logs-endpoint", map[string]string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://127.0.0.1:1/v1/logs"}, nil, []string{ExporterOTLP}},
+		{"env-names-it", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_LOGS_EXPORTER": "otlp"}, nil, []string{ExporterOTLP}},
+		{"option-names-it", nil, []Option{WithOTLP("http://127.0.0.1:1"), WithLogExporterName(ExporterOTLP)}, []string{ExporterOTLP}},
+		{"logs-endpoint-but-none", map[string]string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://127.0.0.1:1/v1/logs", "OTEL_LOGS_EXPORTER": "none"}, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearLogEnv(t)
+			t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			p := install(t, append([]Option{WithoutExporter(), WithoutMetrics()}, tc.opts...)...)
+			if got := p.LogExporters(); fmt.Sprint(got) != fmt.Sprint(tc.want) || p.LogsEnabled() != (len(tc.want) > 0) {
+				t.Fatalf("log exporters %v (enabled %v), want %v", got, p.LogsEnabled(), tc.want)
+			}
+		})
+	}
+}
+
 // TestLogsOTLP sends 1,000 concurrent requests' records over OTLP/HTTP and OTLP/gRPC and checks
 // every decoded record carries its own request's trace and span as the record's fields.
 func TestLogsOTLP(t *testing.T) {
@@ -63,14 +95,16 @@ func TestLogsOTLP(t *testing.T) {
 	}{
 		{"http-option", otlplogs.NewHTTP, nil},
 		{"http-env", otlplogs.NewHTTP, map[string]string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "URL/v1/logs", "OTEL_LOGS_EXPORTER": "otlp"}},
-		{"grpc-env", otlplogs.NewGRPC, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "URL", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}},
+		{"http-logs-endpoint-alone", otlplogs.NewHTTP, map[string]string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "URL/v1/logs"}},
+		{"grpc-env", otlplogs.NewGRPC, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "URL", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_LOGS_EXPORTER": "otlp"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearLogEnv(t)
 			recv, url := tc.start(t)
 			opts := []Option{WithServiceName("shop"), WithoutExporter(), WithLogBatch(LogBatch{QueueSize: 4096})}
 			if tc.env == nil {
-				opts = append(opts, WithOTLP(url)) // spans go there too; the receiver ignores them
+				// Spans go there too; the receiver ignores them. WithOTLP alone would not turn logs on.
+				opts = append(opts, WithOTLP(url), WithLogExporterName(ExporterOTLP))
 			}
 			for k, v := range tc.env {
 				t.Setenv(k, strings.Replace(v, "URL", url, 1))
@@ -278,7 +312,7 @@ func TestLogsFailedExportsAreCounted(t *testing.T) {
 	recv, url := otlplogs.NewHTTP(t)
 	recv.SetMode(otlplogs.Fail)
 	var warned atomic.Int32
-	p := install(t, WithExporterName(ExporterNone), WithOTLP(url), WithLossWarnings(time.Hour, func(error) { warned.Add(1) }))
+	p := install(t, WithExporterName(ExporterNone), WithOTLP(url), WithLogExporterName(ExporterOTLP), WithLossWarnings(time.Hour, func(error) { warned.Add(1) }))
 	for range 3 {
 		emitLine(p, context.Background(), "refused")
 	}
@@ -299,7 +333,7 @@ func TestLogsShutdownHangingCollector(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // after the receiver's own cleanup
 	recv, url := otlplogs.NewHTTP(t)
 	recv.SetMode(otlplogs.Hang)
-	p, err := Install(context.Background(), WithoutGlobal(), WithOTLP(url))
+	p, err := Install(context.Background(), WithoutGlobal(), WithOTLP(url), WithLogExporterName(ExporterOTLP))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func installOTLP(t *testing.T, url string, opts ...otelctx.Option) *otelctx.Prov
 		t.Setenv(k, "")
 	}
 	opts = append([]otelctx.Option{otelctx.WithoutGlobal(), otelctx.WithServiceName("frontend"), otelctx.WithOTLP(url),
-		otelctx.WithLogBatch(otelctx.LogBatch{QueueSize: 4096})}, opts...)
+		otelctx.WithLogExporterName(otelctx.ExporterOTLP), otelctx.WithLogBatch(otelctx.LogBatch{QueueSize: 4096})}, opts...)
 	p, err := otelctx.Install(context.Background(), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -92,6 +94,12 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s: Dockerfile builds %s, which has no main.go", name, m[1])
 		}
 
+		// Jaeger keeps traces (and metrics) only: the environment must not send log records there,
+		// where every export would fail and count as lost.
+		if names := logExportersFor(t, env); len(names) != 0 {
+			t.Errorf("%s: the environment sends OpenTelemetry logs to Jaeger (%v), which refuses them", name, names)
+		}
+
 		cfg := Config{Service: name, Addr: env[EnvAddr], OrdersURL: env[EnvOrdersURL], PaymentsURL: env[EnvPaymentsURL], DB: env[EnvDB]}
 		if err := cfg.Check(); err != nil {
 			t.Errorf("%s: the shop would refuse this environment: %v", name, err)
@@ -138,4 +146,20 @@ func TestConfigCheck(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
+}
+
+// logExportersFor returns the log exporters Install picks from a compose service's OTEL_*
+// environment (spans and metrics off: only the logs decision is asked).
+func logExportersFor(t *testing.T, env map[string]string) []string {
+	t.Helper()
+	for _, k := range []string{"OTEL_LOGS_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+		"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"} {
+		t.Setenv(k, env[k])
+	}
+	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(), otelctx.WithoutMetrics())
+	if err != nil {
+		t.Fatalf("Install with the compose environment: %v", err)
+	}
+	defer func() { _ = p.Shutdown(context.Background()) }()
+	return p.LogExporters()
 }

@@ -201,7 +201,6 @@ func startService(t *testing.T, bin, name, otlp string, env []string) *service {
 		"OTEL_SERVICE_NAME="+name,
 		"OTEL_EXPORTER_OTLP_ENDPOINT="+otlp,
 		"OTEL_TRACES_EXPORTER=otlp",
-		"OTEL_LOGS_EXPORTER=none", // Jaeger's default config has no logs pipeline (as in docker-compose.yml)
 		"OTEL_BSP_SCHEDULE_DELAY=200",
 	)
 	cmd.Env = append(cmd.Env, env...)

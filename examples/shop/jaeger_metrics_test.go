@@ -122,7 +122,7 @@ func TestJaegerSpanMetrics(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	otlp := "http://" + ports["4318"]
-	metricsEnv := []string{"OTEL_METRICS_EXPORTER=otlp", "OTEL_METRIC_EXPORT_INTERVAL=500", "OTEL_LOGS_EXPORTER=none"}
+	metricsEnv := []string{"OTEL_METRICS_EXPORTER=otlp", "OTEL_METRIC_EXPORT_INTERVAL=500"}
 	payments := startService(t, bin, shop.Payments, otlp, metricsEnv)
 	orders := startService(t, bin, shop.Orders, otlp, append([]string{shop.EnvPaymentsURL + "=grpc://" + strings.TrimPrefix(payments.url, "http://")}, metricsEnv...))
 	frontend := startService(t, bin, shop.Frontend, otlp, append([]string{shop.EnvOrdersURL + "=" + orders.url}, metricsEnv...))

@@ -47,8 +47,8 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...o
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(logs), zap.InfoLevel)
 	zl := zap.New(core).With(zap.String("service", service))
 	// Both loggers: warnings and errors become span events, error lines leave a breadcrumb, and
-	// every line is also an OpenTelemetry log record when Install has a log exporter (an OTLP
-	// endpoint or OTEL_LOGS_EXPORTER); otherwise the option costs nothing.
+	// every line is also an OpenTelemetry log record when Install has a log exporter
+	// (OTEL_EXPORTER_OTLP_LOGS_ENDPOINT or OTEL_LOGS_EXPORTER); otherwise the option costs nothing.
 	sh := slogbridge.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: zapStyle}),
 		slogbridge.WithSpanEvents(slog.LevelWarn), slogbridge.WithErrorHook(trail.SlogBreadcrumb),
 		slogbridge.WithLoggerProvider(p.LoggerProvider()), slogbridge.WithWaterfall(p.Waterfall()))

@@ -253,8 +253,7 @@ func startTopology(logs zapcore.WriteSyncer, opts ...otelctx.Option) (*topology,
 
 func startService(name string, logs zapcore.WriteSyncer, back *service, opts []otelctx.Option) (*service, error) {
 	p, err := otelctx.Install(context.Background(),
-		append([]otelctx.Option{otelctx.WithoutGlobal(), otelctx.WithServiceName(name),
-			otelctx.WithoutLogs()}, opts...)...) // spans only: WithOTLP would also send logs, and their loss warnings share the sink
+		append([]otelctx.Option{otelctx.WithoutGlobal(), otelctx.WithServiceName(name)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", name, err)
 	}
