@@ -97,9 +97,10 @@ func TestJaegerEndToEnd(t *testing.T) {
 	}
 
 	// A tag search for a request ID, as a user pastes it from a log line into Jaeger, finds
-	// exactly that request's trace, from the frontend's server span and from orders'.
+	// exactly that request's trace, from the frontend's server span, from orders' and, across
+	// the gRPC hop, from payments' (grpcctx's spans carry the ID too).
 	for i := range cases {
-		for _, svc := range []string{shop.Frontend, shop.Orders} {
+		for _, svc := range []string{shop.Frontend, shop.Orders, shop.Payments} {
 			got := searchTraces(t, query, svc, otelctx.AttrRequestID, requestIDs[i])
 			if len(got) != 1 || got[0] != traceIDs[i] {
 				t.Errorf("request %d: Jaeger search service=%s %s=%s found traces %v, want exactly [%s]",

@@ -15,8 +15,8 @@ import (
 
 // NewClientHandler returns a grpc stats.Handler for clients (install it with
 // grpc.WithStatsHandler) that does for each RPC what otelctx.NewTransport does for an HTTP
-// request: it starts a client span named "package.Service/Method" with rpc.system,
-// rpc.service, rpc.method and otelctx.AttrRequestID (the context's request ID, when
+// request: it starts a client span named "package.Service/Method" with rpc.system.name,
+// rpc.method and otelctx.AttrRequestID (the context's request ID, when
 // otelctx.ValidRequestID accepts it), and writes the trace context and baggage into the
 // outgoing metadata through the propagator, and x-request-id from the context when the
 // propagator did not. x-trace-id and x-span-id are left off the gRPC wire unless
@@ -26,7 +26,7 @@ import (
 // WithXTraceHeaders a forwarded x-trace-id or x-span-id, which would name another span, is
 // removed.
 //
-// The span ends when the RPC ends, with rpc.grpc.status_code; every code but OK marks it as an
+// The span ends when the RPC ends, with rpc.response.status_code; every code but OK marks it as an
 // error, as the RPC conventions ask of a client. A streaming RPC ends when the client has read
 // the final status (RecvMsg returned an error, io.EOF included) or its context is done: as
 // with any gRPC client stream, one left neither read to the end nor cancelled keeps its span
@@ -48,7 +48,7 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	validID := otelctx.ValidRequestID(id)
 	if validID {
 		// After the start attributes, so the span's attribute slice grows once, with room
-		// for rpc.grpc.status_code at the end.
+		// for rpc.response.status_code at the end.
 		span.SetAttributes(attribute.String(otelctx.AttrRequestID, id))
 	}
 

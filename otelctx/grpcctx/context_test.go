@@ -81,7 +81,7 @@ func TestHandlerContextWorksLikeHTTP(t *testing.T) {
 			t.Errorf("%q: trace_id %v request_id %v, want %s grpc-req-1", msg, f["trace_id"], f["request_id"], got.span.TraceID())
 		}
 	}
-	if f := lines["in handler"]; f["span_id"] != srv.SpanContext().SpanID().String() || f["rpc.method"] != "EmptyCall" {
+	if f := lines["in handler"]; f["span_id"] != srv.SpanContext().SpanID().String() || f["rpc.method"] != "grpc.testing.TestService/EmptyCall" {
 		t.Errorf("gRPC line %v: want the server span's span_id and rpc.method", f)
 	}
 	h := lines["in http handler"]
@@ -120,15 +120,15 @@ func TestPanicBecomesInternal(t *testing.T) {
 	for _, kv := range rep.Context {
 		fields[string(kv.Key)] = kv.Value.Emit()
 	}
-	if fields["rpc.method"] != "UnaryCall" || fields["rpc.service"] != "grpc.testing.TestService" {
-		t.Errorf("report context %v, want rpc.service and rpc.method", fields)
+	if fields["rpc.method"] != "grpc.testing.TestService/UnaryCall" {
+		t.Errorf("report context %v, want rpc.method", fields)
 	}
 	srv := ended(t, r.srvRec, "grpc.testing.TestService/UnaryCall")
 	if srv.Status().Code != otelcodes.Error {
 		t.Error("server span not marked as an error")
 	}
-	if c, _ := attrOf(srv, "rpc.grpc.status_code"); c != "13" {
-		t.Errorf("rpc.grpc.status_code %s, want 13", c)
+	if c, _ := attrOf(srv, "rpc.response.status_code"); c != "INTERNAL" {
+		t.Errorf("rpc.response.status_code %s, want INTERNAL", c)
 	}
 	exc := false
 	for _, e := range srv.Events() {
@@ -163,7 +163,7 @@ func TestStreamPanicBecomesInternal(t *testing.T) {
 		t.Fatalf("reports %+v, want one panic report for req-stream", reps)
 	}
 	srv := ended(t, r.srvRec, "grpc.testing.TestService/FullDuplexCall")
-	if c, _ := attrOf(srv, "rpc.grpc.status_code"); c != "13" || srv.Status().Code != otelcodes.Error {
+	if c, _ := attrOf(srv, "rpc.response.status_code"); c != "INTERNAL" || srv.Status().Code != otelcodes.Error {
 		t.Errorf("server span: code %s status %v", c, srv.Status().Code)
 	}
 }

@@ -56,8 +56,8 @@ func TestUnaryCarriesTheRequestContext(t *testing.T) {
 	if v := baggage.FromContext(got.ctx).Member("tenant.id").Value(); v != "acme" {
 		t.Errorf("baggage tenant.id %q, want acme", v)
 	}
-	if got.fields["rpc.service"] != "grpc.testing.TestService" || got.fields["rpc.method"] != "UnaryCall" {
-		t.Errorf("request store %v, want rpc.service and rpc.method", got.fields)
+	if got.fields["rpc.method"] != "grpc.testing.TestService/UnaryCall" {
+		t.Errorf("request store %v, want rpc.method", got.fields)
 	}
 	if v := hdr.Get(otelctx.HeaderRequestID); len(v) != 1 || v[0] != "req-42" {
 		t.Errorf("response x-request-id %v, want [req-42]", v)
@@ -77,8 +77,8 @@ func TestUnaryCarriesTheRequestContext(t *testing.T) {
 		if s == "server" {
 			span = srv
 		}
-		for k, want := range map[string]string{"rpc.system": "grpc", "rpc.service": "grpc.testing.TestService",
-			"rpc.method": "UnaryCall", "rpc.grpc.status_code": "0"} {
+		for k, want := range map[string]string{"rpc.system.name": "grpc",
+			"rpc.method": "grpc.testing.TestService/UnaryCall", "rpc.response.status_code": "OK"} {
 			if v, _ := attrOf(span, k); v != want {
 				t.Errorf("%s span %s = %q, want %q", s, k, v, want)
 			}

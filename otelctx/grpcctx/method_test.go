@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
 )
 
 // TestMethodCacheIsBounded: method names come from the wire, so a client probing a million
@@ -15,8 +16,8 @@ func TestMethodCacheIsBounded(t *testing.T) {
 	c := newMethodCache(trace.SpanKindServer)
 	for i := range 3 * maxMethods {
 		m := c.get(fmt.Sprintf("/probe.Service/M%d", i))
-		if want := fmt.Sprintf("M%d", i); m.fields[1].Value.AsString() != want {
-			t.Fatalf("method %d: rpc.method %q, want %q", i, m.fields[1].Value.AsString(), want)
+		if want := fmt.Sprintf("probe.Service/M%d", i); m.rpc.Value.AsString() != want {
+			t.Fatalf("method %d: rpc.method %q, want %q", i, m.rpc.Value.AsString(), want)
 		}
 	}
 	n := 0
@@ -43,5 +44,16 @@ func TestSplitMethodBounds(t *testing.T) {
 	}
 	if n, s, m := splitMethod("/grpc.testing.TestService/UnaryCall"); n != "grpc.testing.TestService/UnaryCall" || s != "grpc.testing.TestService" || m != "UnaryCall" {
 		t.Errorf("got %q %q %q", n, s, m)
+	}
+}
+
+// TestStatusAttr: rpc.response.status_code is the code's canonical name, and "CODE(n)" for a
+// code gRPC does not define (a peer may send any number), as otelgrpc records it.
+func TestStatusAttr(t *testing.T) {
+	for code, want := range map[codes.Code]string{codes.OK: "OK", codes.Canceled: "CANCELLED",
+		codes.Unauthenticated: "UNAUTHENTICATED", 17: "CODE(17)", 4000: "CODE(4000)"} {
+		if got := statusAttr(code); got.Key != "rpc.response.status_code" || got.Value.AsString() != want {
+			t.Errorf("code %d: %s=%q, want %q", code, got.Key, got.Value.AsString(), want)
+		}
 	}
 }

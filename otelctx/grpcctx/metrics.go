@@ -12,15 +12,15 @@ import (
 	"google.golang.org/grpc/stats"
 )
 
-// This file records the duration of each RPC, as the RPC semantic conventions whose attribute
-// names the spans use describe it: rpc.server.duration and rpc.client.duration, histograms in
-// milliseconds, with rpc.system, rpc.service, rpc.method and rpc.grpc.status_code. The
-// measurement options are built once per method and status code, so recording allocates
-// nothing; a no-op meter provider skips the work.
+// This file records the duration of each RPC, as the RPC semantic conventions of semconv
+// v1.43.0 (the spans' version) describe it: rpc.server.call.duration and
+// rpc.client.call.duration, histograms in seconds, with rpc.system.name, rpc.method and
+// rpc.response.status_code. The measurement options are built once per method and status code,
+// so recording allocates nothing; a no-op meter provider skips the work.
 
-// durationBucketsMS are the bucket boundaries, in milliseconds, of the HTTP conventions'
-// duration buckets (5 ms to 10 s).
-var durationBucketsMS = []float64{5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000}
+// durationBuckets are the bucket boundaries, in seconds, of the HTTP conventions' duration
+// buckets (5 ms to 10 s), as otelgrpc uses them.
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
 // WithMeterProvider sets the meter provider the RPC duration is recorded with. By default the
 // global one, which follows a later otelctx.Install; WithProvider sets the Provider's.
@@ -37,13 +37,13 @@ func newDuration(mp metric.MeterProvider, server bool) metric.Float64Histogram {
 	if _, off := mp.(noop.MeterProvider); off {
 		return nil
 	}
-	name, desc := "rpc.client.duration", "Duration of outbound RPCs."
+	name, desc := "rpc.client.call.duration", "Measures the duration of an outgoing Remote Procedure Call (RPC)."
 	if server {
-		name, desc = "rpc.server.duration", "Duration of inbound RPCs."
+		name, desc = "rpc.server.call.duration", "Measures the duration of an incoming Remote Procedure Call (RPC)."
 	}
 	// Errors only ever come with a usable (no-op) instrument; the SDK reports them itself.
-	h, _ := mp.Meter(ScopeName).Float64Histogram(name, metric.WithUnit("ms"),
-		metric.WithDescription(desc), metric.WithExplicitBucketBoundaries(durationBucketsMS...))
+	h, _ := mp.Meter(ScopeName).Float64Histogram(name, metric.WithUnit("s"),
+		metric.WithDescription(desc), metric.WithExplicitBucketBoundaries(durationBuckets...))
 	return h
 }
 
@@ -56,8 +56,7 @@ func (h *rpcHandler) recordDuration(ctx context.Context, e *stats.End, code code
 	if m == nil {
 		return
 	}
-	ms := float64(e.EndTime.Sub(e.BeginTime)) / 1e6
-	h.duration.Record(ctx, ms, m.recordOptions(code)...)
+	h.duration.Record(ctx, e.EndTime.Sub(e.BeginTime).Seconds(), m.recordOptions(code)...)
 }
 
 // recordOptions returns the measurement options for code, built on first use.
@@ -74,7 +73,7 @@ func (m *method) recordOptions(code codes.Code) []metric.RecordOption {
 }
 
 func (m *method) buildOptions(code codes.Code) []metric.RecordOption {
-	set := attribute.NewSet(systemGRPC, m.fields[0], m.fields[1], RPCGRPCStatusCodeKey.Int64(int64(code)))
+	set := attribute.NewSet(systemGRPC, m.rpc, statusAttr(code))
 	return []metric.RecordOption{metric.WithAttributeSet(set)}
 }
 

@@ -17,8 +17,9 @@ import (
 	"google.golang.org/grpc/stats"
 )
 
-// TestRPCDurationMetrics: each side records one duration per RPC, in milliseconds, with the
-// RPC's attributes and status code.
+// TestRPCDurationMetrics: each side records one duration per RPC, in seconds, with the RPC's
+// attributes and status code (semconv v1.43.0's rpc.server.call.duration and
+// rpc.client.call.duration).
 func TestRPCDurationMetrics(t *testing.T) {
 	srvReader, cliReader := sdkmetric.NewManualReader(), sdkmetric.NewManualReader()
 	srvMP := sdkmetric.NewMeterProvider(sdkmetric.WithReader(srvReader))
@@ -38,16 +39,17 @@ func TestRPCDurationMetrics(t *testing.T) {
 	for _, tt := range []struct {
 		reader *sdkmetric.ManualReader
 		name   string
-	}{{srvReader, "rpc.server.duration"}, {cliReader, "rpc.client.duration"}} {
-		want := map[string]uint64{"EmptyCall/0": 1, "UnaryCall/5": 1}
+	}{{srvReader, "rpc.server.call.duration"}, {cliReader, "rpc.client.call.duration"}} {
+		const empty, notFound = "grpc.testing.TestService/EmptyCall/OK", "grpc.testing.TestService/UnaryCall/NOT_FOUND"
+		want := map[string]uint64{empty: 1, notFound: 1}
 		var got map[string]uint64
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 			got = collectDurations(t, tt.reader, tt.name)
-			if got["EmptyCall/0"] == 1 && got["UnaryCall/5"] == 1 {
+			if got[empty] == 1 && got[notFound] == 1 {
 				break
 			}
 		}
-		if len(got) != len(want) || got["EmptyCall/0"] != 1 || got["UnaryCall/5"] != 1 {
+		if len(got) != len(want) || got[empty] != 1 || got[notFound] != 1 {
 			t.Errorf("%s: %v, want %v", tt.name, got, want)
 		}
 	}
@@ -66,14 +68,14 @@ func collectDurations(t *testing.T, reader *sdkmetric.ManualReader, name string)
 			if m.Name != name {
 				continue
 			}
-			if m.Unit != "ms" {
-				t.Errorf("%s unit %q, want ms", m.Name, m.Unit)
+			if m.Unit != "s" {
+				t.Errorf("%s unit %q, want s", m.Name, m.Unit)
 			}
 			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
 				meth, _ := dp.Attributes.Value("rpc.method")
-				c, _ := dp.Attributes.Value("rpc.grpc.status_code")
-				if s, _ := dp.Attributes.Value("rpc.system"); s.AsString() != "grpc" {
-					t.Errorf("%s: rpc.system %q", name, s.AsString())
+				c, _ := dp.Attributes.Value("rpc.response.status_code")
+				if s, _ := dp.Attributes.Value("rpc.system.name"); s.AsString() != "grpc" {
+					t.Errorf("%s: rpc.system.name %q", name, s.AsString())
 				}
 				got[meth.AsString()+"/"+c.Emit()] += dp.Count
 			}

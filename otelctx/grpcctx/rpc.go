@@ -3,6 +3,7 @@ package grpcctx
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,22 +14,24 @@ import (
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 )
 
-// Attribute keys of the RPC semantic conventions as gRPC instrumentation has long recorded
-// them (otelgrpc, Jaeger's and most dashboards' gRPC views).
+// Attribute keys of the RPC semantic conventions of semconv v1.43.0, the version ctxtrail's HTTP
+// spans follow and otelgrpc (v0.72) records by default: rpc.system.name "grpc", rpc.method the
+// fully-qualified "package.Service/Method", rpc.response.status_code the status code's
+// canonical name ("OK", "NOT_FOUND", ...).
 const (
-	RPCSystemKey         = attribute.Key("rpc.system")
-	RPCServiceKey        = attribute.Key("rpc.service")
-	RPCMethodKey         = attribute.Key("rpc.method")
-	RPCGRPCStatusCodeKey = attribute.Key("rpc.grpc.status_code")
+	RPCSystemNameKey         = semconv.RPCSystemNameKey
+	RPCMethodKey             = semconv.RPCMethodKey
+	RPCResponseStatusCodeKey = semconv.RPCResponseStatusCodeKey
 )
 
-var systemGRPC = RPCSystemKey.String("grpc")
+var systemGRPC = semconv.RPCSystemNameGRPC
 
 // maxMethodLen bounds the method name taken from the wire (a server's :path is whatever the
 // client sent): longer names are cut, so an attacker cannot make huge span names.
@@ -53,11 +56,11 @@ func splitMethod(full string) (name, service, method string) {
 // method is what a handler derives from a full method name once: the span name, the span's
 // start options and the request-store fields.
 type method struct {
-	name   string
-	opts   []trace.SpanStartOption // kind and attributes; shared, never appended to in place
-	fields [2]attribute.KeyValue   // rpc.service, rpc.method
-	store  otelctx.FieldPreset     // fields, for the server's request store
-	rec    recOptions              // the duration's measurement options per status code
+	name  string
+	opts  []trace.SpanStartOption // kind and attributes; shared, never appended to in place
+	rpc   attribute.KeyValue      // rpc.method
+	store otelctx.FieldPreset     // rpc.method, for the server's request store
+	rec   recOptions              // the duration's measurement options per status code
 }
 
 // maxMethods bounds each handler's cache of methods: method names come from the wire, so past
@@ -80,11 +83,10 @@ func (c *methodCache) get(full string) *method {
 	if m, ok := c.m.Load(full); ok {
 		return m.(*method)
 	}
-	name, service, meth := splitMethod(full)
-	m := &method{name: name}
-	m.fields = [2]attribute.KeyValue{RPCServiceKey.String(service), RPCMethodKey.String(meth)}
-	m.opts = []trace.SpanStartOption{c.kind, trace.WithAttributes(systemGRPC, m.fields[0], m.fields[1])}
-	m.store = otelctx.NewFieldPreset(m.fields[:]...)
+	name, _, _ := splitMethod(full)
+	m := &method{name: name, rpc: RPCMethodKey.String(name)}
+	m.opts = []trace.SpanStartOption{c.kind, trace.WithAttributes(systemGRPC, m.rpc)}
+	m.store = otelctx.NewFieldPreset(m.rpc)
 	if c.n.Load() < maxMethods {
 		if _, loaded := c.m.LoadOrStore(full, m); !loaded {
 			c.n.Add(1)
@@ -93,13 +95,28 @@ func (c *methodCache) get(full string) *method {
 	return m
 }
 
-// statusAttrs holds rpc.grpc.status_code for each code gRPC defines.
-var statusAttrs = func() (a [17][1]attribute.KeyValue) {
+// statusNames are the canonical names of the status codes gRPC defines, as
+// rpc.response.status_code records them.
+var statusNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+// statusAttrs holds rpc.response.status_code for each code gRPC defines.
+var statusAttrs = func() (a [len(statusNames)][1]attribute.KeyValue) {
 	for i := range a {
-		a[i][0] = RPCGRPCStatusCodeKey.Int64(int64(i))
+		a[i][0] = RPCResponseStatusCodeKey.String(statusNames[i])
 	}
 	return a
 }()
+
+// statusAttr returns rpc.response.status_code for code: a code gRPC does not define (a peer
+// can send any number) is "CODE(n)", as otelgrpc records it.
+func statusAttr(code codes.Code) attribute.KeyValue {
+	if int(code) < len(statusAttrs) {
+		return statusAttrs[code][0]
+	}
+	return RPCResponseStatusCodeKey.String("CODE(" + strconv.FormatUint(uint64(code), 10) + ")")
+}
 
 // statusOf returns the gRPC status of a finished RPC: OK for nil, Canceled and
 // DeadlineExceeded for the context errors, Unknown for an error without a status.
@@ -137,7 +154,7 @@ func endSpan(span trace.Span, e *stats.End) codes.Code {
 	if int(code) < len(statusAttrs) {
 		span.SetAttributes(statusAttrs[code][:]...) // no slice to allocate
 	} else {
-		span.SetAttributes(RPCGRPCStatusCodeKey.Int64(int64(code)))
+		span.SetAttributes(statusAttr(code))
 	}
 	if code != codes.OK && (e.Client || serverError(code)) {
 		setErrorStatus(span, boundedMessage(st.Message()))

@@ -36,15 +36,15 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 //  1. reads traceparent, tracestate, baggage, x-trace-id, x-span-id and x-request-id from the
 //     incoming metadata through otelctx.MetadataCarrier and otelctx.ExtractIncoming: bounded,
 //     bad values counted through the WarnLimiter, a fresh trace when the trace headers are bad;
-//  2. starts a server span named "package.Service/Method" with rpc.system, rpc.service,
-//     rpc.method and otelctx.AttrRequestID: a child of the caller's span, or at a trust
+//  2. starts a server span named "package.Service/Method" with rpc.system.name, rpc.method
+//     and otelctx.AttrRequestID (see the package documentation): a child of the caller's span, or at a trust
 //     boundary (WithTrustBoundary) a new root linked to it, with the baggage cut to the
 //     allowlist and a request ID of its own (the caller's kept as otelctx.AttrCallerRequestID);
 //  3. puts the request store in the context: the request ID (a safe incoming x-request-id or a
-//     new one) and the fields rpc.service and rpc.method;
+//     new one) and the field rpc.method;
 //  4. ends the span when the RPC ends (for a stream, when the handler returns), with
-//     rpc.grpc.status_code; Unknown, DeadlineExceeded, Unimplemented, Internal, Unavailable
-//     and DataLoss mark it as an error, as the RPC conventions ask of a server.
+//     rpc.response.status_code; UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+//     UNAVAILABLE and DATA_LOSS mark it as an error, as the RPC conventions ask of a server.
 //
 // A stats handler runs before the response stream exists in the context, so it cannot set
 // response metadata: the interceptors of ServerOptions echo x-request-id.
@@ -78,7 +78,7 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		ctx, id = otelctx.TrustBoundaryRequestID(ctx, id, md, span)
 	}
 	// After the start attributes, so the span's attribute slice grows once, with room for
-	// rpc.grpc.status_code at the end.
+	// rpc.response.status_code at the end.
 	span.SetAttributes(attribute.String(otelctx.AttrRequestID, id))
 	ctx = m.store.AddTo(ctx)
 	return h.withRPC(ctx, m)

@@ -2,7 +2,6 @@ package grpcctx_test
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -56,11 +55,11 @@ func checkStatus(t *testing.T, r *rig, code codes.Code, serverIsError bool) {
 		status  otelcodes.Code
 		attr    string
 	}{
-		{"client", code != codes.OK, cli.Status().Code, mustAttr(t, cli, "rpc.grpc.status_code")},
-		{"server", serverIsError, srv.Status().Code, mustAttr(t, srv, "rpc.grpc.status_code")},
+		{"client", code != codes.OK, cli.Status().Code, mustAttr(t, cli, "rpc.response.status_code")},
+		{"server", serverIsError, srv.Status().Code, mustAttr(t, srv, "rpc.response.status_code")},
 	} {
-		if want := int64(code); s.attr != strconv.FormatInt(want, 10) {
-			t.Errorf("%s rpc.grpc.status_code %s, want %d", s.side, s.attr, want)
+		if want := canonical[code]; s.attr != want {
+			t.Errorf("%s rpc.response.status_code %s, want %s", s.side, s.attr, want)
 		}
 		if (s.status == otelcodes.Error) != s.isError {
 			t.Errorf("%s span status %v for %v, want error=%v", s.side, s.status, code, s.isError)
@@ -98,19 +97,19 @@ func TestDeadlineAndCancel(t *testing.T) {
 		// when the client's timer fired (Canceled, not its error): both are right.
 		const name = "grpc.testing.TestService/UnaryCall"
 		srv := ended(t, r.srvRec, name)
-		switch code := mustAttr(t, srv, "rpc.grpc.status_code"); code {
-		case "4":
+		switch code := mustAttr(t, srv, "rpc.response.status_code"); code {
+		case "DEADLINE_EXCEEDED":
 			checkStatus(t, r, codes.DeadlineExceeded, true)
-		case "1":
+		case "CANCELLED":
 			if srv.Status().Code == otelcodes.Error {
 				t.Error("server span marked as an error for a cancellation")
 			}
 			cli := ended(t, r.cliRec, name)
-			if c := mustAttr(t, cli, "rpc.grpc.status_code"); c != "4" || cli.Status().Code != otelcodes.Error {
-				t.Errorf("client span: code %s status %v, want 4 and error", c, cli.Status().Code)
+			if c := mustAttr(t, cli, "rpc.response.status_code"); c != "DEADLINE_EXCEEDED" || cli.Status().Code != otelcodes.Error {
+				t.Errorf("client span: code %s status %v, want DEADLINE_EXCEEDED and error", c, cli.Status().Code)
 			}
 		default:
-			t.Errorf("server rpc.grpc.status_code %s, want 4 or 1", code)
+			t.Errorf("server rpc.response.status_code %s, want DEADLINE_EXCEEDED or CANCELLED", code)
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {
@@ -129,4 +128,15 @@ func TestDeadlineAndCancel(t *testing.T) {
 		}
 		checkStatus(t, r, codes.Canceled, false)
 	})
+}
+
+// canonical is rpc.response.status_code's value for each code: the name the gRPC status code
+// specification gives it.
+var canonical = map[codes.Code]string{
+	codes.OK: "OK", codes.Canceled: "CANCELLED", codes.Unknown: "UNKNOWN", codes.InvalidArgument: "INVALID_ARGUMENT",
+	codes.DeadlineExceeded: "DEADLINE_EXCEEDED", codes.NotFound: "NOT_FOUND", codes.AlreadyExists: "ALREADY_EXISTS",
+	codes.PermissionDenied: "PERMISSION_DENIED", codes.ResourceExhausted: "RESOURCE_EXHAUSTED",
+	codes.FailedPrecondition: "FAILED_PRECONDITION", codes.Aborted: "ABORTED", codes.OutOfRange: "OUT_OF_RANGE",
+	codes.Unimplemented: "UNIMPLEMENTED", codes.Internal: "INTERNAL", codes.Unavailable: "UNAVAILABLE",
+	codes.DataLoss: "DATA_LOSS", codes.Unauthenticated: "UNAUTHENTICATED",
 }

@@ -139,8 +139,8 @@ func TestRequestIDOnSpans(t *testing.T) {
 		if v, _ := attrOf(s, otelctx.AttrRequestID); v != "req-span" {
 			t.Errorf("%s span %s = %q, want req-span", side, otelctx.AttrRequestID, v)
 		}
-		if v, _ := attrOf(s, "rpc.grpc.status_code"); v != "0" {
-			t.Errorf("%s span lost rpc.grpc.status_code: %q", side, v)
+		if v, _ := attrOf(s, "rpc.response.status_code"); v != "OK" {
+			t.Errorf("%s span lost rpc.response.status_code: %q", side, v)
 		}
 	}
 

@@ -38,7 +38,8 @@ const (
 
 // DefaultFieldKeys returns the request-store keys (otelctx.AddFields) a report copies into its
 // context unless WithFieldKeys says otherwise: the method and path the otelctx middleware puts
-// there, the route, the service and method the gRPC handler (otelctx/grpcctx) puts there, and
+// there, the route, the method the gRPC handler (otelctx/grpcctx) puts there (rpc.service is
+// kept for stores filled by other code), and
 // the user id under either of its semantic-convention names (enduser.id, user.id).
 func DefaultFieldKeys() []attribute.Key {
 	return []attribute.Key{"http.request.method", "url.path", "http.route", "rpc.service", "rpc.method", "enduser.id", "user.id"}
