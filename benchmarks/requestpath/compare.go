@@ -237,6 +237,10 @@ func (c Comparison) Markdown(w io.Writer) error {
 			row("like for like, logs to OTel on both sides: CtxtrailOTelLogs / OTelStack",
 				func(m Metric) Summary { return c.Ratio(CtxtrailOTelLogs, OTelStack, m) })
 		}
+		if c.index(SDKFloor) >= 0 {
+			row("overhead over SDKFloor: CtxtrailDefaults / OTelStack",
+				func(m Metric) Summary { return c.Overhead(CtxtrailDefaults, OTelStack, SDKFloor, m) })
+		}
 		if c.index(CtxtrailLoaded) >= 0 {
 			row("CtxtrailLoaded / CtxtrailDefaults", func(m Metric) Summary { return c.Ratio(CtxtrailLoaded, CtxtrailDefaults, m) })
 			row("CtxtrailLoaded / OTelStack", func(m Metric) Summary { return c.Ratio(CtxtrailLoaded, OTelStack, m) })

@@ -1,10 +1,13 @@
-// Package requestpath measures the whole request path of one HTTP service built five ways, side
+// Package requestpath measures the whole request path of one HTTP service built six ways, side
 // by side in one process: with no instrumentation, with the stack a user would wire by hand
 // (the OpenTelemetry SDK, otelhttp, the contrib otelzap bridge and a hand-written x-request-id
 // middleware), with ctxtrail's defaults, with ctxtrail fully loaded (lifecycle hooks, the span
 // monitor and breadcrumbs), and with ctxtrail's defaults sending every log line to
 // OpenTelemetry's logs signal too, as the hand-wired stack's otelzap bridge does (the
-// like-for-like match of that stack).
+// like-for-like match of that stack), and the floor under every build that uses the SDK's span
+// pipeline (SDKFloor: the same five spans without attributes, traceparent and the request ID
+// glue, plain log lines), so that what each stack adds above that floor can be told apart from
+// what the SDK itself costs.
 //
 // # The service
 //

@@ -39,6 +39,9 @@ const (
 	// signal (zapbridge.WithLoggerProvider, batch processor, discarding exporter): the
 	// like-for-like match of OTelStack, whose otelzap bridge does the same.
 	CtxtrailOTelLogs
+	// SDKFloor is the floor under every SDK-based build (floor.go): the same five spans with no
+	// attributes, traceparent in and out, the request ID glue of OTelStack, plain log lines.
+	SDKFloor
 )
 
 // MetricsVariants returns the variants of the metrics comparison (issue 17), in run order.
@@ -48,7 +51,7 @@ func MetricsVariants() []Variant {
 
 // Variants returns the variants of the main comparison, in run order.
 func Variants() []Variant {
-	return []Variant{Uninstrumented, OTelStack, CtxtrailDefaults, CtxtrailLoaded, CtxtrailOTelLogs}
+	return []Variant{Uninstrumented, OTelStack, CtxtrailDefaults, CtxtrailLoaded, CtxtrailOTelLogs, SDKFloor}
 }
 
 // String returns the variant's name as used in benchmark names and tables.
@@ -68,6 +71,8 @@ func (v Variant) String() string {
 		return "CtxtrailMetrics"
 	case CtxtrailOTelLogs:
 		return "CtxtrailOTelLogs"
+	case SDKFloor:
+		return "SDKFloor"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -113,6 +118,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)
 	case CtxtrailOTelLogs:
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
+	case SDKFloor:
+		front, down = s.buildFloor(cfg, back.url)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

@@ -64,12 +64,14 @@ func TestVariants(t *testing.T) {
 		wantIDs      bool // request ID echoed, forwarded, and in the log lines
 		wantCrumbs   int  // breadcrumb events on the step spans
 		wantCtxField bool // the JSON lines must not carry the bridge's context field
+		plainLines   bool // the request ID crosses the wire but the lines carry no IDs (the floor)
 	}{
 		{variant: Uninstrumented, wantSpans: 0},
 		{variant: OTelStack, wantSpans: 5, wantIDs: true},
 		{variant: CtxtrailDefaults, wantSpans: 5, wantIDs: true},
 		{variant: CtxtrailLoaded, wantSpans: 5, wantIDs: true, wantCrumbs: 2},
 		{variant: CtxtrailOTelLogs, wantSpans: 5, wantIDs: true},
+		{variant: SDKFloor, wantSpans: 5, wantIDs: true, plainLines: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variant.String(), func(t *testing.T) {
@@ -160,7 +162,7 @@ func TestVariants(t *testing.T) {
 				if _, ok := l["ctx"]; ok {
 					t.Errorf("log line carries the context field: %v", l)
 				}
-				if !tt.wantIDs {
+				if !tt.wantIDs || tt.plainLines {
 					continue
 				}
 				if l["trace_id"] != inTrace || l["request_id"] != "req-123" || l["span_id"] == nil {
@@ -243,7 +245,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestStartUnknownVariant(t *testing.T) {
-	for _, v := range []Variant{0, CtxtrailOTelLogs + 1, -1} {
+	for _, v := range []Variant{0, SDKFloor + 1, -1} {
 		if _, err := Start(v); !errors.Is(err, ErrVariant) {
 			t.Errorf("Start(%d) = %v, want ErrVariant", int(v), err)
 		}
