@@ -24,6 +24,9 @@ import (
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	contrib "go.opentelemetry.io/contrib/bridges/otelzap"
+	"go.opentelemetry.io/otel/attribute"
+	otellog "go.opentelemetry.io/otel/log"
+	logembedded "go.opentelemetry.io/otel/log/embedded"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
@@ -101,6 +104,33 @@ func (c nopCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Check
 	return ce.AddCore(e, c)
 }
 
+// noopProcessor takes every record and does nothing with it. Behind the SDK's LoggerProvider it
+// leaves the bridge plus the SDK's Logger.Emit (the record build: attribute copies, duplicate
+// keys, limits), without the batch queue and the export goroutine.
+type noopProcessor struct{}
+
+func (noopProcessor) OnEmit(context.Context, *sdklog.Record) error           { return nil }
+func (noopProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
+func (noopProcessor) Shutdown(context.Context) error                         { return nil }
+func (noopProcessor) ForceFlush(context.Context) error                       { return nil }
+
+func noopSDKProvider(b *testing.B) *sdklog.LoggerProvider {
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(noopProcessor{}))
+	b.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	return lp
+}
+
+// nopLogProvider's loggers are enabled and drop every record at Emit: what is left is the
+// bridge's own conversion, before any SDK.
+type nopLogProvider struct{ logembedded.LoggerProvider }
+
+func (nopLogProvider) Logger(string, ...otellog.LoggerOption) otellog.Logger { return nopLogger{} }
+
+type nopLogger struct{ logembedded.Logger }
+
+func (nopLogger) Emit(context.Context, otellog.Record)                    {}
+func (nopLogger) Enabled(context.Context, otellog.EnabledParameters) bool { return true }
+
 // contribProvider is the OpenTelemetry SDK set up as the contrib bridges' users do: a batch
 // processor with the SDK's defaults in front of an exporter that drops every record.
 func contribProvider(b *testing.B) *sdklog.LoggerProvider {
@@ -177,6 +207,52 @@ func BenchmarkLogsPaired(b *testing.B) {
 			func() { zc.Info(benchMsg, zap.Any("ctx", ctx), zcard, zcents) },
 			func() { ours.Ctx(ctx).Info(benchMsg, zcard, zcents) })
 	})
+	// Where the OTel path's CPU goes: the same pairs with the exporter side taken away step by step.
+	// "bridge-only": both bridges emit into an enabled logger that drops the record (the bridge's
+	// own conversion); "sdk-noop-processor": both go through the SDK's Logger.Emit into a
+	// processor that does nothing (the bridge plus the SDK's record build, no batch queue).
+	for _, v := range []struct {
+		name string
+		lp   func(b *testing.B) otellog.LoggerProvider
+	}{
+		{"bridge-only", func(*testing.B) otellog.LoggerProvider { return nopLogProvider{} }},
+		{"sdk-noop-processor", func(b *testing.B) otellog.LoggerProvider { return noopSDKProvider(b) }},
+	} {
+		b.Run("slogbridge-OTel-"+v.name+"/otelslog-"+v.name, func(b *testing.B) {
+			contribSlog := slog.New(otelslog.NewHandler("bench", otelslog.WithLoggerProvider(v.lp(b))))
+			ours := slog.New(slogbridge.NewHandler(nopHandler{}, slogbridge.WithLoggerProvider(v.lp(b))))
+			pairLines(b,
+				func() { contribSlog.LogAttrs(ctx, slog.LevelInfo, benchMsg, card, cents) },
+				func() { ours.LogAttrs(ctx, slog.LevelInfo, benchMsg, card, cents) })
+		})
+		b.Run("zapbridge-OTel-"+v.name+"/otelzap-"+v.name, func(b *testing.B) {
+			zc := zap.New(contrib.NewCore("bench", contrib.WithLoggerProvider(v.lp(b))))
+			ours := zapbridge.New(zap.New(nopCore{}), zapbridge.WithLoggerProvider(v.lp(b)))
+			zcard, zcents := lineFields()
+			pairLines(b,
+				func() { zc.Info(benchMsg, zap.Any("ctx", ctx), zcard, zcents) },
+				func() { ours.Ctx(ctx).Info(benchMsg, zcard, zcents) })
+		})
+	}
+
+	// What a bridge could legally spare the SDK's Logger.Emit (no processor work: noopProcessor),
+	// one change at a time against the record a bridge hands it today (two attributes, as above):
+	// the observed timestamp set by the bridge (the SDK then reads no clock), and duplicate-key
+	// checks switched off in the provider (the bridge would have to deduplicate instead).
+	b.Run("sdk-emit-observed-ts/sdk-emit", func(b *testing.B) {
+		l := noopSDKProvider(b).Logger("bench")
+		now := time.Now()
+		pairLines(b, func() { l.Emit(ctx, sdkRecord(now, false)) }, func() { l.Emit(ctx, sdkRecord(now, true)) })
+	})
+	b.Run("sdk-emit-allow-dup-keys/sdk-emit", func(b *testing.B) {
+		l := noopSDKProvider(b).Logger("bench")
+		dup := sdklog.NewLoggerProvider(sdklog.WithProcessor(noopProcessor{}), sdklog.WithAllowKeyDuplication())
+		b.Cleanup(func() { _ = dup.Shutdown(context.Background()) })
+		ld := dup.Logger("bench")
+		now := time.Now()
+		pairLines(b, func() { l.Emit(ctx, sdkRecord(now, false)) }, func() { ld.Emit(ctx, sdkRecord(now, false)) })
+	})
+
 	// The same bridges over the user's JSON output, with OTel records on top: the whole line.
 	b.Run("slogbridge-JSON+OTel/otelslog+JSON-tee", func(b *testing.B) {
 		lp := contribProvider(b)
@@ -189,6 +265,20 @@ func BenchmarkLogsPaired(b *testing.B) {
 			},
 			func() { ours.LogAttrs(ctx, slog.LevelInfo, benchMsg, card, cents) })
 	})
+}
+
+// sdkRecord is the OpenTelemetry record a bridge makes for benchMsg with card and cents.
+func sdkRecord(t time.Time, observed bool) otellog.Record {
+	var r otellog.Record
+	r.SetTimestamp(t)
+	if observed {
+		r.SetObservedTimestamp(t)
+	}
+	r.SetSeverity(otellog.SeverityInfo)
+	r.SetSeverityText("INFO")
+	r.SetBody(attribute.StringValue(benchMsg))
+	r.AddAttributes(attribute.String("card", "visa"), attribute.Int("cents", 1250))
+	return r
 }
 
 // teeHandler hands each record to two handlers, as slog.NewMultiHandler does.

@@ -15,7 +15,8 @@ const ScopeName = logctx.OTelScope + "slogbridge"
 // WithLoggerProvider also emits every record the next handler is given as an OpenTelemetry log
 // record through lp (otelctx.Provider.LoggerProvider(), or any provider): the span's trace ID,
 // span ID and flags on the record itself, the severity mapped from the level (slog's level + 9,
-// as OpenTelemetry's log bridges do), the message as the body, and as attributes the request
+// as OpenTelemetry's log bridges do), the record's time as both its time and its observed time,
+// the message as the body, and as attributes the request
 // ID, the request-store fields, the chosen baggage members and the record's own attributes
 // (groups flattened into dotted keys, string values cut at MaxValueLen, no reflection for
 // slog's kinds, errors and Stringers). The SDK's batch processor queues the record; with
@@ -53,6 +54,10 @@ func (h *handler) emitOTel(ctx context.Context, r slog.Record, lc *logctx.Line) 
 	}
 	var rec log.Record
 	rec.SetTimestamp(r.Time)
+	if !r.Time.IsZero() {
+		// Observed now, as the record is made: the SDK would otherwise read the clock again.
+		rec.SetObservedTimestamp(r.Time)
+	}
 	rec.SetSeverity(severity(r.Level))
 	rec.SetSeverityText(r.Level.String())
 	rec.SetBody(attribute.StringValue(bound(r.Message)))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ctxtrail/ctxtrail/internal/otlplogs"
 	"github.com/ctxtrail/ctxtrail/otelctx"
@@ -146,6 +147,18 @@ func TestOTelRecordFields(t *testing.T) {
 	}
 	if s := capt.records[1].Severity(); s != log.SeverityError3 {
 		t.Fatalf("ERROR+2 mapped to %v", s)
+	}
+	// Observed when made: the bridge sets the observed time to the record's own time, so the SDK
+	// reads no clock of its own; a record without a time still gets one from the SDK.
+	if r.ObservedTimestamp() != r.Timestamp() || r.Timestamp().IsZero() {
+		t.Fatalf("observed %v, time %v", r.ObservedTimestamp(), r.Timestamp())
+	}
+	h := NewHandler(slog.NewJSONHandler(io.Discard, nil), WithLoggerProvider(lp))
+	if err := h.Handle(context.Background(), slog.NewRecord(time.Time{}, slog.LevelInfo, "no time", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if r := capt.records[2]; r.ObservedTimestamp().IsZero() || !r.Timestamp().IsZero() {
+		t.Fatalf("record without a time: observed %v, time %v", r.ObservedTimestamp(), r.Timestamp())
 	}
 }
 

@@ -82,6 +82,10 @@ func (e *enricher) emitOTel(ctx context.Context, ent zapcore.Entry, with, fields
 	}
 	var rec log.Record
 	rec.SetTimestamp(ent.Time)
+	if !ent.Time.IsZero() {
+		// Observed now, as the record is made: the SDK would otherwise read the clock again.
+		rec.SetObservedTimestamp(ent.Time)
+	}
 	rec.SetSeverity(severity(ent.Level))
 	rec.SetSeverityText(severityText(ent.Level))
 	rec.SetBody(attribute.StringValue(logctx.Bound(ent.Message)))

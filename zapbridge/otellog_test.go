@@ -156,6 +156,11 @@ func TestOTelRecordFields(t *testing.T) {
 		got["ns.in"].AsInt64() != 3 || got["ns.m"].AsString() != `{"a":1}` {
 		t.Fatalf("record attrs %v", got)
 	}
+	// Observed when made: the bridge sets the observed time to the line's own, so the SDK reads
+	// no clock of its own.
+	if r.ObservedTimestamp() != r.Timestamp() || r.Timestamp().IsZero() {
+		t.Fatalf("observed %v, time %v", r.ObservedTimestamp(), r.Timestamp())
+	}
 }
 
 type net404 struct{}
