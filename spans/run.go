@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
@@ -133,7 +134,33 @@ func (c *config) tracerFor(ctx context.Context) trace.Tracer {
 			tp = otel.GetTracerProvider()
 		}
 	}
-	return tp.Tracer(TracerName)
+	return lastTracer.get(tp)
+}
+
+// lastTracer remembers the tracer of the last provider Run and Go asked, so that the common
+// call without WithTracer skips TracerProvider.Tracer (the SDK's mutex and a map lookup keyed
+// by the whole instrumentation scope, about a third of Run's own cost). It is a memo of one
+// pair, holding no request data: a provider seen for the first time is asked as before.
+var lastTracer tracerMemo
+
+type tracerMemo struct{ p atomic.Pointer[providerTracer] }
+
+type providerTracer struct {
+	tp     trace.TracerProvider
+	tracer trace.Tracer
+}
+
+func (m *tracerMemo) get(tp trace.TracerProvider) trace.Tracer {
+	// Interface comparison panics only for two equal, non-comparable dynamic types, and only
+	// comparable providers are ever stored.
+	if pt := m.p.Load(); pt != nil && pt.tp == tp {
+		return pt.tracer
+	}
+	tr := tp.Tracer(TracerName)
+	if reflect.TypeOf(tp).Comparable() {
+		m.p.Store(&providerTracer{tp: tp, tracer: tr})
+	}
+	return tr
 }
 
 func (c *config) spanStartOptions(ctx context.Context) []trace.SpanStartOption {
