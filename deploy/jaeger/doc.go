@@ -9,9 +9,13 @@
 //     storage tier at GATEWAY_STORAGE_OTLP_ENDPOINT.
 //   - storage.yaml: OTLP in, Badger on disk under BADGER_DIR, the query API and UI.
 //
+// examples/shop's TestScaleTwoTiers runs both (through internal/jaegertest.StartTiers) under
+// the shop's load and checks what the storage tier holds, before and after a SIGKILL of it;
+// docker-compose.yml's scale profile runs the same files in containers.
+//
 // Every port and limit is an environment variable with the usual default, so the tests run
 // both tiers on free loopback ports. The README's "Past one machine" section says what is
-// tested and what is not yet.
+// tested.
 //
 // # Running the tests
 //
