@@ -4,6 +4,8 @@
 // sampler (always on) and exporter (a batch processor to an exporter that counts and drops):
 //
 //   - bare: no stats handler;
+//   - stats-nop: a stats handler on each side that does nothing (grpc-go's own cost of having
+//     one, which every instrumented variant pays);
 //   - otelgrpc: otelgrpc's server and client stats handlers, W3C tracecontext + baggage, the
 //     no-op meter provider (no metrics are recorded by ctxtrail either);
 //   - ctxtrail: grpcctx.ServerOptions (stats handler + the interceptors that echo x-request-id)
@@ -13,6 +15,9 @@
 //   - ctxtrail-xtrace: ctxtrail WithXTraceHeaders: x-trace-id and x-span-id on the request too,
 //     x-trace-id echoed too (the wire of ctxtrail's HTTP hops, and its gRPC default before the
 //     contract change of issue 18).
+//
+// BenchmarkHandlersPaired measures the client and server handlers alone (the stats events of one
+// unary RPC fed to them in grpc-go's order, no transport), otelgrpc's against ctxtrail's.
 //
 // BenchmarkUnaryPaired runs the variants in blocks, in a new random order each round, in one
 // process, and reports each one's process CPU time and heap allocations per call (client and
