@@ -183,3 +183,17 @@ func TestHandlerPairsTrace(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkHandlers runs one handler pair per sub-benchmark, for profiles.
+func BenchmarkHandlers(b *testing.B) {
+	for _, name := range []string{"otelgrpc", "ctxtrail", "ctxtrail-noecho"} {
+		b.Run("pair="+name, func(b *testing.B) {
+			p := newHandlerPair(b, name)
+			ctx := callCtx()
+			b.ReportAllocs()
+			for b.Loop() {
+				p.rpc(ctx)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package grpcctx
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 )
 
 // TestMethodCacheIsBounded: method names come from the wire, so a client probing a million
@@ -55,5 +57,34 @@ func TestStatusAttr(t *testing.T) {
 		if got := statusAttr(code); got.Key != "rpc.response.status_code" || got.Value.AsString() != want {
 			t.Errorf("code %d: %s=%q, want %q", code, got.Key, got.Value.AsString(), want)
 		}
+	}
+}
+
+// TestIncomingMetadata: the handler reads grpc-go's incoming metadata in place (the probe found
+// grpc-go's key: if an upgrade stores it differently this fails, and the handler copies), and
+// the copying fallback reads the same values.
+func TestIncomingMetadata(t *testing.T) {
+	if incomingKey == nil {
+		t.Fatal("the incoming-metadata key was not found: every RPC copies the trace headers")
+	}
+	md := metadata.MD{"traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+		"x-request-id": {"a", "b"}, "baggage": {"k=v"}, "other": {"x"}}
+	ctx := metadata.NewIncomingContext(context.Background(), md)
+	inPlace := incomingMetadata(ctx)
+	key := incomingKey
+	incomingKey = nil
+	copied := incomingMetadata(ctx)
+	empty := incomingMetadata(context.Background())
+	incomingKey = key
+	for _, k := range []string{"traceparent", "x-request-id", "baggage", "tracestate"} {
+		if a, b := inPlace.Get(k), copied.Get(k); a != b {
+			t.Errorf("%s: in place %q, copied %q", k, a, b)
+		}
+	}
+	if inPlace.Get("traceparent") == "" || len(copied["x-request-id"]) != 2 || len(empty) != 0 {
+		t.Errorf("in place %v, copied %v, without metadata %v", inPlace, copied, empty)
+	}
+	if len(incomingMetadata(context.Background())) != 0 {
+		t.Error("metadata without incoming metadata")
 	}
 }
