@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -36,5 +39,36 @@ func TestAllocLogSinkSend(t *testing.T) {
 	r := Capture(Start(context.Background()), errors.New("boom"))
 	if n := testing.AllocsPerRun(200, func() { sink.Send(context.Background(), r) }); n != 0 {
 		t.Errorf("LogSink.Send allocates %v times, want 0", n)
+	}
+}
+
+// TestAllocRequest: the middleware's share of a request that adds one crumb with data on a
+// recording span (issue 19): one object for the trail, the writer and the context node, the
+// request copy, one buffer for the crumb's data and its event attributes, and the span's own
+// event bookkeeping.
+func TestAllocRequest(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	tp := sdktrace.NewTracerProvider()
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		AddBreadcrumb(r.Context(), "cart loaded", attribute.Int("items", 3))
+	}))
+	w := httptest.NewRecorder()
+	n := testing.AllocsPerRun(200, func() {
+		ctx, span := tp.Tracer("test").Start(context.Background(), "request")
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/cart", nil).WithContext(ctx))
+		span.End()
+	})
+	base := testing.AllocsPerRun(200, func() {
+		ctx, span := tp.Tracer("test").Start(context.Background(), "request")
+		_ = httptest.NewRequest(http.MethodGet, "/cart", nil).WithContext(ctx)
+		span.End()
+	})
+	const limit = 11 // 14 before issue 19's request node and shared crumb buffer
+	t.Logf("trail middleware with one crumb: %v allocations per request", n-base)
+	if n-base > limit {
+		t.Errorf("trail middleware with one crumb: %v allocations per request, want at most %d", n-base, limit)
 	}
 }

@@ -70,15 +70,17 @@ func Add(ctx context.Context, b Breadcrumb) {
 		}
 		b = normalize(b)
 	}
-	b = bound(b)
+	// One allocation holds the event's attributes, whose last ones are the crumb's bounded data:
+	// the span copies its event's attributes, and the trail keeps only the data window.
+	lead := 0
 	if recording {
-		attrs := make([]attribute.KeyValue, 0, len(b.Data)+3)
-		attrs = append(attrs,
-			LevelKey.String(b.Level.String()),
-			CategoryKey.String(b.Category),
-			MessageKey.String(b.Message),
-		)
-		attrs = append(attrs, b.Data...)
+		lead = eventAttrs
+	}
+	b, attrs := bound(b, lead)
+	if recording {
+		attrs[0] = LevelKey.String(b.Level.String())
+		attrs[1] = CategoryKey.String(b.Category)
+		attrs[2] = MessageKey.String(b.Message)
 		span.AddEvent(EventName, trace.WithTimestamp(b.Time), trace.WithAttributes(attrs...))
 	}
 	if keep {
@@ -118,14 +120,22 @@ func normalize(b Breadcrumb) Breadcrumb {
 
 // bound cuts b to the package's limits. The returned Data is always a fresh slice, so a kept
 // crumb shares nothing with the caller.
-func bound(b Breadcrumb) Breadcrumb {
+//
+// The bounded data is copied into a new slice after lead empty slots, returned as buf (lead
+// slots, then the data) for the caller to fill.
+func bound(b Breadcrumb, lead int) (_ Breadcrumb, buf []attribute.KeyValue) {
 	b.Message = boundString(b.Message, MaxMessageLen)
 	b.Category = boundString(b.Category, MaxMessageLen)
+	if lead+len(b.Data) == 0 {
+		b.Data = nil
+		return b, nil
+	}
+	buf = make([]attribute.KeyValue, lead, lead+min(len(b.Data), MaxData))
 	if len(b.Data) == 0 {
 		b.Data = nil
-		return b
+		return b, buf
 	}
-	data := make([]attribute.KeyValue, 0, min(len(b.Data), MaxData))
+	data := buf[lead:]
 	for _, kv := range b.Data {
 		if len(data) == MaxData {
 			break
@@ -140,9 +150,15 @@ func bound(b Breadcrumb) Breadcrumb {
 		}
 		data = append(data, kv)
 	}
+	if len(data) == 0 {
+		data = nil
+	}
 	b.Data = data
-	return b
+	return b, buf[:lead+len(data)]
 }
+
+// eventAttrs is how many attributes a breadcrumb's span event has before the crumb's data.
+const eventAttrs = 3
 
 // crumbOverhead is the fixed cost charged per crumb against the byte cap: the timestamp,
 // level and slice headers it keeps.

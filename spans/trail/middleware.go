@@ -2,6 +2,7 @@ package trail
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -46,9 +47,25 @@ type handler struct {
 	cfg  *config
 }
 
+// request is what the handler keeps for one request, in one allocation: the trail, the response
+// writer wrapper, and the context node that carries the trail to next (in place of a
+// context.WithValue entry).
+type request struct {
+	context.Context
+	trail Trail
+	rw    responseWriter
+}
+
+func (q *request) Value(key any) any {
+	if key == (any)(trailKey{}) {
+		return &q.trail
+	}
+	return q.Context.Value(key)
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx := start(r.Context(), h.cfg)
-	rw := &responseWriter{ResponseWriter: w}
+	q := &request{Context: r.Context(), trail: Trail{cfg: h.cfg}, rw: responseWriter{ResponseWriter: w}}
+	ctx, rw := context.Context(q), &q.rw
 	r2 := r.WithContext(ctx)
 	defer func() {
 		// A ServeMux inside sets the matched pattern on the request it was given, our copy. Hand

@@ -8,7 +8,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 )
 
-var trailKey = otelctx.NewKey[*Trail]("ctxtrail.trail")
+// trailKey is the context key of the request's trail. It is a type of this package's own, not an
+// otelctx.Key, so that the middleware's request node (middleware.go) can answer it.
+type trailKey struct{}
 
 // Trail is the breadcrumbs of one request: a bounded ring, oldest dropped first, safe for
 // concurrent use by every goroutine of the request. A nil *Trail is valid: it holds nothing.
@@ -40,12 +42,15 @@ func start(ctx context.Context, cfg *config) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return trailKey.With(ctx, &Trail{cfg: cfg})
+	return context.WithValue(ctx, trailKey{}, &Trail{cfg: cfg})
 }
 
 // FromContext returns the trail in ctx, or nil when there is none (a nil *Trail is valid).
 func FromContext(ctx context.Context) *Trail {
-	t, _ := trailKey.From(ctx)
+	if ctx == nil {
+		return nil
+	}
+	t, _ := ctx.Value(trailKey{}).(*Trail)
 	return t
 }
 
