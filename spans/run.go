@@ -143,7 +143,9 @@ func (c *config) tracerFor(ctx context.Context) trace.Tracer {
 // pair, holding no request data: a provider seen for the first time is asked as before.
 var lastTracer tracerMemo
 
-type tracerMemo struct{ p atomic.Pointer[providerTracer] }
+type tracerMemo struct {
+	p atomic.Pointer[providerTracer]
+}
 
 type providerTracer struct {
 	tp     trace.TracerProvider
