@@ -36,6 +36,12 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 		otelctx.WithBatchOptions(sdktrace.WithMaxQueueSize(QueueSize)),
 		otelctx.WithoutGlobal(),
 	}
+	switch s.variant {
+	case CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10:
+		// Head sampling (issue 20), as OTEL_TRACES_SAMPLER=traceidratio: the trace ID decides,
+		// not the sampled flag of the generator's traceparent, and both services decide alike.
+		opts = append(opts, otelctx.WithSampler(sdktrace.TraceIDRatioBased(s.variant.SamplingRatio())))
+	}
 	if s.variant == CtxtrailMetrics { // metrics.go
 		opts = append(opts, otelctx.WithMetricReader(sdkmetric.NewManualReader()))
 	}

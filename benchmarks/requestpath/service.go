@@ -42,7 +42,34 @@ const (
 	// SDKFloor is the floor under every SDK-based build (floor.go): the same five spans with no
 	// attributes, traceparent in and out, the request ID glue of OTelStack, plain log lines.
 	SDKFloor
+	// CtxtrailUnsampled, CtxtrailSampled1 and CtxtrailSampled10 are CtxtrailDefaults with head
+	// sampling at 0%, 1% and 10% (TraceIDRatioBased, deciding by trace ID whatever the incoming
+	// traceparent's flag), issue 20's comparison; see SamplingVariants. CtxtrailDefaults samples
+	// 100%.
+	CtxtrailUnsampled
+	CtxtrailSampled1
+	CtxtrailSampled10
 )
+
+// SamplingVariants returns the variants of the head-sampling comparison (issue 20), in run
+// order: the request path at 0%, 1%, 10% and 100% beside the uninstrumented build.
+func SamplingVariants() []Variant {
+	return []Variant{Uninstrumented, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10, CtxtrailDefaults}
+}
+
+// SamplingRatio returns the share of requests variant v samples: 0 for Uninstrumented, 1 for
+// the builds that sample everything.
+func (v Variant) SamplingRatio() float64 {
+	switch v {
+	case Uninstrumented, CtxtrailUnsampled:
+		return 0
+	case CtxtrailSampled1:
+		return 0.01
+	case CtxtrailSampled10:
+		return 0.1
+	}
+	return 1
+}
 
 // MetricsVariants returns the variants of the metrics comparison (issue 17), in run order.
 func MetricsVariants() []Variant {
@@ -73,6 +100,12 @@ func (v Variant) String() string {
 		return "CtxtrailOTelLogs"
 	case SDKFloor:
 		return "SDKFloor"
+	case CtxtrailUnsampled:
+		return "CtxtrailUnsampled"
+	case CtxtrailSampled1:
+		return "CtxtrailSampled1"
+	case CtxtrailSampled10:
+		return "CtxtrailSampled10"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -112,7 +145,7 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down = s.buildPlain(cfg, back.url)
 	case OTelStack, OTelStackMetrics:
 		front, down = s.buildOTel(cfg, back.url)
-	case CtxtrailDefaults, CtxtrailMetrics:
+	case CtxtrailDefaults, CtxtrailMetrics, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10:
 		front, down, err = s.buildCtxtrail(cfg, back.url, false)
 	case CtxtrailLoaded:
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)
