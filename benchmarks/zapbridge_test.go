@@ -12,12 +12,14 @@ package benchmarks
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/pairbench"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	contrib "go.opentelemetry.io/contrib/bridges/otelzap"
@@ -288,3 +290,89 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// zapPairBlock is the lines per block in BenchmarkZapbridgePaired (a line costs 1–2 µs here, so
+// a block is 1–2 ms); disabled calls, a hundred times cheaper, run in blocks 64 times longer.
+var zapPairBlock = flag.Int("zap.pairblock", 1024, "lines per block in BenchmarkZapbridgePaired")
+
+// BenchmarkZapbridgePaired measures zapbridge's two time goals with the paired-block method
+// (internal/pairbench): the goal's baseline and the bridge run in alternating blocks in one
+// process, the order of each pair drawn at random, so that this shared machine's load falls on
+// both alike. The sub-benchmark is named pair=<other>-vs-<base>; it reports diff-ns/op (wall)
+// and cpu-diff-ns/op, the medians of the per-pair differences per line: what the bridge adds,
+// in nanoseconds, which the goals are stated in. A/A pairs run the baseline against itself:
+// the method's own bias. Allocations are counted apart (testing.AllocsPerRun) per side.
+//
+//   - enrichment goal: Ctxtrail (Ctx(ctx).Info) and CtxtrailInfoContext against plain zap given
+//     the two IDs as precomputed strings (Span scenario), ≤ +40 ns; the Request scenario (five
+//     precomputed fields: IDs, request ID, two store fields) is shown beside it.
+//   - disabled goal: a Debug line at Info, no fields, against an empty loop (the call's whole
+//     cost), ≤ 10 ns; plain zap's own disabled Debug beside it; and with two fields built at the
+//     call site against building the same fields alone (what the bridge adds to them).
+func BenchmarkZapbridgePaired(b *testing.B) {
+	c := newContenders()
+	defer c.close()
+	span, req := newRequest(c.tracer, 0, false), newRequest(c.tracer, 1, true)
+	defer span.end()
+	defer req.end()
+	line := func(lf logFunc, r *request) func() { return func() { lf.fn(c, r) } }
+	plainPre, ctxtrail, infoCtx := enabledLines[1], enabledLines[2], enabledLines[3]
+	lines := []struct {
+		name        string
+		base, other func()
+	}{
+		{"A/A-PlainZapPrecomputed/scenario=Span", line(plainPre, &span), line(plainPre, &span)},
+		{"Ctxtrail-vs-PlainZapPrecomputed/scenario=Span", line(plainPre, &span), line(ctxtrail, &span)},
+		{"CtxtrailInfoContext-vs-PlainZapPrecomputed/scenario=Span", line(plainPre, &span), line(infoCtx, &span)},
+		{"Ctxtrail-vs-PlainZapPrecomputed/scenario=Request", line(plainPre, &req), line(ctxtrail, &req)},
+	}
+	for _, p := range lines {
+		b.Run("pair="+p.name, func(b *testing.B) { pairZap(b, *zapPairBlock, p.base, p.other) })
+	}
+
+	ctx := req.ctx
+	nothing := func() {}
+	disabled := []struct {
+		name        string
+		base, other func()
+	}{
+		{"A/A-Empty", nothing, nothing},
+		{"CtxDebug-vs-Empty", nothing, func() { c.bridge.Ctx(ctx).Debug(benchMsg) }},
+		{"DebugContext-vs-Empty", nothing, func() { c.bridge.DebugContext(ctx, benchMsg) }},
+		{"PlainZapDebug-vs-Empty", nothing, func() { c.plain.Debug(benchMsg) }},
+		{"DebugContextFields-vs-FieldsOnly", func() { sinkZapFields(lineFields()) }, func() {
+			a, f := lineFields()
+			c.bridge.DebugContext(ctx, benchMsg, a, f)
+		}},
+	}
+	for _, p := range disabled {
+		b.Run("pair="+p.name+"/scenario=Disabled", func(b *testing.B) { pairZap(b, 64**zapPairBlock, p.base, p.other) })
+	}
+}
+
+// pairZap runs base and other with pairbench and reports the medians.
+func pairZap(b *testing.B, block int, base, other func()) {
+	baseAllocs, otherAllocs := testing.AllocsPerRun(200, base), testing.AllocsPerRun(200, other)
+	loop := func(f func()) func(int) {
+		return func(n int) {
+			for range n {
+				f()
+			}
+		}
+	}
+	b.ReportAllocs()
+	r := pairbench.Run(b, block, loop(base), loop(other))
+	b.ReportMetric(r.WallDiff, "diff-ns/op")
+	b.ReportMetric(r.CPUDiff, "cpu-diff-ns/op")
+	b.ReportMetric(r.WallRatio, "ratio")
+	b.ReportMetric(r.CPURatio, "cpu-ratio")
+	b.ReportMetric(r.PerOp(r.BaseWall), "base-ns/op")
+	b.ReportMetric(r.PerOp(r.OtherWall), "other-ns/op")
+	b.ReportMetric(baseAllocs, "base-allocs/op")
+	b.ReportMetric(otherAllocs, "other-allocs/op")
+}
+
+// sinkZapFields takes two fields and does nothing: the cost of building them at a call site.
+//
+//go:noinline
+func sinkZapFields(zap.Field, zap.Field) {}

@@ -5,11 +5,10 @@ package spans
 import (
 	"context"
 	"flag"
-	"slices"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/ctxtrail/ctxtrail/internal/pairbench"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -57,23 +56,12 @@ func benchProvider(b *testing.B, procs []sdktrace.SpanProcessor) *sdktrace.Trace
 	return tp
 }
 
-// cpuTime is the CPU time the process has used: on a machine shared with other work it is a
-// steadier measure than the wall clock, which also counts the time other processes had the CPU.
-// It includes the batch processor's goroutine and the garbage collector, both part of the cost.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU starts measuring; the returned func reports CPU time per op as cpu-ns/op.
 func reportCPU(b *testing.B) func() {
-	start := cpuTime()
+	start := pairbench.CPUTime()
 	return func() {
 		if b.N > 0 {
-			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(pairbench.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }
@@ -209,67 +197,26 @@ func BenchmarkSpanPaired(b *testing.B) {
 var pairBlock = flag.Int("spans.pairblock", 2048, "spans per block in BenchmarkSpanPaired")
 
 func benchPaired(b *testing.B, baseProcs, procs []sdktrace.SpanProcessor) {
-	block := max(*pairBlock, 1)
-	type side struct {
-		tracer    trace.Tracer
-		ctx       context.Context
-		wall, cpu time.Duration
-	}
-	mk := func(procs []sdktrace.SpanProcessor) *side {
+	side := func(procs []sdktrace.SpanProcessor) func(int) {
 		tracer := benchProvider(b, procs).Tracer("bench")
 		ctx, root := tracer.Start(context.Background(), "root")
 		b.Cleanup(func() { root.End() })
-		return &side{tracer: tracer, ctx: ctx}
-	}
-	base, other := mk(baseProcs), mk(procs)
-	run := func(s *side) (wall, cpu time.Duration) {
-		start, cpu0 := time.Now(), cpuTime()
-		for range block {
-			_, sp := s.tracer.Start(s.ctx, "child")
-			sp.End()
+		return func(n int) {
+			for range n {
+				_, sp := tracer.Start(ctx, "child")
+				sp.End()
+			}
 		}
-		wall, cpu = time.Since(start), cpuTime()-cpu0
-		s.wall += wall
-		s.cpu += cpu
-		return wall, cpu
 	}
-	var wallRatios, cpuRatios []float64
-	seed := uint64(0x9E3779B97F4A7C15)
+	base, other := side(baseProcs), side(procs)
 	b.ReportAllocs()
-	b.ResetTimer()
-	for n := 0; n < b.N; n += 2 * block {
-		seed ^= seed << 13 // xorshift: which side goes first
-		seed ^= seed >> 7
-		seed ^= seed << 17
-		var bw, bc, ow, oc time.Duration
-		if seed&1 == 0 {
-			bw, bc = run(base)
-			ow, oc = run(other)
-		} else {
-			ow, oc = run(other)
-			bw, bc = run(base)
-		}
-		wallRatios = append(wallRatios, float64(ow)/float64(bw))
-		if bc > 0 && oc > 0 {
-			cpuRatios = append(cpuRatios, float64(oc)/float64(bc))
-		}
-	}
-	b.StopTimer()
-	spans := float64(len(wallRatios) * block)
-	b.ReportMetric(float64(base.wall.Nanoseconds())/spans, "bare-ns/span")
-	b.ReportMetric(float64(other.wall.Nanoseconds())/spans, "config-ns/span")
-	b.ReportMetric(float64(base.cpu.Nanoseconds())/spans, "bare-cpu-ns/span")
-	b.ReportMetric(float64(other.cpu.Nanoseconds())/spans, "config-cpu-ns/span")
-	b.ReportMetric(median(wallRatios), "ratio")
-	b.ReportMetric(median(cpuRatios), "cpu-ratio")
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	slices.Sort(xs)
-	return xs[len(xs)/2]
+	r := pairbench.Run(b, *pairBlock, base, other)
+	b.ReportMetric(r.PerOp(r.BaseWall), "bare-ns/span")
+	b.ReportMetric(r.PerOp(r.OtherWall), "config-ns/span")
+	b.ReportMetric(r.PerOp(r.BaseCPU), "bare-cpu-ns/span")
+	b.ReportMetric(r.PerOp(r.OtherCPU), "config-cpu-ns/span")
+	b.ReportMetric(r.WallRatio, "ratio")
+	b.ReportMetric(r.CPURatio, "cpu-ratio")
 }
 
 // BenchmarkMonitorStats is the cost of Stats (which holds every shard of the active list while
