@@ -321,7 +321,7 @@ func BenchmarkZapbridgePaired(b *testing.B) {
 		name        string
 		base, other func()
 	}{
-		{"A/A-PlainZapPrecomputed/scenario=Span", line(plainPre, &span), line(plainPre, &span)},
+		{"AA-PlainZapPrecomputed/scenario=Span", line(plainPre, &span), line(plainPre, &span)},
 		{"Ctxtrail-vs-PlainZapPrecomputed/scenario=Span", line(plainPre, &span), line(ctxtrail, &span)},
 		{"CtxtrailInfoContext-vs-PlainZapPrecomputed/scenario=Span", line(plainPre, &span), line(infoCtx, &span)},
 		{"Ctxtrail-vs-PlainZapPrecomputed/scenario=Request", line(plainPre, &req), line(ctxtrail, &req)},
@@ -336,7 +336,7 @@ func BenchmarkZapbridgePaired(b *testing.B) {
 		name        string
 		base, other func()
 	}{
-		{"A/A-Empty", nothing, nothing},
+		{"AA-Empty", nothing, nothing},
 		{"CtxDebug-vs-Empty", nothing, func() { c.bridge.Ctx(ctx).Debug(benchMsg) }},
 		{"DebugContext-vs-Empty", nothing, func() { c.bridge.DebugContext(ctx, benchMsg) }},
 		{"PlainZapDebug-vs-Empty", nothing, func() { c.plain.Debug(benchMsg) }},
