@@ -356,3 +356,73 @@ func TestLogsShutdownHangingCollector(t *testing.T) {
 		t.Fatal("the log exporter never reached the collector")
 	}
 }
+
+// keysExporter keeps each exported record's attribute keys, in order.
+type keysExporter struct {
+	mu   sync.Mutex
+	keys map[string][]string // body → keys
+}
+
+func (e *keysExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range rs {
+		var ks []string
+		r.WalkAttributes(func(kv attribute.KeyValue) bool { ks = append(ks, string(kv.Key)); return true })
+		e.keys[r.Body().AsString()] = ks
+	}
+	return nil
+}
+func (e *keysExporter) Shutdown(context.Context) error   { return nil }
+func (e *keysExporter) ForceFlush(context.Context) error { return nil }
+
+// TestLogsUniqueKeysLogger: the bridges' logger for records with unique keys feeds the same
+// pipeline (exported, counted) and really skips the SDK's duplicate-key check, which the
+// ordinary logger keeps; after Shutdown its records are counted as dropped; with no exporter it
+// is as disabled as the ordinary one.
+func TestLogsUniqueKeysLogger(t *testing.T) {
+	clearLogEnv(t)
+	exp := &keysExporter{keys: map[string][]string{}}
+	p := install(t, WithoutExporter(), WithLogExporter(exp))
+	up, ok := p.LoggerProvider().(interface {
+		UniqueKeysLogger(string, ...log.LoggerOption) log.Logger
+	})
+	if !ok {
+		t.Fatal("the logger provider offers no UniqueKeysLogger")
+	}
+	emit := func(l log.Logger, body string) {
+		var r log.Record
+		r.SetBody(attribute.StringValue(body))
+		r.AddAttributes(attribute.Int("k", 1), attribute.Int("j", 2), attribute.Int("k", 3))
+		l.Emit(context.Background(), r)
+	}
+	emit(up.UniqueKeysLogger("bridge"), "unique path")
+	emit(p.LoggerProvider().Logger("bridge"), "ordinary path")
+	if err := p.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exp.mu.Lock()
+	got := fmt.Sprint(exp.keys["unique path"], exp.keys["ordinary path"])
+	exp.mu.Unlock()
+	if got != "[k j k] [k j]" {
+		t.Fatalf("exported keys %s, want the duplicate kept on the unique path only", got)
+	}
+	if s := p.LogStats(); s.Emitted != 2 || s.Exported != 2 {
+		t.Fatalf("stats %+v, want both records counted and exported", s)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	emit(up.UniqueKeysLogger("bridge"), "late")
+	if s := p.LogStats(); s.Dropped != 1 {
+		t.Fatalf("after Shutdown: %+v, want the late record dropped", s)
+	}
+
+	off := install(t, WithoutExporter())
+	u := off.LoggerProvider().(interface {
+		UniqueKeysLogger(string, ...log.LoggerOption) log.Logger
+	}).UniqueKeysLogger("bridge")
+	if u.Enabled(context.Background(), log.EnabledParameters{}) {
+		t.Fatal("UniqueKeysLogger enabled with no log exporter")
+	}
+}

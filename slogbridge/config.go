@@ -41,6 +41,7 @@ type config struct {
 
 	eventLevel  slog.Leveler       // nil: no span events
 	otel        log.Logger         // WithLoggerProvider's; nil: no OpenTelemetry log records
+	otelUnique  log.Logger         // the same provider's, for records with unique keys (logctx.UniqueKeysProvider); nil: none
 	waterfall   *waterfall.Printer // WithWaterfall's; nil: not wired
 	errorStatus bool
 	hooks       []hook

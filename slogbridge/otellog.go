@@ -16,12 +16,14 @@ const ScopeName = logctx.OTelScope + "slogbridge"
 // record through lp (otelctx.Provider.LoggerProvider(), or any provider): the span's trace ID,
 // span ID and flags on the record itself, the severity mapped from the level (slog's level + 9,
 // as OpenTelemetry's log bridges do), the record's time as both its time and its observed time,
-// the message as the body, and as attributes the request
-// ID, the request-store fields, the chosen baggage members and the record's own attributes
-// (groups flattened into dotted keys, string values cut at MaxValueLen, no reflection for
-// slog's kinds, errors and Stringers). The SDK's batch processor queues the record; with
-// otelctx's pipeline a full queue drops and counts it, so the logging goroutine never waits for
-// the exporter. A provider that is not enabled when the option is applied is ignored. What the next handler writes does not change. A nil lp is ignored.
+// the message as the body, and as attributes the request ID, the request-store fields, the
+// chosen baggage members and the record's own attributes (groups flattened into dotted keys,
+// string values cut at MaxValueLen, no reflection for slog's kinds, errors and Stringers). The
+// SDK's batch processor queues the record; with otelctx's pipeline a full queue drops and counts
+// it, so the logging goroutine never waits for the exporter. With otelctx's provider, a record
+// whose attribute keys the bridge finds unique skips the SDK's own duplicate-key check (what is
+// exported is the same). A provider that is not enabled when the option is applied is ignored.
+// What the next handler writes does not change. A nil lp is ignored.
 func WithLoggerProvider(lp log.LoggerProvider) Option {
 	return optionFunc(func(c config) config {
 		if lp == nil {
@@ -30,7 +32,10 @@ func WithLoggerProvider(lp log.LoggerProvider) Option {
 		// A provider with nowhere to send records (otelctx with no log exporter, an SDK
 		// provider without processors) is skipped here, so the option then costs nothing.
 		if l := lp.Logger(ScopeName); l.Enabled(context.Background(), log.EnabledParameters{}) {
-			c.otel = l
+			c.otel, c.otelUnique = l, nil
+			if u, ok := lp.(logctx.UniqueKeysProvider); ok {
+				c.otelUnique = u.UniqueKeysLogger(ScopeName)
+			}
 		}
 		return c
 	})
@@ -69,5 +74,9 @@ func (h *handler) emitOTel(ctx context.Context, r slog.Record, lc *logctx.Line) 
 	}
 	kvs = appendRecord(kvs, r, h.groups)
 	rec.AddAttributes(kvs...)
-	h.e.cfg.otel.Emit(ctx, rec)
+	l := h.e.cfg.otel
+	if h.e.cfg.otelUnique != nil && logctx.UniqueKeys(kvs) {
+		l = h.e.cfg.otelUnique // the SDK's duplicate-key check would find nothing
+	}
+	l.Emit(ctx, rec)
 }

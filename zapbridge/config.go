@@ -43,6 +43,7 @@ type config struct {
 	hooks       []hook
 	errorOutput zapcore.WriteSyncer
 	otel        log.Logger         // WithLoggerProvider's; nil: no OpenTelemetry log records
+	otelUnique  log.Logger         // the same provider's, for records with unique keys (logctx.UniqueKeysProvider); nil: none
 	waterfall   *waterfall.Printer // WithWaterfall: nil when not wired
 }
 

@@ -33,7 +33,10 @@ const maxRecordAttributes = 64
 // own fields (string values cut at MaxValueLen; zap's scalar, string, time, duration and error
 // fields convert without reflection). The SDK's batch processor queues the record; with
 // otelctx's pipeline a full queue drops and counts it, so the logging goroutine never waits for
-// the exporter. A provider that is not enabled when the option is applied is ignored. What the wrapped core writes does not change. A nil lp is ignored.
+// the exporter. With otelctx's provider, a record whose attribute keys the bridge finds unique
+// skips the SDK's own duplicate-key check (what is exported is the same). A provider that is not
+// enabled when the option is applied is ignored. What the wrapped core writes does not change. A
+// nil lp is ignored.
 func WithLoggerProvider(lp log.LoggerProvider) Option {
 	return optionFunc(func(c config) config {
 		if lp == nil {
@@ -42,7 +45,10 @@ func WithLoggerProvider(lp log.LoggerProvider) Option {
 		// A provider with nowhere to send records (otelctx with no log exporter, an SDK
 		// provider without processors) is skipped here, so the option then costs nothing.
 		if l := lp.Logger(ScopeName); l.Enabled(context.Background(), log.EnabledParameters{}) {
-			c.otel = l
+			c.otel, c.otelUnique = l, nil
+			if u, ok := lp.(logctx.UniqueKeysProvider); ok {
+				c.otelUnique = u.UniqueKeysLogger(ScopeName)
+			}
 		}
 		return c
 	})
@@ -105,7 +111,11 @@ func (e *enricher) emitOTel(ctx context.Context, ent zapcore.Entry, with, fields
 	kvs = appendFields(kvs, with)
 	kvs = appendFields(kvs, fields)
 	rec.AddAttributes(kvs...)
-	e.cfg.otel.Emit(ctx, rec)
+	l := e.cfg.otel
+	if e.cfg.otelUnique != nil && logctx.UniqueKeys(kvs) {
+		l = e.cfg.otelUnique // the SDK's duplicate-key check would find nothing
+	}
+	l.Emit(ctx, rec)
 }
 
 // appendFields appends fields as attributes: the common types directly, the rest through

@@ -203,3 +203,55 @@ func (nopProcessor) OnEmit(context.Context, *sdklog.Record) error           { re
 func (nopProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { return true }
 func (nopProcessor) Shutdown(context.Context) error                         { return nil }
 func (nopProcessor) ForceFlush(context.Context) error                       { return nil }
+
+// keysExporter keeps each exported record's attributes as key=value text, in order.
+type keysExporter struct {
+	mu   sync.Mutex
+	recs map[string]string // body → attributes
+}
+
+func (e *keysExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range rs {
+		var kv []string
+		r.WalkAttributes(func(a attribute.KeyValue) bool { kv = append(kv, string(a.Key)+"="+a.Value.Emit()); return true })
+		e.recs[r.Body().AsString()] = strings.Join(kv, " ")
+	}
+	return nil
+}
+func (e *keysExporter) Shutdown(context.Context) error   { return nil }
+func (e *keysExporter) ForceFlush(context.Context) error { return nil }
+
+// TestOTelDuplicateKeys: through otelctx's provider, lines whose keys the bridge finds unique
+// skip the SDK's duplicate-key check; a line with a repeated key must still be exported as the
+// SDK would: one attribute, the last value, at the first one's place.
+func TestOTelDuplicateKeys(t *testing.T) {
+	exp := &keysExporter{recs: map[string]string{}}
+	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(), otelctx.WithLogExporter(exp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Shutdown(context.Background()) }()
+	l := New(zap.New(otelTestCore(io.Discard)), WithLoggerProvider(p.LoggerProvider()))
+	ctx := otelctx.AddFields(otelctx.WithRequestID(context.Background(), "req-d"), attribute.String("tenant", "acme"))
+	l.Ctx(ctx).Info("unique", zap.Int("a", 1), zap.String("b", "x"))
+	l.Ctx(ctx).Info("repeated", zap.Int("a", 1), zap.String("b", "x"), zap.Int("a", 2))
+	l.Ctx(ctx).Info("repeats a field", zap.String("tenant", "other"))
+	l.With(zap.Int("a", 0)).Ctx(ctx).Info("repeats With", zap.Int("a", 1))
+	if err := p.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exp.mu.Lock()
+	defer exp.mu.Unlock()
+	for body, want := range map[string]string{
+		"unique":          "request_id=req-d tenant=acme a=1 b=x",
+		"repeated":        "request_id=req-d tenant=acme a=2 b=x",
+		"repeats a field": "request_id=req-d tenant=other",
+		"repeats With":    "request_id=req-d tenant=acme a=1",
+	} {
+		if got := exp.recs[body]; got != want {
+			t.Errorf("%q exported %q, want %q", body, got, want)
+		}
+	}
+}

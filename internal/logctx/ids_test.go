@@ -3,8 +3,10 @@ package logctx
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -99,5 +101,30 @@ func TestAllocEncode(t *testing.T) {
 	span := trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), sc))
 	if n := testing.AllocsPerRun(200, func() { _ = Encode(span, sc.TraceID(), sc.SpanID(), true) }); n != 1 {
 		t.Errorf("Encode: %v allocations, want 1", n)
+	}
+}
+
+func TestUniqueKeys(t *testing.T) {
+	many := make([]attribute.KeyValue, MaxUniqueCheck+1)
+	for i := range many {
+		many[i] = attribute.Int(fmt.Sprintf("k%d", i), i)
+	}
+	for _, tc := range []struct {
+		name string
+		kvs  []attribute.KeyValue
+		want bool
+	}{
+		{"none", nil, true},
+		{"unique", []attribute.KeyValue{attribute.String("a", "1"), attribute.Int("b", 2), attribute.Bool("ab", true)}, true},
+		{"duplicate", []attribute.KeyValue{attribute.String("a", "1"), attribute.Int("b", 2), attribute.Bool("a", true)}, false},
+		{"slice value", []attribute.KeyValue{attribute.Slice("s", attribute.StringValue("x"))}, false},
+		{"map value", []attribute.KeyValue{attribute.Map("m", attribute.String("x", "y"))}, false},
+		{"typed slice is a scalar to the SDK", []attribute.KeyValue{attribute.StringSlice("s", []string{"x", "x"})}, true},
+		{"at the limit", many[:MaxUniqueCheck], true},
+		{"past the limit", many, false},
+	} {
+		if got := UniqueKeys(tc.kvs); got != tc.want {
+			t.Errorf("%s: UniqueKeys = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

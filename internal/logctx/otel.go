@@ -4,6 +4,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 )
 
 // MaxValueLen bounds, in bytes, a string value that a bridge copies out of a log line (span
@@ -55,3 +56,36 @@ func (g *Gatherer) AppendOTel(dst []attribute.KeyValue, lc *Line) []attribute.Ke
 
 // OTelScope is the instrumentation scope name prefix of the bridges' loggers.
 const OTelScope = "github.com/ctxtrail/ctxtrail/"
+
+// UniqueKeysProvider is what otelctx's LoggerProvider offers ctxtrail's bridges beside Logger:
+// a logger whose SDK provider skips its duplicate-key check (the SDK builds and clears a map for
+// every attribute after the first). A bridge may hand it only records for which UniqueKeys is
+// true; any other record goes to the ordinary Logger, so what is exported never changes.
+type UniqueKeysProvider interface {
+	UniqueKeysLogger(name string, opts ...log.LoggerOption) log.Logger
+}
+
+// MaxUniqueCheck is how many attributes UniqueKeys compares pairwise; a record with more goes
+// the SDK's way.
+const MaxUniqueCheck = 16
+
+// UniqueKeys reports whether kvs can skip the SDK's duplicate-key check with nothing exported
+// differently: at most MaxUniqueCheck attributes, no two with the same key, and no slice or map
+// values (the SDK also deduplicates inside those).
+func UniqueKeys(kvs []attribute.KeyValue) bool {
+	if len(kvs) > MaxUniqueCheck {
+		return false
+	}
+	for i, kv := range kvs {
+		switch kv.Value.Type() {
+		case attribute.SLICE, attribute.MAP:
+			return false
+		}
+		for _, prev := range kvs[:i] {
+			if prev.Key == kv.Key {
+				return false
+			}
+		}
+	}
+	return true
+}
