@@ -61,5 +61,5 @@
 // bridge. An enabled record outside a group allocates nothing more than next would for the same
 // record with the IDs passed by hand: the encoded IDs of recent spans are cached (shared with
 // zapbridge's design), and up to five attributes in all stay inside the slog.Record. The
-// benchmarks module compares it with plain slog, otelslog and slog-context.
+// benchmarks module compares it with plain slog and otelslog (BENCHMARKS.md).
 package slogbridge
