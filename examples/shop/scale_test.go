@@ -357,25 +357,36 @@ func fetchAll(t *testing.T, client *http.Client, query string, ids []string) map
 
 // waitDrained waits until the gateway has dealt with all traces (its tail_sampling counters of
 // decided traces, and of traces evicted undecided, add up to traces) and the storage tier has
-// written everything the gateway exported, as both tiers' own metrics count them, for at most
-// a minute past the decision wait. An evicted trace is reported here; the checks after find
-// what it cost.
+// written everything the gateway exported, as both tiers' own metrics count them, with nothing
+// more exported for a second, for at most a minute past the decision wait. An evicted trace is
+// reported here; the checks after find what it cost.
 func waitDrained(t *testing.T, tiers *jaegertest.Tiers, traces int) {
 	t.Helper()
 	deadline := time.Now().Add(scaleDecisionWait + time.Minute)
 	var decided, evicted, exported, written float64
+	var stableAt struct {
+		exported float64
+		since    time.Time
+	}
+	stableAt.exported = -1
 	for {
 		var err error
-		decided, err = metricSum(tiers.GatewayMetrics, "otelcol_processor_tail_sampling_global_count_traces_sampled", "")
+		decided, err = jaegertest.Metric(tiers.GatewayMetrics, "otelcol_processor_tail_sampling_global_count_traces_sampled", "")
 		if err == nil {
 			// Absent until the first eviction.
-			evicted, _ = metricSum(tiers.GatewayMetrics, "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early", "")
-			exported, err = metricSum(tiers.GatewayMetrics, "otelcol_exporter_sent_spans", "")
+			evicted, _ = jaegertest.Metric(tiers.GatewayMetrics, "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early", "")
+			exported, err = jaegertest.Metric(tiers.GatewayMetrics, "otelcol_exporter_sent_spans", "")
 		}
 		if err == nil {
-			written, err = metricSum(tiers.StorageMetrics, "otelcol_exporter_sent_spans", "")
+			written, err = jaegertest.Metric(tiers.StorageMetrics, "otelcol_exporter_sent_spans", "")
 		}
-		if err == nil && decided+evicted >= float64(traces) && written == exported {
+		done := err == nil && decided+evicted >= float64(traces) && written == exported
+		if !done || exported != stableAt.exported {
+			stableAt.exported, stableAt.since = exported, time.Now()
+		}
+		// The last decided traces may still sit in the gateway's batch processor (200ms): done
+		// only once nothing more was exported for a second.
+		if done && time.Since(stableAt.since) >= time.Second {
 			if evicted > 0 {
 				t.Errorf("the gateway evicted %v traces before deciding them (num_traces too small for the load)", evicted)
 			}
@@ -387,48 +398,6 @@ func waitDrained(t *testing.T, tiers *jaegertest.Tiers, traces int) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-// metricSum sums the samples of a counter in Prometheus text format whose name is name (with
-// or without the _total suffix) and whose labels contain label.
-func metricSum(url, name, label string) (float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	sum, found := 0.0, false
-	sc := bufio.NewScanner(io.LimitReader(resp.Body, 16<<20))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		metric, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		base, labels, _ := strings.Cut(metric, "{")
-		if base != name && base != name+"_total" || !strings.Contains(labels, label) {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %q: %w", url, line, err)
-		}
-		sum, found = sum+v, true
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	if !found {
-		return 0, fmt.Errorf("%s: no %s", url, name)
-	}
-	return sum, nil
 }
 
 // loggedService is a shop process whose stdout (JSON log lines and, with the console exporter,

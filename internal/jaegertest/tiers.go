@@ -1,9 +1,15 @@
 package jaegertest
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Tiers is deploy/jaeger's two-tier topology running as two Jaeger processes on free loopback
@@ -67,4 +73,49 @@ func (tt *Tiers) RestartStorage(t testing.TB) {
 	t.Helper()
 	tt.Storage.Stop() // a no-op if it ended already
 	tt.Storage = StartFile(t, tt.storageConfig, tt.Query+"/api/services", tt.storageEnv...)
+}
+
+// metricsClient keeps no connection open between scrapes, so no goroutine outlives a test.
+var metricsClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// Metric sums the samples of a metric in Prometheus text format whose name is name (with
+// or without the _total suffix) and whose labels contain label.
+func Metric(url, name, label string) (float64, error) {
+	resp, err := metricsClient.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	sum, found := 0.0, false
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 16<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		metric, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		base, labels, _ := strings.Cut(metric, "{")
+		if base != name && base != name+"_total" || !strings.Contains(labels, label) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q: %w", url, line, err)
+		}
+		sum, found = sum+v, true
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, fmt.Errorf("%s: no %s", url, name)
+	}
+	return sum, nil
 }
