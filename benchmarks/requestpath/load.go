@@ -176,10 +176,11 @@ func (g *Generator) Run(ctx context.Context, s *Service, l Load) (Sample, error)
 	url := s.URL()
 	lat := make([]time.Duration, l.Requests)
 	ok := make([]bool, l.Requests)
+	runtime.GC() // each variant starts with a clean heap, not the last one's garbage
+	// The cap starts after the collection: a slow GC (the race detector, a loaded machine) must
+	// not eat the run's time and leave it with no request sent.
 	ctx, cancel := context.WithTimeout(ctx, l.TimeCap)
 	defer cancel()
-
-	runtime.GC() // each variant starts with a clean heap, not the last one's garbage
 	cpu0, allocs0 := cpuTime(), allocated()
 	start := time.Now()
 	var next atomic.Int64
