@@ -105,3 +105,56 @@ func TestGatewayKeepsErrorTrace(t *testing.T) {
 		t.Errorf("ok trace %s with 0%% kept: storage answered %d %.300s, want 404", good, code, body)
 	}
 }
+
+// While the storage tier is down the gateway keeps what it decided to keep, in its exporter's
+// queue, and retries (the OTLP exporter's defaults: 1,000 requests, for up to 5 minutes): an
+// error trace sent with storage killed reaches storage, whole, once storage is back.
+func TestGatewayRetriesWhileStorageDown(t *testing.T) {
+	tiers := jaegertest.StartTiers(t, ".", t.TempDir(), "GATEWAY_KEEP_PERCENT=0", "GATEWAY_DECISION_WAIT=1s", "GATEWAY_SLOW_MS=600000")
+	tiers.Storage.Kill()
+	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithServiceName("tiers"),
+		otelctx.WithOTLP(tiers.OTLP), otelctx.WithSampler(sdktrace.AlwaysSample()), otelctx.WithoutLogs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, root := p.Tracer("t").Start(context.Background(), "GET /checkout")
+	_, child := p.Tracer("t").Start(ctx, "charge")
+	child.SetStatus(codes.Error, "card declined")
+	child.End()
+	root.End()
+	id := root.SpanContext().TraceID().String()
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err) // the gateway is up: it accepted the spans
+	}
+	// Wait until the gateway has decided and tried storage at least once, and failed.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		failed, _ := jaegertest.Metric(tiers.GatewayMetrics, "otelcol_exporter_send_failed_spans", "")
+		queued, _ := jaegertest.Metric(tiers.GatewayMetrics, "otelcol_exporter_queue_size", "")
+		if failed > 0 || queued > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway never tried to export the error trace to the stopped storage; log:\n%.3000s", tiers.Gateway.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	tiers.RestartStorage(t)
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	deadline = time.Now().Add(90 * time.Second) // the exporter's backoff reaches 30s between tries
+	for {
+		resp, err := client.Get(tiers.Query + "/api/v3/traces/" + id)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Count(string(body), `"spanId"`) == 2 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("error trace %s not in storage 90s after it came back", id)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
