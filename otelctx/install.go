@@ -144,7 +144,9 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		metrics:     metrics,
 		logs:        logs,
 	}
-	warn.stats = p.Stats
+	warn.report = func(last error, interval time.Duration) error {
+		return &LossWarning{Stats: p.Stats(), Err: last, Interval: interval}
+	}
 	p.installErrors(cfg)
 	if err := registerHealth(p, processorsOf(cfg)); err != nil { // health.go
 		_ = p.Shutdown(ctx)
@@ -306,10 +308,36 @@ func consoleExporter(cfg config) (sdktrace.SpanExporter, error) {
 }
 
 func otlpExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error) {
-	protocol := strings.ToLower(cfg.otlpProtocol)
+	protocol, endpoint, err := otlpTarget(cfg, "TRACES", false)
+	if err != nil {
+		return nil, err
+	}
+	if protocol == ProtocolGRPC {
+		var opts []otlptracegrpc.Option
+		if endpoint != "" {
+			opts = append(opts, otlptracegrpc.WithEndpointURL(endpoint))
+		}
+		return otlptracegrpc.New(ctx, opts...)
+	}
+	var opts []otlptracehttp.Option
+	if endpoint != "" {
+		opts = append(opts, otlptracehttp.WithEndpointURL(withSignalPath(endpoint, "/v1/traces")))
+	}
+	return otlptracehttp.New(ctx, opts...)
+}
+
+// otlpTarget reads one signal's OTLP protocol and endpoint, for the traces, metrics and logs
+// exporters alike; signal is TRACES, METRICS or LOGS. The protocol is WithOTLPProtocol's, else
+// OTEL_EXPORTER_OTLP_<signal>_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf.
+// The endpoint returned is WithOTLP's, or "" when the exporter is to read
+// OTEL_EXPORTER_OTLP_<signal>_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT itself; with signalEnvWins
+// the signal's own variable wins over WithOTLP. Every endpoint that will be used is checked
+// here: the exporters drop a malformed one with only a log line.
+func otlpTarget(cfg config, signal string, signalEnvWins bool) (protocol, endpoint string, err error) {
+	protocol = strings.ToLower(cfg.otlpProtocol)
 	source := "otelctx.WithOTLPProtocol"
 	if protocol == "" {
-		source = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+		source = "OTEL_EXPORTER_OTLP_" + signal + "_PROTOCOL"
 		if protocol = strings.ToLower(getenv(source)); protocol == "" {
 			source = "OTEL_EXPORTER_OTLP_PROTOCOL"
 			protocol = strings.ToLower(getenv(source))
@@ -321,49 +349,41 @@ func otlpExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error
 	switch protocol {
 	case ProtocolHTTPProtobuf, ProtocolGRPC:
 	case "http/json":
-		return nil, configErr("%s=%q: the Go OTLP exporter does not speak http/json; use http/protobuf or grpc", source, protocol)
+		return "", "", configErr("%s=%q: the Go OTLP exporter does not speak http/json; use http/protobuf or grpc", source, protocol)
 	default:
-		return nil, configErr("%s=%q: want http/protobuf or grpc", source, protocol)
+		return "", "", configErr("%s=%q: want http/protobuf or grpc", source, protocol)
 	}
 
-	// Check the endpoint ourselves: the exporters drop a malformed one with only a log line.
-	endpoint := cfg.otlpEndpoint
-	endpointSource := "otelctx.WithOTLP"
-	if endpoint == "" {
-		for _, key := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-			if v := getenv(key); v != "" {
-				if _, err := checkEndpointFor(protocol, key, v); err != nil {
-					return nil, err
-				}
-				break
-			}
-		}
-	} else if _, err := checkEndpointFor(protocol, endpointSource, endpoint); err != nil {
-		return nil, err
+	endpoint = cfg.otlpEndpoint
+	signalKey := "OTEL_EXPORTER_OTLP_" + signal + "_ENDPOINT"
+	if endpoint != "" && signalEnvWins && getenv(signalKey) != "" {
+		endpoint = ""
 	}
-
-	if protocol == ProtocolGRPC {
-		var opts []otlptracegrpc.Option
-		if endpoint != "" {
-			opts = append(opts, otlptracegrpc.WithEndpointURL(endpoint))
-		}
-		return otlptracegrpc.New(ctx, opts...)
-	}
-	var opts []otlptracehttp.Option
 	if endpoint != "" {
-		opts = append(opts, otlptracehttp.WithEndpointURL(withTracesPath(endpoint)))
+		if _, err := checkEndpointFor(protocol, "otelctx.WithOTLP", endpoint); err != nil {
+			return "", "", err
+		}
+		return protocol, endpoint, nil
 	}
-	return otlptracehttp.New(ctx, opts...)
+	for _, key := range []string{signalKey, "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		if v := getenv(key); v != "" {
+			if _, err := checkEndpointFor(protocol, key, v); err != nil {
+				return "", "", err
+			}
+			break
+		}
+	}
+	return protocol, "", nil
 }
 
-// withTracesPath adds /v1/traces to a base URL with no path, as the OTLP spec does for
-// OTEL_EXPORTER_OTLP_ENDPOINT.
-func withTracesPath(endpoint string) string {
+// withSignalPath adds path (/v1/traces, /v1/metrics, /v1/logs) to a base URL that has none, as
+// the OTLP spec does for OTEL_EXPORTER_OTLP_ENDPOINT.
+func withSignalPath(endpoint, path string) string {
 	u, err := checkEndpoint("", endpoint)
 	if err != nil || (u.Path != "" && u.Path != "/") {
 		return endpoint
 	}
-	u.Path = "/v1/traces"
+	u.Path = path
 	return u.String()
 }
 
@@ -379,16 +399,23 @@ type abortableExporter struct {
 }
 
 func (e *abortableExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	err := e.base.Err()
-	if err == nil {
-		ctx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(e.base, cancel)
-		err = e.SpanExporter.ExportSpans(ctx, spans)
-		stop()
-		cancel()
-	}
+	err := exportAbortable(ctx, e.base, func(ctx context.Context) error { return e.SpanExporter.ExportSpans(ctx, spans) })
 	e.pl.exported(len(spans), err)
 	return nil
+}
+
+// exportAbortable runs one export, of any signal, with a context that base's end (Shutdown's
+// deadline) cancels too; once base has ended it does not start the export.
+func exportAbortable(ctx, base context.Context, export func(context.Context) error) error {
+	if err := base.Err(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(base, cancel)
+	err := export(ctx)
+	stop()
+	cancel()
+	return err
 }
 
 // ErrSpansLost is wrapped by the warnings and errors that report spans which never reached the
@@ -439,12 +466,14 @@ func (w *LossWarning) Unwrap() []error {
 	return []error{ErrSpansLost, w.Err}
 }
 
-// lossWarner passes at most one LossWarning per interval to its sink.
+// lossWarner passes at most one loss warning per interval to its sink, for any signal: report
+// makes the signal's warning (a LossWarning for spans, a LogLossWarning for log records) from
+// its counters.
 type lossWarner struct {
 	interval time.Duration
 	sink     func(error)
-	stats    func() Stats
-	next     atomic.Int64 // UnixNano before which losses are only counted
+	report   func(last error, interval time.Duration) error // set once the signal's counters exist
+	next     atomic.Int64                                   // UnixNano before which losses are only counted
 	lastErr  atomic.Pointer[error]
 }
 
@@ -471,7 +500,7 @@ func (w *lossWarner) warn(err error) {
 	if p := w.lastErr.Load(); p != nil {
 		last = *p
 	}
-	w.sink(&LossWarning{Stats: w.stats(), Err: last, Interval: w.interval})
+	w.sink(w.report(last, w.interval))
 }
 
 // queueLimit returns how many spans a pipeline lets wait for its exporter, as the batch span

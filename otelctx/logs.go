@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutlog"
@@ -124,7 +122,7 @@ func buildLogs(ctx context.Context, cfg config, res *resource.Resource, disabled
 		return nil, err
 	}
 	exportCtx, stop := context.WithCancel(context.Background())
-	warn := newLogLossWarner(cfg.lossInterval, cfg.lossSink)
+	warn := newLossWarner(cfg.lossInterval, cfg.lossSink)
 	s := &logsSignal{exporters: names, stop: stop}
 	opts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
 	for _, e := range exporters {
@@ -149,7 +147,9 @@ func buildLogs(ctx context.Context, cfg config, res *resource.Resource, disabled
 		s.unique = sdklog.NewLoggerProvider(uopts...)
 	}
 	s.public = &countingProvider{s: s}
-	warn.stats = s.stats
+	warn.report = func(last error, interval time.Duration) error {
+		return &LogLossWarning{Stats: s.stats(), Err: last, Interval: interval}
+	}
 	if !cfg.noGlobal {
 		global.SetLoggerProvider(s.public)
 	}
@@ -299,40 +299,11 @@ func consoleLogExporter(cfg config) (sdklog.Exporter, error) {
 }
 
 func otlpLogExporter(ctx context.Context, cfg config) (sdklog.Exporter, error) {
-	protocol := strings.ToLower(cfg.otlpProtocol)
-	source := "otelctx.WithOTLPProtocol"
-	if protocol == "" {
-		source = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"
-		if protocol = strings.ToLower(getenv(source)); protocol == "" {
-			source = "OTEL_EXPORTER_OTLP_PROTOCOL"
-			protocol = strings.ToLower(getenv(source))
-		}
-	}
-	switch protocol {
-	case "", ProtocolHTTPProtobuf, ProtocolGRPC:
-	case "http/json":
-		return nil, configErr("%s=%q: the Go OTLP exporter does not speak http/json; use http/protobuf or grpc", source, protocol)
-	default:
-		return nil, configErr("%s=%q: want http/protobuf or grpc", source, protocol)
-	}
-	// The environment's endpoints are read by the exporter itself; check them here, since the
-	// exporter drops a malformed one with only a log line.
-	endpoint := cfg.otlpEndpoint
-	if endpoint != "" {
-		if _, err := checkEndpoint("otelctx.WithOTLP", endpoint); err != nil {
-			return nil, err
-		}
-	}
-	for _, key := range []string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-		if v := getenv(key); v != "" {
-			if _, err := checkEndpoint(key, v); err != nil {
-				return nil, err
-			}
-			if key == "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT" {
-				endpoint = "" // the signal's own variable wins over the shared option
-			}
-			break
-		}
+	// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT wins over WithOTLP: that option is the spans' endpoint,
+	// which log records follow only when nothing says where logs go.
+	protocol, endpoint, err := otlpTarget(cfg, "LOGS", true)
+	if err != nil {
+		return nil, err
 	}
 	if protocol == ProtocolGRPC {
 		var opts []otlploggrpc.Option
@@ -397,41 +368,6 @@ func (w *LogLossWarning) Unwrap() []error {
 	return []error{ErrLogsLost, w.Err}
 }
 
-// logLossWarner passes at most one LogLossWarning per interval to its sink.
-type logLossWarner struct {
-	interval time.Duration
-	sink     func(error)
-	stats    func() LogStats
-	next     atomic.Int64
-	lastErr  atomic.Pointer[error]
-}
-
-func newLogLossWarner(interval time.Duration, sink func(error)) *logLossWarner {
-	if interval <= 0 {
-		interval = DefaultWarnInterval
-	}
-	if sink == nil {
-		sink = otel.Handle
-	}
-	return &logLossWarner{interval: interval, sink: sink}
-}
-
-func (w *logLossWarner) warn(err error) {
-	if err != nil {
-		w.lastErr.Store(&err)
-	}
-	now := time.Now().UnixNano()
-	next := w.next.Load()
-	if now < next || !w.next.CompareAndSwap(next, now+int64(w.interval)) {
-		return
-	}
-	var last error
-	if p := w.lastErr.Load(); p != nil {
-		last = *p
-	}
-	w.sink(&LogLossWarning{Stats: w.stats(), Err: last, Interval: w.interval})
-}
-
 // logPipeline is the processor Install registers for each log exporter: it counts every record
 // and passes it to the SDK's batch processor unless that would overflow the queue. The SDK's
 // batch processor drops the oldest record when its queue is full, and says so only through a
@@ -441,7 +377,7 @@ func (w *logLossWarner) warn(err error) {
 type logPipeline struct {
 	bp    *sdklog.BatchProcessor
 	limit int64
-	warn  *logLossWarner
+	warn  *lossWarner
 
 	emitted, exportedN, dropped, failed, failedExports atomic.Uint64
 	pending                                            atomic.Int64
@@ -517,14 +453,7 @@ type abortableLogExporter struct {
 }
 
 func (e *abortableLogExporter) Export(ctx context.Context, records []sdklog.Record) error {
-	err := e.base.Err()
-	if err == nil {
-		ctx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(e.base, cancel)
-		err = e.Exporter.Export(ctx, records)
-		stop()
-		cancel()
-	}
+	err := exportAbortable(ctx, e.base, func(ctx context.Context) error { return e.Exporter.Export(ctx, records) })
 	e.pl.exported(len(records), err)
 	return nil
 }

@@ -426,3 +426,20 @@ func TestLogsUniqueKeysLogger(t *testing.T) {
 		t.Fatal("UniqueKeysLogger enabled with no log exporter")
 	}
 }
+
+// TestLogsEndpointWinsOverWithOTLP: WithOTLP is where spans go; OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+// still says where log records go.
+func TestLogsEndpointWinsOverWithOTLP(t *testing.T) {
+	clearLogEnv(t)
+	spansRecv, spansURL := otlplogs.NewHTTP(t)
+	logsRecv, logsURL := otlplogs.NewHTTP(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", logsURL+"/v1/logs")
+	p := install(t, WithExporterName(ExporterNone), WithOTLP(spansURL), WithLogExporterName(ExporterOTLP))
+	emitLine(p, context.Background(), "where")
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(logsRecv.Records()), len(spansRecv.Records()); n != 1 || m != 0 {
+		t.Fatalf("logs endpoint got %d records, WithOTLP's %d; want 1 and 0", n, m)
+	}
+}

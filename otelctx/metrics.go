@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -221,36 +220,8 @@ func consoleMetricExporter(cfg config) (sdkmetric.Exporter, error) {
 // (with /v1/metrics added to a URL without a path), else the exporter reads
 // OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT itself, after we check them.
 func otlpMetricExporter(ctx context.Context, cfg config) (sdkmetric.Exporter, error) {
-	protocol := strings.ToLower(cfg.otlpProtocol)
-	source := "otelctx.WithOTLPProtocol"
-	if protocol == "" {
-		source = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
-		if protocol = strings.ToLower(getenv(source)); protocol == "" {
-			source = "OTEL_EXPORTER_OTLP_PROTOCOL"
-			protocol = strings.ToLower(getenv(source))
-		}
-	}
-	if protocol == "" {
-		protocol = ProtocolHTTPProtobuf
-	}
-	switch protocol {
-	case ProtocolHTTPProtobuf, ProtocolGRPC:
-	case "http/json":
-		return nil, configErr("%s=%q: the Go OTLP exporter does not speak http/json; use http/protobuf or grpc", source, protocol)
-	default:
-		return nil, configErr("%s=%q: want http/protobuf or grpc", source, protocol)
-	}
-	endpoint := cfg.otlpEndpoint
-	if endpoint == "" {
-		for _, key := range []string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-			if v := getenv(key); v != "" {
-				if _, err := checkEndpoint(key, v); err != nil {
-					return nil, err
-				}
-				break
-			}
-		}
-	} else if _, err := checkEndpoint("otelctx.WithOTLP", endpoint); err != nil {
+	protocol, endpoint, err := otlpTarget(cfg, "METRICS", false)
+	if err != nil {
 		return nil, err
 	}
 	if protocol == ProtocolGRPC {
@@ -265,17 +236,6 @@ func otlpMetricExporter(ctx context.Context, cfg config) (sdkmetric.Exporter, er
 		opts = append(opts, otlpmetrichttp.WithEndpointURL(withSignalPath(endpoint, "/v1/metrics")))
 	}
 	return otlpmetrichttp.New(ctx, opts...)
-}
-
-// withSignalPath adds path to a base URL that has none, as the OTLP spec does for
-// OTEL_EXPORTER_OTLP_ENDPOINT.
-func withSignalPath(endpoint, path string) string {
-	u, err := checkEndpoint("", endpoint)
-	if err != nil || (u.Path != "" && u.Path != "/") {
-		return endpoint
-	}
-	u.Path = path
-	return u.String()
 }
 
 // MeterProvider returns the SDK meter provider Install built. It is never nil: with no metrics
