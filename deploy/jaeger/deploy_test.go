@@ -14,6 +14,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 )
 
@@ -156,5 +157,54 @@ func TestGatewayRetriesWhileStorageDown(t *testing.T) {
 			t.Fatalf("error trace %s not in storage 90s after it came back", id)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// The latency policy: with 0% of the rest kept and GATEWAY_SLOW_MS=200, a trace of 300ms without
+// an error reaches storage whole, one of 10ms never does.
+func TestGatewayKeepsSlowTrace(t *testing.T) {
+	query, otlp := startTiers(t, "GATEWAY_KEEP_PERCENT=0", "GATEWAY_DECISION_WAIT=1s", "GATEWAY_SLOW_MS=200")
+	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithServiceName("tiers"),
+		otelctx.WithOTLP(otlp), otelctx.WithSampler(sdktrace.AlwaysSample()), otelctx.WithoutLogs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	traceOf := func(d time.Duration) string {
+		start := time.Now().Add(-d)
+		ctx, root := p.Tracer("t").Start(context.Background(), "GET /report", trace.WithTimestamp(start))
+		_, child := p.Tracer("t").Start(ctx, "query", trace.WithTimestamp(start.Add(time.Millisecond)))
+		child.End(trace.WithTimestamp(start.Add(d - time.Millisecond)))
+		root.End(trace.WithTimestamp(start.Add(d)))
+		return root.SpanContext().TraceID().String()
+	}
+	slow, fast := traceOf(300*time.Millisecond), traceOf(10*time.Millisecond)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	get := func(id string) (int, string) {
+		resp, err := client.Get(query + "/api/v3/traces/" + id)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, body := get(slow)
+		if code == http.StatusOK && strings.Count(body, `"spanId"`) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slow trace %s not in storage whole after 60s: %d %.500s", slow, code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // decided in the same second as the slow one: let its batch land
+	if code, body := get(fast); code != http.StatusNotFound {
+		t.Errorf("fast trace %s with 0%% kept: storage answered %d %.300s, want 404", fast, code, body)
 	}
 }
