@@ -34,17 +34,26 @@ type Result struct {
 // until b.N ops have run on the two sides together (so the benchmark's ns/op, B/op and
 // allocs/op are the mean of one op of each side), and returns the medians.
 func Run(b *testing.B, block int, base, other func(ops int)) Result {
+	start := time.Now()
+	b.ResetTimer()
+	r := run(b.N, block, base, other, func() (wall, cpu time.Duration) { return time.Since(start), CPUTime() })
+	b.StopTimer()
+	return r
+}
+
+// run is Run for n ops with the clocks given: now returns the wall and CPU time elapsed so far.
+func run(n, block int, base, other func(ops int), now func() (wall, cpu time.Duration)) Result {
 	block = max(block, 1)
 	r := Result{Block: block}
 	var wallRatios, cpuRatios, wallDiffs, cpuDiffs []float64
 	time1 := func(f func(int)) (wall, cpu time.Duration) {
-		start, cpu0 := time.Now(), CPUTime()
+		w0, c0 := now()
 		f(block)
-		return time.Since(start), CPUTime() - cpu0
+		w1, c1 := now()
+		return w1 - w0, c1 - c0
 	}
 	seed := uint64(0x9E3779B97F4A7C15)
-	b.ResetTimer()
-	for n := 0; n < b.N; n += 2 * block {
+	for done := 0; done < n; done += 2 * block {
 		seed ^= seed << 13 // xorshift: which side goes first
 		seed ^= seed >> 7
 		seed ^= seed << 17
@@ -65,7 +74,6 @@ func Run(b *testing.B, block int, base, other func(ops int)) Result {
 		}
 		cpuDiffs = append(cpuDiffs, float64(oc-bc)/float64(block))
 	}
-	b.StopTimer()
 	r.WallRatio, r.CPURatio = median(wallRatios), median(cpuRatios)
 	r.WallDiff, r.CPUDiff = median(wallDiffs), median(cpuDiffs)
 	return r
