@@ -7,7 +7,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
@@ -18,11 +17,7 @@ import (
 // extracted and injected by hand, the request ID kept, forwarded and echoed by the same glue
 // OTelStack uses, and the plain log lines of Uninstrumented (no IDs on them).
 func (s *Service) buildFloor(cfg config, backURL string) (front, down http.Handler) {
-	res := resource.NewSchemaless(attribute.String("service.name", "requestpath"))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
-		sdktrace.WithBatcher(cfg.exporter, sdktrace.WithMaxQueueSize(QueueSize)))
-	s.flush = append(s.flush, tp.ForceFlush)
-	s.shutdown = append(s.shutdown, tp.Shutdown)
+	tp := s.tracerProvider(cfg, resource.NewSchemaless(attribute.String("service.name", "requestpath")))
 	tr := tp.Tracer("requestpath")
 	app := &floorApp{
 		tracer: tr,

@@ -28,14 +28,13 @@ import (
 // downstream call, and a log helper that adds the IDs to the JSON line.
 func (s *Service) buildOTel(cfg config, backURL string) (front, down http.Handler) {
 	res := resource.NewSchemaless(attribute.String("service.name", "requestpath"))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
-		sdktrace.WithBatcher(cfg.exporter, sdktrace.WithMaxQueueSize(QueueSize)))
+	tp := s.tracerProvider(cfg, res)
 	logs := new(discardLogExporter)
 	s.logRecords = logs
 	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res),
 		sdklog.WithProcessor(sdklog.NewBatchProcessor(logs, sdklog.WithMaxQueueSize(QueueSize))))
-	s.flush = append(s.flush, tp.ForceFlush, lp.ForceFlush)
-	s.shutdown = append(s.shutdown, tp.Shutdown, lp.Shutdown)
+	s.flush = append(s.flush, lp.ForceFlush)
+	s.shutdown = append(s.shutdown, lp.Shutdown)
 
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	var mp metric.MeterProvider = noop.NewMeterProvider()
@@ -56,6 +55,16 @@ func (s *Service) buildOTel(cfg config, backURL string) (front, down http.Handle
 	}
 	return otelhttp.NewHandler(requestIDs(app), "cart", opts...),
 		otelhttp.NewHandler(requestIDs(http.HandlerFunc(stock)), "stock", opts...)
+}
+
+// tracerProvider is the SDK provider of the hand-wired builds: a batch processor with the
+// comparison's queue size to the run's exporter, flushed and shut down with the service.
+func (s *Service) tracerProvider(cfg config, res *resource.Resource) *sdktrace.TracerProvider {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
+		sdktrace.WithBatcher(cfg.exporter, sdktrace.WithMaxQueueSize(QueueSize)))
+	s.flush = append(s.flush, tp.ForceFlush)
+	s.shutdown = append(s.shutdown, tp.Shutdown)
+	return tp
 }
 
 type otelApp struct {
