@@ -204,30 +204,11 @@ func (nopProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool { re
 func (nopProcessor) Shutdown(context.Context) error                         { return nil }
 func (nopProcessor) ForceFlush(context.Context) error                       { return nil }
 
-// keysExporter keeps each exported record's attributes as key=value text, in order.
-type keysExporter struct {
-	mu   sync.Mutex
-	recs map[string]string // body → attributes
-}
-
-func (e *keysExporter) Export(_ context.Context, rs []sdklog.Record) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, r := range rs {
-		var kv []string
-		r.WalkAttributes(func(a attribute.KeyValue) bool { kv = append(kv, string(a.Key)+"="+a.Value.Emit()); return true })
-		e.recs[r.Body().AsString()] = strings.Join(kv, " ")
-	}
-	return nil
-}
-func (e *keysExporter) Shutdown(context.Context) error   { return nil }
-func (e *keysExporter) ForceFlush(context.Context) error { return nil }
-
 // TestOTelDuplicateKeys: through otelctx's provider, lines whose keys the bridge finds unique
 // skip the SDK's duplicate-key check; a line with a repeated key must still be exported as the
 // SDK would: one attribute, the last value, at the first one's place.
 func TestOTelDuplicateKeys(t *testing.T) {
-	exp := &keysExporter{recs: map[string]string{}}
+	exp := new(otlplogs.KeysExporter)
 	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(), otelctx.WithLogExporter(exp))
 	if err != nil {
 		t.Fatal(err)
@@ -242,15 +223,13 @@ func TestOTelDuplicateKeys(t *testing.T) {
 	if err := p.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	exp.mu.Lock()
-	defer exp.mu.Unlock()
 	for body, want := range map[string]string{
 		"unique":          "request_id=req-d tenant=acme a=1 b=x",
 		"repeated":        "request_id=req-d tenant=acme a=2 b=x",
 		"repeats a field": "request_id=req-d tenant=other",
 		"repeats With":    "request_id=req-d tenant=acme a=1",
 	} {
-		if got := exp.recs[body]; got != want {
+		if got := exp.Attributes(body); got != want {
 			t.Errorf("%q exported %q, want %q", body, got, want)
 		}
 	}

@@ -80,26 +80,8 @@ func TestGatewayKeepsErrorTrace(t *testing.T) {
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Logf("Shutdown: %v", err) // the logs signal may have nowhere to go; spans are checked below
 	}
-	get := func(id string) (int, string) {
-		resp, err := http.Get(query + "/api/v3/traces/" + id)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return resp.StatusCode, string(b)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		code, body := get(bad)
-		if code == http.StatusOK && strings.Count(body, `"spanId"`) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("error trace %s not in storage whole after 60s: %d %.500s", bad, code, body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	get := traceGetter(t, query)
+	waitWhole(t, get, bad, "error trace", 2)
 	// Both traces were decided within the same second; give the batch a moment to land.
 	time.Sleep(2 * time.Second)
 	if code, body := get(good); code != http.StatusNotFound {
@@ -181,9 +163,20 @@ func TestGatewayKeepsSlowTrace(t *testing.T) {
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	get := traceGetter(t, query)
+	waitWhole(t, get, slow, "slow trace", 2)
+	time.Sleep(2 * time.Second) // decided in the same second as the slow one: let its batch land
+	if code, body := get(fast); code != http.StatusNotFound {
+		t.Errorf("fast trace %s with 0%% kept: storage answered %d %.300s, want 404", fast, code, body)
+	}
+}
+
+// traceGetter returns a function that reads one trace from the query API at query: the status
+// code and the body (at most 1 MiB), or 0 and the error's text.
+func traceGetter(t *testing.T, query string) func(id string) (int, string) {
 	client := &http.Client{Timeout: 5 * time.Second}
-	defer client.CloseIdleConnections()
-	get := func(id string) (int, string) {
+	t.Cleanup(client.CloseIdleConnections)
+	return func(id string) (int, string) {
 		resp, err := client.Get(query + "/api/v3/traces/" + id)
 		if err != nil {
 			return 0, err.Error()
@@ -192,19 +185,20 @@ func TestGatewayKeepsSlowTrace(t *testing.T) {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		return resp.StatusCode, string(b)
 	}
+}
+
+// waitWhole waits up to 60 s for trace id to be in storage with its spans spans.
+func waitWhole(t *testing.T, get func(string) (int, string), id, what string, spans int) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		code, body := get(slow)
-		if code == http.StatusOK && strings.Count(body, `"spanId"`) == 2 {
-			break
+		code, body := get(id)
+		if code == http.StatusOK && strings.Count(body, `"spanId"`) == spans {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("slow trace %s not in storage whole after 60s: %d %.500s", slow, code, body)
+			t.Fatalf("%s %s not in storage whole after 60s: %d %.500s", what, id, code, body)
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second) // decided in the same second as the slow one: let its batch land
-	if code, body := get(fast); code != http.StatusNotFound {
-		t.Errorf("fast trace %s with 0%% kept: storage answered %d %.300s, want 404", fast, code, body)
 	}
 }
