@@ -43,22 +43,21 @@ func boundaryLink(ctx context.Context) (trace.Link, bool) {
 // request store, so it can still be searched. An ID an outer layer put in the context, or one
 // made because the header was missing or unsafe, is kept.
 func boundaryRequestID(ctx context.Context, id string, c propagation.TextMapCarrier, span trace.Span) (context.Context, string) {
-	id, caller, replaced := boundaryID(id, c, span)
+	id, caller, replaced := boundaryID(id, c)
 	if !replaced {
 		return ctx, id
 	}
+	span.SetAttributes(caller)
 	return AddFields(WithRequestID(ctx, id), caller), id
 }
 
 // boundaryID is boundaryRequestID's decision without the context: the ID to run under, and when
-// it replaced the caller's, the AttrCallerRequestID field (already set on span) for the store.
-func boundaryID(id string, c propagation.TextMapCarrier, span trace.Span) (string, attribute.KeyValue, bool) {
+// it replaced the caller's, the AttrCallerRequestID attribute for the span and the store.
+func boundaryID(id string, c propagation.TextMapCarrier) (string, attribute.KeyValue, bool) {
 	if in := c.Get(HeaderRequestID); in == "" || in != id {
 		return id, attribute.KeyValue{}, false
 	}
-	kv := attribute.String(AttrCallerRequestID, id)
-	span.SetAttributes(kv)
-	return NewRequestID(), kv, true
+	return NewRequestID(), attribute.String(AttrCallerRequestID, id), true
 }
 
 // isPublic reports whether r came from outside the handler's trust boundary.

@@ -73,6 +73,10 @@ func FuzzTraceparent(f *testing.F) {
 		if want := tp2 == "" && validTraceparent(v); sc.IsValid() != want {
 			t.Fatalf("SDK extract valid=%v, validTraceparent=%v for %q", sc.IsValid(), want, h["Traceparent"])
 		}
+		// NewHandler's own parse (remoteparent.go) gives exactly the SDK's span context.
+		if got := parseTraceparent(v, c.Get("tracestate")); !got.Equal(sc) {
+			t.Fatalf("parseTraceparent gave %+v, the SDK %+v, for %q %q", got, sc, h["Traceparent"], h["Tracestate"])
+		}
 		if !sc.IsValid() {
 			if sc.TraceID().IsValid() || sc.SpanID().IsValid() {
 				t.Fatalf("invalid input left a partial context %v", sc)

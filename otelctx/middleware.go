@@ -244,23 +244,33 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := new(serverRequest) // serverreq.go: the request's one allocation of ctxtrail's own
 	hdr := HeaderCarrier(r.Header)
+	tracer := h.cfg.tracer()
 	prop := h.cfg.propagator()
 	fp, fused := prop.(fusedPropagator)
-	var ctx context.Context
 	if fused {
-		ctx = fp.extractTrace(r.Context(), hdr) // the request ID goes in s, not in a context value
+		// The request ID goes in s, and so does the remote parent when s can answer for it.
+		var parent trace.SpanContext
+		s.Context, parent = fp.extractTrace(r.Context(), hdr)
+		if parent.TraceID().IsValid() {
+			if spanKey != nil && tracer != deprecatedNoopTracer {
+				s.parent.sc = parent
+			} else {
+				s.Context = trace.ContextWithRemoteSpanContext(s.Context, parent)
+			}
+		}
 	} else {
-		ctx = prop.Extract(r.Context(), hdr)
+		s.Context = prop.Extract(r.Context(), hdr)
 	}
-	h.checkHeaders(hdr, ctx)
+	h.checkHeaders(hdr, s)
 
+	b := getSpanAttrs() // spanattrs.go: pooled, back after the span ends
 	method, methodKnown := normalizeMethod(r.Method)
 	path := boundedString(r.URL.Path)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	attrs := append(s.attrs[:0],
+	attrs := append(b.attrs(),
 		semconv.HTTPRequestMethodKey.String(method),
 		semconv.URLPathKey.String(path),
 		semconv.URLSchemeKey.String(scheme),
@@ -283,15 +293,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, semconv.HTTPRouteKey.String(route))
 	}
 
-	spanOpts := append(s.opts[:0], serverKindOption, trace.WithAttributes(attrs...))
 	public := h.cfg.isPublic(r)
+	spanOpts := append(b.opts[:0], serverKindOption)
 	if public {
 		spanOpts = append(spanOpts, newRootOption)
-		if link, ok := boundaryLink(ctx); ok {
+		if link, ok := boundaryLink(s); ok {
 			spanOpts = append(spanOpts, trace.WithLinks(link))
 		}
-		ctx = keepBaggage(ctx, h.cfg.allowBaggage)
+		s.Context = keepBaggage(s.Context, h.cfg.allowBaggage)
 	}
+
+	// Settle the request ID and fill the store before the span starts: processors may keep the
+	// parent context (s) and read it from anywhere.
+	id := settleRequestID(s, hdr, fused, h.cfg.warn)
+	var caller attribute.KeyValue
+	if public && !h.cfg.trustRequestID {
+		var replaced bool
+		if id, caller, replaced = boundaryID(id, hdr); replaced {
+			attrs = append(attrs, caller)
+		}
+	}
+	s.id = id
+	// The store's first version: http.request.method, url.path and, at a boundary, the caller's
+	// request ID, on top of whatever an outer layer added.
+	storeKVs := [...]attribute.KeyValue{caller, attrs[0], attrs[1]} // an empty caller is skipped
+	s.fields.fill(fieldsKey.Value(s.Context), &s.rw.route, storeKVs[:])
+	s.ready = true
 
 	var name string
 	if h.cfg.spanName != nil {
@@ -299,24 +326,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		name = serverSpanName(method, route)
 	}
-	ctx, span := h.cfg.tracer().Start(ctx, name, spanOpts...)
+	spanOpts = append(spanOpts, b.withAttributes(attrs))
+	ctx, span := tracer.Start(s, name, spanOpts...)
 	mrec := h.cfg.serverStart(ctx, method, r) // httpmetrics.go
 
-	id := settleRequestID(ctx, hdr, fused, h.cfg.warn)
-	var caller attribute.KeyValue
-	if public && !h.cfg.trustRequestID {
-		id, caller, _ = boundaryID(id, hdr, span)
-	}
-	s.Context, s.id = ctx, id
-	// The store's first version: http.request.method, url.path and, at a boundary, the caller's
-	// request ID, on top of whatever an outer layer added.
-	storeKVs := [...]attribute.KeyValue{caller, attrs[0], attrs[1]} // an empty caller is skipped
-	s.fields.fill(fieldsKey.Value(ctx), &s.rw.route, storeKVs[:])
 	s.setEcho(w.Header(), span.SpanContext().TraceID())
 	s.rw.ResponseWriter = w
 	rw := &s.rw
 
-	r2 := r.WithContext(s)
+	r2 := r.WithContext(ctx)
 	rw.countBody(r2)
 	defer func() {
 		if p := recover(); p != nil {
@@ -330,12 +348,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			span.End()
 			h.cfg.serverEnd(ctx, mrec, route, 0, true, rw.reqBody.n, rw.written)
-			panic(p)
+			panic(p) // b is left to the collector
 		}
 	}()
 	h.next.ServeHTTP(rw, r2)
 
-	end := rw.appendEndAttrs(s.attrs[:0], id)                  // the span copied attrs at its start
+	end := rw.appendEndAttrs(b.attrs(), id)                    // the span copied attrs at its start
 	if late := rw.lateRoute(r2); late != "" && late != route { // SetRoute, or a ServeMux inside next
 		route = late
 		end = append(end, semconv.HTTPRouteKey.String(route))
@@ -355,6 +373,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	span.SetAttributes(end...)
 	span.End()
+	b.release()
 	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
 }
 

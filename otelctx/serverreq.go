@@ -4,42 +4,48 @@ import (
 	"context"
 	"unsafe"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // serverRequest is what NewHandler keeps for one request, in one allocation: the response
-// writer wrapper, the first version of the request store, the request ID, the span's attributes
-// and start options, and the echoed header values. It is also the context the handler runs
-// under: it answers the request-store and request-ID keys from its own fields and passes every
-// other key to the context it wraps (the one holding the server span). Two context values, a
-// boxed string and five small objects per request become one object.
+// writer wrapper, the first version of the request store, the request ID, the remote parent and
+// the echoed header values. It is also a context: the parent context of the server span, which
+// answers the request-store and request-ID keys from its own fields, the span key with the
+// remote parent (remoteparent.go), and passes every other key to the context it wraps. The
+// handler runs under the server span's context, whose parent it is. Three context values, the
+// parent's wrapper, a boxed string and five small objects per request become one object.
 //
-// Nothing in it changes once next is called, except the response writer's counters and route
-// slot, which only the request's own handler (and SetRoute, atomically) write.
+// Every field Value reads is written before the node is handed to tracer.Start, so processors
+// that keep the parent context may read it from any goroutine. Later, only the response
+// writer's counters and route slot (which the request's own handler and SetRoute, atomically,
+// write) and the echo buffers change.
 type serverRequest struct {
-	context.Context // the extracted context with the server span
+	context.Context // the request's context, with baggage and the like extracted
 
 	rw     responseWriter
 	fields fieldSet
 	id     string
+	ready  bool       // fields and id are set: until then Value passes their keys on
+	parent remoteSpan // the remote parent; answers the span key when it names a trace
 
-	attrs [12]attribute.KeyValue // the span's start attributes, then its end attributes
-	opts  [4]trace.SpanStartOption
-	echo  [2]string // x-trace-id, x-request-id: the response headers' value slices
-	tid   [32]byte  // the hex behind echo[0]
+	echo [2]string // x-trace-id, x-request-id: the response headers' value slices
+	tid  [32]byte  // the hex behind echo[0]
 }
 
-// Value returns the request store and the request ID from the node itself and asks the wrapped
-// context for anything else.
+// Value returns the request store, the request ID and the remote parent from the node itself
+// and asks the wrapped context for anything else.
 func (s *serverRequest) Value(key any) any {
 	if k, ok := key.(*keyID); ok {
-		switch k {
-		case fieldsKey.id:
-			return &s.fields
-		case requestIDKey.id:
-			return &s.id
+		if s.ready {
+			switch k {
+			case fieldsKey.id:
+				return &s.fields
+			case requestIDKey.id:
+				return &s.id
+			}
 		}
+	} else if key == spanKey && s.parent.sc.TraceID().IsValid() {
+		return &s.parent
 	}
 	return s.Context.Value(key)
 }

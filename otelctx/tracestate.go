@@ -60,7 +60,12 @@ func (TraceContext) Inject(ctx context.Context, carrier propagation.TextMapCarri
 // Extract reads traceparent and tracestate from carrier into a copy of ctx.
 func (TraceContext) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	ctx = propagation.TraceContext{}.Extract(ctx, carrier)
-	sc := trace.SpanContextFromContext(ctx)
+	return withLevelTwo(ctx, trace.SpanContextFromContext(ctx), carrier)
+}
+
+// withLevelTwo keeps in ctx the Level 2 tracestate that came with sc, the remote parent just
+// extracted from carrier, when the SDK's parser refused it.
+func withLevelTwo(ctx context.Context, sc trace.SpanContext, carrier propagation.TextMapCarrier) context.Context {
 	if !sc.IsValid() || !sc.IsRemote() || sc.TraceState().Len() > 0 {
 		return ctx
 	}

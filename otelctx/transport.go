@@ -51,22 +51,14 @@ func NewTransport(base http.RoundTripper, opts ...TransportOption) *Transport {
 	return &Transport{base: base, cfg: c}
 }
 
-// clientCall is what RoundTrip keeps for one call, in one allocation: the span's attributes
-// and start options, and the response body wrapper that ends the span.
-type clientCall struct {
-	attrs [8]attribute.KeyValue
-	opts  [2]trace.SpanStartOption
-	body  spanBody
-}
-
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !t.cfg.traced(r) {
 		return t.base.RoundTrip(r)
 	}
-	c := new(clientCall)
+	b := getSpanAttrs() // spanattrs.go: pooled, back once the span has its end attributes
 	method, known := normalizeMethod(r.Method)
-	attrs := append(c.attrs[:0], semconv.HTTPRequestMethodKey.String(method))
+	attrs := append(b.attrs(), semconv.HTTPRequestMethodKey.String(method))
 	if !known {
 		attrs = append(attrs, semconv.HTTPRequestMethodOriginalKey.String(boundedString(r.Method)))
 	}
@@ -87,7 +79,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	} else if !known {
 		name = "HTTP"
 	}
-	opts := append(c.opts[:0], clientKindOption, trace.WithAttributes(attrs...))
+	opts := append(b.opts[:0], clientKindOption, b.withAttributes(attrs))
 	ctx, span := t.cfg.tracer().Start(r.Context(), name, opts...)
 
 	r2 := r.WithContext(ctx)
@@ -105,10 +97,11 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	mrec := t.cfg.clientStart() // httpmetrics.go
 	resp, err := t.base.RoundTrip(r2)
 	t.cfg.clientEnd(ctx, mrec, r, method, resp, err)
-	end := c.attrs[:0] // the span copied the start attributes
+	end := b.attrs() // the span copied the start attributes
 	if err != nil {
 		span.SetStatus(codes.Error, boundedString(err.Error()))
 		span.SetAttributes(append(end, semconv.ErrorTypeKey.String(errorType(err)))...)
+		b.release()
 		span.End()
 		return resp, err
 	}
@@ -118,6 +111,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
 	}
 	span.SetAttributes(end...)
+	b.release() // the span copied them: the SDK keeps nothing it is handed
 	// The call lasts until its body is read, as otelhttp's client span does: end the span at
 	// EOF, a read error or Close, whichever comes first. A 101 body is the raw connection
 	// (an io.ReadWriteCloser), so it is left unwrapped.
@@ -125,8 +119,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		span.End()
 		return resp, nil
 	}
-	c.body.ReadCloser, c.body.span = resp.Body, span
-	resp.Body = &c.body
+	resp.Body = &spanBody{ReadCloser: resp.Body, span: span}
 	return resp, nil
 }
 

@@ -191,18 +191,25 @@ func decodeHexID(dst []byte, s string) bool {
 // (not ff) is parsed for its first four fields, which must end the value or be followed by '-'.
 // The fuzz tests hold it to the SDK's verdict.
 func validTraceparent(v string) bool {
+	var tid trace.TraceID
+	var sid trace.SpanID
+	var flags byte
+	return decodeTraceparent(v, &tid, &sid, &flags)
+}
+
+// decodeTraceparent is validTraceparent that keeps the IDs and flags it decoded.
+func decodeTraceparent(v string, tid *trace.TraceID, sid *trace.SpanID, flags *byte) bool {
 	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' {
 		return false
 	}
-	var ver, flags [1]byte
-	var tid [16]byte
-	var sid [8]byte
+	var ver, fl [1]byte
 	if !decodeHex(ver[:], v[:2]) || ver[0] == 0xff ||
-		!decodeHexID(tid[:], v[3:35]) || !decodeHexID(sid[:], v[36:52]) || !decodeHex(flags[:], v[53:55]) {
+		!decodeHexID(tid[:], v[3:35]) || !decodeHexID(sid[:], v[36:52]) || !decodeHex(fl[:], v[53:55]) {
 		return false
 	}
+	*flags = fl[0]
 	if ver[0] == 0 {
-		return len(v) == 55 && flags[0] <= 3
+		return len(v) == 55 && fl[0] <= 3
 	}
 	return len(v) == 55 || v[55] == '-'
 }
@@ -285,13 +292,21 @@ func (p fusedPropagator) Extract(ctx context.Context, carrier propagation.TextMa
 	return p.composite.Extract(ctx, carrier)
 }
 
-// extractTrace is Extract without the request ID: NewHandler settles the ID itself and carries it
-// in its request node (serverreq.go), which saves the context value and the boxed string that
-// XTrace.Extract would spend on it. The span context and baggage come out exactly as Extract's.
-func (p fusedPropagator) extractTrace(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	ctx = TraceContext{}.Extract(ctx, carrier)
+// extractTrace is Extract for NewHandler. It leaves out the request ID, which NewHandler settles
+// itself and keeps in its request node (serverreq.go), and it returns the remote parent instead
+// of putting it in the context, so that the node can answer for it (remoteparent.go). The
+// baggage, the Level 2 tracestate and the parent come out exactly as Extract's: parent is the
+// traceparent's span context, else the x-headers', else the zero SpanContext.
+func (p fusedPropagator) extractTrace(ctx context.Context, carrier HeaderCarrier) (_ context.Context, parent trace.SpanContext) {
+	parent = parseTraceparent(carrier.Get(headerTraceparent), carrier.Get(headerTracestate))
+	ctx = withLevelTwo(ctx, parent, carrier)
 	ctx = propagation.Baggage{}.Extract(ctx, carrier)
-	return extractXSpanContext(ctx, carrier)
+	if !parent.IsValid() {
+		if tid := carrier.Get(HeaderTraceID); tid != "" {
+			parent, _ = xSpanContext(tid, carrier.Get(HeaderSpanID))
+		}
+	}
+	return ctx, parent
 }
 
 // Fields returns the header names Inject sets.

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/internal/ctxkey"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -110,31 +111,17 @@ func incomingMetadata(ctx context.Context) otelctx.MetadataCarrier {
 // for, and checked against metadata.NewIncomingContext; nil (copy, as the accessors do) if
 // grpc-go ever stores it differently.
 var incomingKey = func() any {
-	probe := &keyProbe{Context: context.Background()}
-	_ = metadata.ValueFromIncomingContext(probe, "k")
-	if probe.key == nil {
+	key := ctxkey.Learn(func(ctx context.Context) { _ = metadata.ValueFromIncomingContext(ctx, "k") })
+	if key == nil {
 		return nil
 	}
 	want := metadata.MD{"k": {"v"}}
-	md, ok := metadata.NewIncomingContext(context.Background(), want).Value(probe.key).(metadata.MD)
+	md, ok := metadata.NewIncomingContext(context.Background(), want).Value(key).(metadata.MD)
 	if !ok || len(md) != 1 || len(md["k"]) != 1 || &md["k"][0] != &want["k"][0] {
 		return nil
 	}
-	return probe.key
+	return key
 }()
-
-// keyProbe is a context that remembers the first key its Value is asked for.
-type keyProbe struct {
-	context.Context
-	key any
-}
-
-func (p *keyProbe) Value(key any) any {
-	if p.key == nil {
-		p.key = key
-	}
-	return nil
-}
 
 // UnaryServerInterceptor returns an interceptor that sets x-request-id in the response header
 // metadata, from the request ID NewServerHandler put in the context, before the handler runs:
