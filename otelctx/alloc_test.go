@@ -122,3 +122,29 @@ func (b *onceBody) Read(p []byte) (int, error) {
 }
 
 func (b *onceBody) Close() error { return nil }
+
+// TestAllocWriteString: io.WriteString through the middleware's writer reaches the underlying
+// writer's WriteString, without copying the string into a new slice, and still counts the bytes.
+func TestAllocWriteString(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	w := &responseWriter{ResponseWriter: stringSink{}}
+	n := testing.AllocsPerRun(100, func() { _, _ = io.WriteString(w, "a body of some bytes") })
+	if n != 0 || w.written != 101*20 || w.status != http.StatusOK {
+		t.Fatalf("%v allocations per write, %d bytes counted, status %d", n, w.written, w.status)
+	}
+	plain := &responseWriter{ResponseWriter: writeOnly{}}
+	if k, err := io.WriteString(plain, "abc"); k != 3 || err != nil || plain.written != 3 {
+		t.Fatalf("a writer without WriteString: wrote %d (%v), counted %d", k, err, plain.written)
+	}
+}
+
+type writeOnly struct{ http.ResponseWriter }
+
+func (writeOnly) Write(p []byte) (int, error) { return len(p), nil }
+
+type stringSink struct{ http.ResponseWriter }
+
+func (stringSink) Write(p []byte) (int, error)       { return len(p), nil }
+func (stringSink) WriteString(s string) (int, error) { return len(s), nil }

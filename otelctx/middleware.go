@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/internal/attrbuf"
 	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -263,14 +264,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.checkHeaders(hdr, s)
 
-	b := getSpanAttrs() // spanattrs.go: pooled, back after the span ends
+	b := attrbuf.Get() // pooled, back after the span ends
 	method, methodKnown := normalizeMethod(r.Method)
 	path := boundedString(r.URL.Path)
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	attrs := append(b.attrs(),
+	attrs := append(b.Attrs(),
 		semconv.HTTPRequestMethodKey.String(method),
 		semconv.URLPathKey.String(path),
 		semconv.URLSchemeKey.String(scheme),
@@ -294,7 +295,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	public := h.cfg.isPublic(r)
-	spanOpts := append(b.opts[:0], serverKindOption)
+	spanOpts := append(b.Start[:0], serverKindOption)
 	if public {
 		spanOpts = append(spanOpts, newRootOption)
 		if link, ok := boundaryLink(s); ok {
@@ -326,7 +327,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		name = serverSpanName(method, route)
 	}
-	spanOpts = append(spanOpts, b.withAttributes(attrs))
+	spanOpts = append(spanOpts, b.WithAttributes(attrs))
 	ctx, span := tracer.Start(s, name, spanOpts...)
 	mrec := h.cfg.serverStart(ctx, method, r) // httpmetrics.go
 
@@ -353,7 +354,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(rw, r2)
 
-	end := rw.appendEndAttrs(b.attrs(), id)                    // the span copied attrs at its start
+	end := rw.appendEndAttrs(b.Attrs(), id)                    // the span copied attrs at its start
 	if late := rw.lateRoute(r2); late != "" && late != route { // SetRoute, or a ServeMux inside next
 		route = late
 		end = append(end, semconv.HTTPRouteKey.String(route))
@@ -373,7 +374,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	span.SetAttributes(end...)
 	span.End()
-	b.release()
+	b.Release()
 	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
 }
 
@@ -502,6 +503,23 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	n, err := w.ResponseWriter.Write(b)
+	w.written += int64(n)
+	return n, err
+}
+
+// WriteString keeps the underlying writer's string path, so io.WriteString through the wrapper
+// does not copy the string into a new byte slice.
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var n int
+	var err error
+	if sw, ok := w.ResponseWriter.(io.StringWriter); ok {
+		n, err = sw.WriteString(s)
+	} else {
+		n, err = w.ResponseWriter.Write([]byte(s))
+	}
 	w.written += int64(n)
 	return n, err
 }

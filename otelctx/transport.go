@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/ctxtrail/ctxtrail/internal/attrbuf"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -56,9 +57,9 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !t.cfg.traced(r) {
 		return t.base.RoundTrip(r)
 	}
-	b := getSpanAttrs() // spanattrs.go: pooled, back once the span has its end attributes
+	b := attrbuf.Get() // pooled, back once the span has its end attributes
 	method, known := normalizeMethod(r.Method)
-	attrs := append(b.attrs(), semconv.HTTPRequestMethodKey.String(method))
+	attrs := append(b.Attrs(), semconv.HTTPRequestMethodKey.String(method))
 	if !known {
 		attrs = append(attrs, semconv.HTTPRequestMethodOriginalKey.String(boundedString(r.Method)))
 	}
@@ -79,7 +80,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	} else if !known {
 		name = "HTTP"
 	}
-	opts := append(b.opts[:0], clientKindOption, b.withAttributes(attrs))
+	opts := append(b.Start[:0], clientKindOption, b.WithAttributes(attrs))
 	ctx, span := t.cfg.tracer().Start(r.Context(), name, opts...)
 
 	r2 := r.WithContext(ctx)
@@ -97,11 +98,11 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	mrec := t.cfg.clientStart() // httpmetrics.go
 	resp, err := t.base.RoundTrip(r2)
 	t.cfg.clientEnd(ctx, mrec, r, method, resp, err)
-	end := b.attrs() // the span copied the start attributes
+	end := b.Attrs() // the span copied the start attributes
 	if err != nil {
 		span.SetStatus(codes.Error, boundedString(err.Error()))
 		span.SetAttributes(append(end, semconv.ErrorTypeKey.String(errorType(err)))...)
-		b.release()
+		b.Release()
 		span.End()
 		return resp, err
 	}
@@ -111,7 +112,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
 	}
 	span.SetAttributes(end...)
-	b.release() // the span copied them: the SDK keeps nothing it is handed
+	b.Release() // the span copied them: the SDK keeps nothing it is handed
 	// The call lasts until its body is read, as otelhttp's client span does: end the span at
 	// EOF, a read error or Close, whichever comes first. A 101 body is the raw connection
 	// (an io.ReadWriteCloser), so it is left unwrapped.

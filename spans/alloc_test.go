@@ -42,3 +42,45 @@ func TestAllocProcessor(t *testing.T) {
 		})
 	}
 }
+
+// TestAllocRun: what Run costs beyond the SDK's span, with and without a Processor that could
+// claim the span for before/after hooks. Without one, Run hands the tracer the caller's context
+// itself and saves the probe's allocation; with one, the hooks still fire.
+func TestAllocRun(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tracer := tp.Tracer("alloc")
+	ctx := context.Background()
+	fn := func(context.Context) error { return nil }
+	bySDK := testing.AllocsPerRun(200, func() {
+		_, s := tracer.Start(ctx, "step")
+		s.End()
+	})
+	opts := []Option{WithTracer(tracer)}
+	run := func() float64 {
+		return testing.AllocsPerRun(200, func() { _ = Run(ctx, "step", fn, opts...) })
+	}
+
+	saved := claiming.Swap(0) // other tests' Processors are never shut down
+	defer claiming.Store(saved)
+	if n := run(); n != bySDK {
+		t.Errorf("Run without a Processor: %v allocations, the SDK's span alone %v", n, bySDK)
+	}
+
+	p := NewProcessor(WithHooks(Hooks{Before: func(CallInfo) {}}))
+	tp.RegisterSpanProcessor(p)
+	if n := run(); n <= bySDK {
+		t.Errorf("Run with a Processor: %v allocations, the SDK's %v: was the probe skipped?", n, bySDK)
+	}
+	var before int
+	p.AddHooks(Hooks{Before: func(CallInfo) { before++ }})
+	_ = Run(ctx, "step", fn, WithTracer(tracer))
+	_ = p.Shutdown(context.Background())
+	_ = Run(ctx, "step", fn, WithTracer(tracer))
+	if before != 1 || claiming.Load() != 0 {
+		t.Errorf("before hooks fired %d times (want 1), %d processors claiming after shutdown", before, claiming.Load())
+	}
+}

@@ -30,8 +30,14 @@ type Processor struct {
 	hooks   *hookList  // the registered hooks, enabled or not
 	enabled bool
 	shut    bool
+	counted bool // p is in claiming
 	nextID  uint64
 }
+
+// claiming counts the Processors that are enabled and not shut down. While it is zero no span
+// can be claimed for before/after hooks, so Run and Go start theirs without the probe (run.go)
+// and its allocation.
+var claiming atomic.Int64
 
 var _ sdktrace.SpanProcessor = (*Processor)(nil)
 
@@ -81,6 +87,14 @@ func NewProcessor(opts ...ProcessorOption) *Processor {
 
 // publish makes the span path see the current state. Callers hold p.mu (or own p alone).
 func (p *Processor) publish() {
+	if on := p.enabled && !p.shut; on != p.counted {
+		p.counted = on
+		if on {
+			claiming.Add(1)
+		} else {
+			claiming.Add(-1)
+		}
+	}
 	switch {
 	case !p.enabled || p.shut:
 		p.live.Store(nil)

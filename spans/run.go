@@ -225,7 +225,7 @@ func (pr *runProbe) after(info AfterInfo) {
 
 // started is a span started by Run or Go, ready for its callback.
 type started struct {
-	probe *runProbe // its Context is the caller's ctx
+	probe *runProbe // its Context is the caller's ctx; nil when no Processor was enabled
 	ctx   context.Context
 	span  trace.Span
 	name  string
@@ -237,6 +237,10 @@ func start(ctx context.Context, name string, opts []Option, async bool) started 
 		ctx = context.Background()
 	}
 	cfg := newConfig(opts)
+	if claiming.Load() == 0 { // no Processor to claim the span: no hooks to fire
+		sctx, span := cfg.tracerFor(ctx).Start(ctx, name, cfg.spanStartOptions(ctx)...)
+		return started{ctx: sctx, span: span, name: name, async: async}
+	}
 	probe := &runProbe{Context: ctx}
 	sctx, span := cfg.tracerFor(ctx).Start(probe, name, cfg.spanStartOptions(ctx)...)
 	return started{probe: probe, ctx: sctx, span: span, name: name, async: async}
@@ -256,7 +260,7 @@ func (s *started) callInfo() CallInfo {
 // and ends the span. A panic is recovered and returned; a runtime.Goexit ends the span and
 // goes on exiting. With no processor watching, it spends nothing on hook info or clocks.
 func (s *started) execute(fn func(context.Context) error) (pe *PanicError, err error) {
-	hooked := s.probe.n > 0
+	hooked := s.probe != nil && s.probe.n > 0
 	var (
 		info  CallInfo
 		begin time.Time

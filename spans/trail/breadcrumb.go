@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ctxtrail/ctxtrail/internal/attrbuf"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap/zapcore"
@@ -70,22 +71,36 @@ func Add(ctx context.Context, b Breadcrumb) {
 		}
 		b = normalize(b)
 	}
-	// One allocation holds the event's attributes, whose last ones are the crumb's bounded data:
-	// the span copies its event's attributes, and the trail keeps only the data window.
-	lead := 0
+	b.Message = boundString(b.Message, MaxMessageLen)
+	b.Category = boundString(b.Category, MaxMessageLen)
 	if recording {
-		lead = eventAttrs
+		// The event's attributes and options come from a pooled buffer, which the span copies;
+		// the kept crumb gets its own copy of the bounded data.
+		buf := attrbuf.Get()
+		attrs := append(buf.Attrs(), LevelKey.String(b.Level.String()), CategoryKey.String(b.Category), MessageKey.String(b.Message))
+		attrs = appendData(attrs, b.Data)
+		opts := append(buf.Event[:0], trace.WithTimestamp(b.Time), buf.WithAttributes(attrs))
+		span.AddEvent(EventName, opts...)
+		if keep {
+			b.Data = cloneData(attrs[eventAttrs:])
+			t.add(b)
+		}
+		buf.Release()
+		return
 	}
-	b, attrs := bound(b, lead)
-	if recording {
-		attrs[0] = LevelKey.String(b.Level.String())
-		attrs[1] = CategoryKey.String(b.Category)
-		attrs[2] = MessageKey.String(b.Message)
-		span.AddEvent(EventName, trace.WithTimestamp(b.Time), trace.WithAttributes(attrs...))
+	b.Data = appendData(make([]attribute.KeyValue, 0, min(len(b.Data), MaxData)), b.Data)
+	if len(b.Data) == 0 {
+		b.Data = nil
 	}
-	if keep {
-		t.add(b)
+	t.add(b)
+}
+
+// cloneData copies a crumb's bounded data into a slice of its own, nil for none.
+func cloneData(data []attribute.KeyValue) []attribute.KeyValue {
+	if len(data) == 0 {
+		return nil
 	}
+	return append(make([]attribute.KeyValue, 0, len(data)), data...)
 }
 
 // LogBreadcrumb adds a breadcrumb for a log line: category LogCategory, the line's level,
@@ -118,26 +133,12 @@ func normalize(b Breadcrumb) Breadcrumb {
 	return b
 }
 
-// bound cuts b to the package's limits. The returned Data is always a fresh slice, so a kept
-// crumb shares nothing with the caller.
-//
-// The bounded data is copied into a new slice after lead empty slots, returned as buf (lead
-// slots, then the data) for the caller to fill.
-func bound(b Breadcrumb, lead int) (_ Breadcrumb, buf []attribute.KeyValue) {
-	b.Message = boundString(b.Message, MaxMessageLen)
-	b.Category = boundString(b.Category, MaxMessageLen)
-	if lead+len(b.Data) == 0 {
-		b.Data = nil
-		return b, nil
-	}
-	buf = make([]attribute.KeyValue, lead, lead+min(len(b.Data), MaxData))
-	if len(b.Data) == 0 {
-		b.Data = nil
-		return b, buf
-	}
-	data := buf[lead:]
-	for _, kv := range b.Data {
-		if len(data) == MaxData {
+// appendData appends data to dst within the package's limits: at most MaxData valid attributes,
+// string values cut to MaxMessageLen bytes of valid UTF-8.
+func appendData(dst, data []attribute.KeyValue) []attribute.KeyValue {
+	n := 0
+	for _, kv := range data {
+		if n == MaxData {
 			break
 		}
 		if !kv.Valid() {
@@ -148,13 +149,10 @@ func bound(b Breadcrumb, lead int) (_ Breadcrumb, buf []attribute.KeyValue) {
 				kv = kv.Key.String(boundString(s, MaxMessageLen))
 			}
 		}
-		data = append(data, kv)
+		dst = append(dst, kv)
+		n++
 	}
-	if len(data) == 0 {
-		data = nil
-	}
-	b.Data = data
-	return b, buf[:lead+len(data)]
+	return dst
 }
 
 // eventAttrs is how many attributes a breadcrumb's span event has before the crumb's data.

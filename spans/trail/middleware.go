@@ -110,6 +110,13 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// WriteString keeps the underlying writer's string path: io.WriteString through the wrapper
+// does not copy the string into a new byte slice.
+func (w *responseWriter) WriteString(s string) (int, error) {
+	w.wroteHeader = true
+	return io.WriteString(w.ResponseWriter, s)
+}
+
 // ReadFrom keeps the sendfile path of the underlying writer.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	w.wroteHeader = true

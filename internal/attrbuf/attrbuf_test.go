@@ -1,0 +1,50 @@
+package attrbuf
+
+import (
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+func TestWithAttributes(t *testing.T) {
+	b := new(Buf)
+	attrs := append(b.Attrs(), attribute.String("a", "1"), attribute.Int("b", 2))
+	o := b.WithAttributes(attrs)
+	if got := attrsOf(o); len(got) != 2 || got[0] != attrs[0] || got[1] != attrs[1] {
+		t.Fatalf("option gives %v, want %v", got, attrs)
+	}
+	// The boxed option of a length is made once and reads the buffer's current contents.
+	attrs = append(b.Attrs(), attribute.String("c", "3"), attribute.Int("d", 4))
+	if n := testing.AllocsPerRun(10, func() { _ = b.WithAttributes(attrs) }); n != 0 && !raceEnabled {
+		t.Fatalf("the option of length 2 was boxed again: %v allocations", n)
+	}
+	if got := attrsOf(o); got[0].Key != "c" || got[1].Key != "d" {
+		t.Fatalf("reused option gives %v", got)
+	}
+	// A slice that outgrew the buffer is not the buffer's: it gets an option of its own.
+	big := make([]attribute.KeyValue, Size+1)
+	for i := range big {
+		big[i] = attribute.Int("k", i)
+	}
+	if got := attrsOf(b.WithAttributes(big)); len(got) != Size+1 {
+		t.Fatalf("outgrown slice: %d attributes", len(got))
+	}
+}
+
+func TestRelease(t *testing.T) {
+	b := Get()
+	attrs := append(b.Attrs(), attribute.String("user", "secret"), attribute.String("path", "/x"))
+	b.Start[0] = b.WithAttributes(attrs)
+	b.Event[0] = trace.WithTimestamp(time.Time{})
+	b.Release()
+	if b.KV[0].Valid() || b.KV[1].Valid() || b.Start[0] != nil || b.Event[0] != nil {
+		t.Fatalf("Release left %v %v %v %v", b.KV[0], b.KV[1], b.Start[0], b.Event[0])
+	}
+}
+
+func attrsOf(o trace.SpanStartOption) []attribute.KeyValue {
+	c := trace.NewSpanStartConfig(o)
+	return c.Attributes()
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package attrbuf
+
+const raceEnabled = false
