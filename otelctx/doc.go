@@ -101,7 +101,10 @@
 // WithFilter leaves requests untraced (health checks; the monitor's page at MonitorPath is left
 // out by default). Routers other than http.ServeMux name the route with SetRoute. Server spans
 // carry the attributes otelhttp sets: server.address and server.port, client.address,
-// network.peer.address and port, the body sizes.
+// network.peer.address and port, the body sizes. Those the semantic conventions name as
+// relevant to sampling (method, path, scheme, server address and port, client.address,
+// user agent) and http.route are given at span start, where samplers and OnStart processors
+// see them; the connection's peer and protocol version come with the status at the end.
 //
 //	handler := otelctx.NewHandler(mux)                     // server spans, request ID, store
 //	client := &http.Client{Transport: otelctx.NewTransport(nil)} // client spans, headers out

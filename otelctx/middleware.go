@@ -282,9 +282,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if host := hostOnly(r.Host); host != "" {
 		attrs = append(attrs, semconv.ServerAddressKey.String(host))
 	}
-	if v := protocolVersion(r); v != "" {
-		attrs = append(attrs, semconv.NetworkProtocolVersionKey.String(v))
-	}
 	if ua := r.UserAgent(); ua != "" {
 		attrs = append(attrs, semconv.UserAgentOriginalKey.String(boundedString(ua)))
 	}
@@ -340,7 +337,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			span.SetStatus(codes.Error, "panic")
-			span.SetAttributes(semconv.ErrorTypeKey.String("panic"), attribute.String(AttrRequestID, id))
+			span.SetAttributes(append(appendConnAttrs(b.Attrs(), r),
+				semconv.ErrorTypeKey.String("panic"), attribute.String(AttrRequestID, id))...)
 			if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it the same way
 				span.AddEvent("exception", trace.WithAttributes(
 					semconv.ExceptionTypeKey.String(fmt.Sprintf("%T", p)),
@@ -354,8 +352,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(rw, r2)
 
-	end := rw.appendEndAttrs(b.Attrs(), id)                    // the span copied attrs at its start
-	if late := rw.lateRoute(r2); late != "" && late != route { // SetRoute, or a ServeMux inside next
+	end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r), id) // the span copied attrs at its start
+	if late := rw.lateRoute(r2); late != "" && late != route {  // SetRoute, or a ServeMux inside next
 		route = late
 		end = append(end, semconv.HTTPRouteKey.String(route))
 		h.renameForRoute(span, r2, method, route)

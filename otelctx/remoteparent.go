@@ -4,7 +4,10 @@ import (
 	"context"
 
 	"github.com/ctxtrail/ctxtrail/internal/ctxkey"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -40,12 +43,22 @@ func learnSpanKey() any {
 // but SpanContext, as the trace package's own wrapper is. It lives inside the request node, so
 // handing it out costs nothing.
 type remoteSpan struct {
-	noop.Span
+	embedded.Span
 	sc trace.SpanContext
 }
 
-// SpanContext returns the remote span context.
-func (s *remoteSpan) SpanContext() trace.SpanContext { return s.sc }
+var _ trace.Span = (*remoteSpan)(nil) // trace.SpanFromContext asserts it at run time
+
+func (s *remoteSpan) SpanContext() trace.SpanContext        { return s.sc }
+func (*remoteSpan) IsRecording() bool                       { return false }
+func (*remoteSpan) End(...trace.SpanEndOption)              {}
+func (*remoteSpan) AddEvent(string, ...trace.EventOption)   {}
+func (*remoteSpan) AddLink(trace.Link)                      {}
+func (*remoteSpan) RecordError(error, ...trace.EventOption) {}
+func (*remoteSpan) SetStatus(codes.Code, string)            {}
+func (*remoteSpan) SetName(string)                          {}
+func (*remoteSpan) SetAttributes(...attribute.KeyValue)     {}
+func (*remoteSpan) TracerProvider() trace.TracerProvider    { return noop.NewTracerProvider() }
 
 // deprecatedNoopTracer is the tracer of trace.NewNoopTracerProvider, which keeps a parent only
 // when it is the trace package's own non-recording span; under it NewHandler puts the parent in

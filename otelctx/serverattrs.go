@@ -23,24 +23,17 @@ import (
 // means the header as received, which a handler replaces when it is unsafe or missing.
 const AttrRequestID = "ctxtrail.request_id"
 
-// appendPeerAttrs adds the connection attributes the HTTP semantic conventions recommend for a
-// server span, as otelhttp records them: server.port (from the Host header, when not the
-// scheme's default), network.peer.address and network.peer.port (the connection's remote end),
-// and client.address (the first X-Forwarded-For entry when it is an IP address, else the peer).
-// X-Forwarded-For is set by whoever sent the request, so client.address is a hint, never an
-// identity; a value that is not an IP address is ignored rather than recorded.
+// appendPeerAttrs adds the connection attributes the HTTP semantic conventions list as relevant
+// to sampling, so NewHandler gives them at span start: server.port (from the Host header, when
+// not the scheme's default) and client.address (the first X-Forwarded-For entry when it is an IP
+// address, else the connection's remote end). X-Forwarded-For is set by whoever sent the
+// request, so client.address is a hint, never an identity; a value that is not an IP address is
+// ignored rather than recorded.
 func appendPeerAttrs(attrs []attribute.KeyValue, r *http.Request, https bool) []attribute.KeyValue {
 	if _, port := splitHostPort(r.Host); port > 0 && !(port == 80 && !https) && !(port == 443 && https) {
 		attrs = append(attrs, semconv.ServerPortKey.Int(port))
 	}
-	peer, peerPort := splitHostPort(r.RemoteAddr)
-	if peer != "" {
-		attrs = append(attrs, semconv.NetworkPeerAddressKey.String(boundedString(peer)))
-		if peerPort > 0 {
-			attrs = append(attrs, semconv.NetworkPeerPortKey.Int(peerPort))
-		}
-	}
-	client := peer
+	client, _ := splitHostPort(r.RemoteAddr)
 	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
 		first, _, _ := strings.Cut(xff[0], ",")
 		if first = trimOWS(first); len(first) <= 64 {
@@ -51,6 +44,23 @@ func appendPeerAttrs(attrs []attribute.KeyValue, r *http.Request, https bool) []
 	}
 	if client != "" {
 		attrs = append(attrs, semconv.ClientAddressKey.String(boundedString(client)))
+	}
+	return attrs
+}
+
+// appendConnAttrs adds the connection attributes no sampler needs, which NewHandler gives with
+// the end attributes, as the conventions allow: network.peer.address and network.peer.port (the
+// connection's remote end) and network.protocol.version. Fewer start attributes is fewer bytes
+// for the SDK to copy into the start options and then grow at the end.
+func appendConnAttrs(attrs []attribute.KeyValue, r *http.Request) []attribute.KeyValue {
+	if peer, peerPort := splitHostPort(r.RemoteAddr); peer != "" {
+		attrs = append(attrs, semconv.NetworkPeerAddressKey.String(boundedString(peer)))
+		if peerPort > 0 {
+			attrs = append(attrs, semconv.NetworkPeerPortKey.Int(peerPort))
+		}
+	}
+	if v := protocolVersion(r); v != "" {
+		attrs = append(attrs, semconv.NetworkProtocolVersionKey.String(v))
 	}
 	return attrs
 }
