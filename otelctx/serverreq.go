@@ -4,29 +4,32 @@ import (
 	"context"
 	"unsafe"
 
+	"github.com/ctxtrail/ctxtrail/internal/spanids"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // serverRequest is what NewHandler keeps for one request, in one allocation: the response
-// writer wrapper, the first version of the request store, the request ID, the remote parent and
-// the echoed header values. It is also a context: the parent context of the server span, which
-// answers the request-store and request-ID keys from its own fields, the span key with the
-// remote parent (remoteparent.go), and passes every other key to the context it wraps. The
+// writer wrapper, the first version of the request store, the request ID, the remote parent, a
+// slot for the log bridges' encoded span IDs and the echoed header values. It is also a context:
+// the parent context of the server span, which answers the request-store and request-ID keys
+// from its own fields, the span key with the remote parent (remoteparent.go), the IDs slot's key
+// with the slot (internal/spanids), and passes every other key to the context it wraps. The
 // handler runs under the server span's context, whose parent it is. Three context values, the
 // parent's wrapper, a boxed string and five small objects per request become one object.
 //
 // Every field Value reads is written before the node is handed to tracer.Start, so processors
 // that keep the parent context may read it from any goroutine. Later, only the response
 // writer's counters and route slot (which the request's own handler and SetRoute, atomically,
-// write) and the echo buffers change.
+// write), the echo buffers and the IDs slot (filled once, atomically) change.
 type serverRequest struct {
 	context.Context // the request's context, with baggage and the like extracted
 
 	rw     responseWriter
 	fields fieldSet
 	id     string
-	ready  bool       // fields and id are set: until then Value passes their keys on
-	parent remoteSpan // the remote parent; answers the span key when it names a trace
+	ready  bool         // fields and id are set: until then Value passes their keys on
+	parent remoteSpan   // the remote parent; answers the span key when it names a trace
+	ids    spanids.Slot // the log bridges' encoded IDs of the first span that logs under it
 
 	echo [2]string // x-trace-id, x-request-id: the response headers' value slices
 	tid  [32]byte  // the hex behind echo[0]
@@ -46,6 +49,8 @@ func (s *serverRequest) Value(key any) any {
 		}
 	} else if key == spanKey && s.parent.sc.TraceID().IsValid() {
 		return &s.parent
+	} else if key == spanids.Key {
+		return &s.ids
 	}
 	return s.Context.Value(key)
 }

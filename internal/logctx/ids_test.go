@@ -40,7 +40,7 @@ func TestIDCache(t *testing.T) {
 	if got := c.Lookup(span, a.TraceID(), a.SpanID()); got.Trace != a.TraceID().String() {
 		t.Fatalf("a again got %s, want %s", got.Trace, a.TraceID())
 	}
-	if e := c.slots[7].Load(); e == nil || e.traceID != a.TraceID() {
+	if e := c.slots[7].Load(); e == nil || e.TraceID != a.TraceID() {
 		t.Fatalf("slot 7 holds %+v, want a's entry", e)
 	}
 	other := spanContext(2, 7)

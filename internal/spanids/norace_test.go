@@ -1,0 +1,5 @@
+//go:build !race
+
+package spanids
+
+const raceEnabled = false
