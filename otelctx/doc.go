@@ -71,7 +71,8 @@
 // NewTransport record http.server.request.duration, http.server.active_requests and
 // http.client.request.duration as otelhttp does (httpmetrics.go), with attribute sets cached per
 // route and status so that recording allocates nothing; WithMeterProvider and WithProvider choose
-// the provider (the global one by default). health.go publishes the pipelines' counters
+// the provider (the global one by default). With a no-op provider, or one Install built without a
+// reader (metrics off, the default), they skip recording altogether. health.go publishes the pipelines' counters
 // (otel.sdk.processor.span.processed and friends), the WarnLimiters' bad-header counts, and the
 // metrics of any span processor that implements MetricsRegisterer, such as spans.Monitor.
 //

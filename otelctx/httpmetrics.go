@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
@@ -54,7 +53,7 @@ type httpMeters struct {
 
 type httpInstruments struct {
 	mp       metric.MeterProvider
-	off      bool // a no-op provider: nothing to record, skip the work
+	off      bool // a provider that records nothing (no-op, or Install's without a reader): skip the work
 	duration metric.Float64Histogram
 	active   metric.Int64UpDownCounter // server only
 	reqSize  metric.Int64Histogram     // nil unless WithBodySizeMetrics
@@ -85,7 +84,7 @@ func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstrument
 		return in
 	}
 	in := &httpInstruments{mp: mp}
-	if _, off := mp.(noop.MeterProvider); off {
+	if recordsNothing(mp) { // metrics.go
 		in.off = true
 		c.meters.p.Store(in)
 		return in

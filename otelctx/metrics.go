@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 )
@@ -201,7 +203,28 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}
 	pl.mp = sdkmetric.NewMeterProvider(mpOpts...)
+	if len(readers) == 0 {
+		readerless.Store(pl.mp, struct{}{})
+	}
 	return pl, nil
+}
+
+// readerless holds Install's meter providers that have no reader (metrics off, the default): an
+// SDK MeterProvider cannot gain a reader later, so nothing recorded with one is ever seen, and
+// NewHandler and NewTransport skip recording with it as they do with a no-op provider. Shutdown
+// removes the entry.
+var readerless sync.Map // *sdkmetric.MeterProvider -> struct{}
+
+// recordsNothing reports whether mp is a no-op provider or one of Install's without a reader.
+func recordsNothing(mp metric.MeterProvider) bool {
+	if _, ok := mp.(noop.MeterProvider); ok {
+		return true
+	}
+	if sdk, ok := mp.(*sdkmetric.MeterProvider); ok {
+		_, none := readerless.Load(sdk)
+		return none
+	}
+	return false
 }
 
 func consoleMetricExporter(cfg config) (sdkmetric.Exporter, error) {
@@ -272,6 +295,7 @@ func (m *metricsPipeline) flush(ctx context.Context) error {
 
 // shutdown exports the last metrics and stops the readers, by ctx's deadline.
 func (m *metricsPipeline) shutdown(ctx context.Context) error {
+	readerless.Delete(m.mp)
 	err := m.mp.Shutdown(ctx)
 	if errors.Is(err, sdkmetric.ErrReaderShutdown) {
 		return nil

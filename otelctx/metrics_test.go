@@ -366,3 +366,28 @@ func TestMetricsShutdownHonoursDeadlineWhenCollectorHangs(t *testing.T) {
 		t.Error("Shutdown returned nil although the last metrics export never finished")
 	}
 }
+
+// A Provider without a metric reader (metrics off, the default) records nothing, so the HTTP
+// middleware skips the work as it does for a no-op provider; with a reader it records.
+func TestHTTPMetricsSkippedWithoutReader(t *testing.T) {
+	clearMetricsEnv(t)
+	off, err := Install(context.Background(), WithoutExporter(), WithoutGlobal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := sdkmetric.NewManualReader()
+	on, err := Install(context.Background(), WithoutExporter(), WithoutGlobal(), WithMetricReader(rd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = on.Shutdown(context.Background()) }()
+	offH := NewHandler(http.NotFoundHandler(), WithProvider(off)).(*handler)
+	onH := NewHandler(http.NotFoundHandler(), WithProvider(on)).(*handler)
+	if !offH.cfg.instruments(true, nil).off || onH.cfg.instruments(true, nil).off {
+		t.Fatal("a reader-less provider must record nothing; one with a reader must record")
+	}
+	_ = off.Shutdown(context.Background())
+	if _, still := readerless.Load(off.MeterProvider()); still {
+		t.Error("Shutdown left the provider in the reader-less set")
+	}
+}
