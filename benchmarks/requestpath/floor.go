@@ -61,6 +61,7 @@ type floorApp struct {
 	log    *zap.Logger
 	client *http.Client
 	url    string
+	ids    bool // SemconvFloor: the lines carry the request's IDs (semconvfloor.go)
 }
 
 func (a *floorApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -74,12 +75,22 @@ func (a *floorApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "downstream unavailable", http.StatusBadGateway)
 		return
 	}
-	a.log.Info("stock checked", cartField, zap.Int("status", code))
+	if a.ids {
+		f := idFields(ctx)
+		a.log.Info("stock checked", f[0], f[1], f[2], f[3], f[4], cartField, zap.Int("status", code))
+	} else {
+		a.log.Info("stock checked", cartField, zap.Int("status", code))
+	}
 	respond(w, body)
 }
 
 func (a *floorApp) step(ctx context.Context, name, msg string, f zap.Field) {
-	_, span := a.tracer.Start(ctx, name)
-	a.log.Info(msg, cartField, f)
+	ctx, span := a.tracer.Start(ctx, name)
+	if a.ids {
+		ids := idFields(ctx)
+		a.log.Info(msg, ids[0], ids[1], ids[2], ids[3], ids[4], cartField, f)
+	} else {
+		a.log.Info(msg, cartField, f)
+	}
 	span.End()
 }

@@ -49,7 +49,16 @@ const (
 	CtxtrailUnsampled
 	CtxtrailSampled1
 	CtxtrailSampled10
+	// SemconvFloor is SDKFloor with ctxtrail's output written by hand (semconvfloor.go): the same
+	// span attributes, x-headers and IDs on the log lines. Not in Variants(); see FloorVariants.
+	SemconvFloor
 )
+
+// FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
+// SDK floor, the SDK with ctxtrail's output written by hand, ctxtrail and the OTel stack.
+func FloorVariants() []Variant {
+	return []Variant{Uninstrumented, SDKFloor, SemconvFloor, CtxtrailDefaults, OTelStack}
+}
 
 // SamplingVariants returns the variants of the head-sampling comparison (issue 20), in run
 // order: the request path at 0%, 1%, 10% and 100% beside the uninstrumented build.
@@ -106,6 +115,8 @@ func (v Variant) String() string {
 		return "CtxtrailSampled1"
 	case CtxtrailSampled10:
 		return "CtxtrailSampled10"
+	case SemconvFloor:
+		return "SemconvFloor"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -153,6 +164,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
 	case SDKFloor:
 		front, down = s.buildFloor(cfg, back.url)
+	case SemconvFloor:
+		front, down = s.buildSemconvFloor(cfg, back.url)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

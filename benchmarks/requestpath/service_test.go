@@ -72,6 +72,7 @@ func TestVariants(t *testing.T) {
 		{variant: CtxtrailLoaded, wantSpans: 5, wantIDs: true, wantCrumbs: 2},
 		{variant: CtxtrailOTelLogs, wantSpans: 5, wantIDs: true},
 		{variant: SDKFloor, wantSpans: 5, wantIDs: true, plainLines: true},
+		{variant: SemconvFloor, wantSpans: 5, wantIDs: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variant.String(), func(t *testing.T) {
