@@ -15,8 +15,9 @@ import (
 // request, the floor under both OTelStack and ctxtrail (issue 19): the same SDK, batch processor
 // and exporter, the same five spans but without a single attribute, the SDK's W3C traceparent
 // extracted and injected by hand, the request ID kept, forwarded and echoed by the same glue
-// OTelStack uses, and the plain log lines of Uninstrumented (no IDs on them).
-func (s *Service) buildFloor(cfg config, backURL string) (front, down http.Handler) {
+// OTelStack uses, and the plain log lines of Uninstrumented (no IDs on them). With semconv it
+// builds SemconvFloor instead (semconvfloor.go).
+func (s *Service) buildFloor(cfg config, backURL string, semconv bool) (front, down http.Handler) {
 	tp := s.tracerProvider(cfg, resource.NewSchemaless(attribute.String("service.name", "requestpath")))
 	tr := tp.Tracer("requestpath")
 	app := &floorApp{
@@ -25,7 +26,11 @@ func (s *Service) buildFloor(cfg config, backURL string) (front, down http.Handl
 		client: &http.Client{Transport: floorTransport{tracer: tr, base: s.base}},
 		url:    backURL + backPath,
 	}
-	return floorServer(tr, requestIDs(app)), floorServer(tr, requestIDs(http.HandlerFunc(stock)))
+	server := floorServer
+	if semconv { // SemconvFloor: semconvfloor.go
+		app.client.Transport, app.ids, server = semconvTransport{tracer: tr, base: s.base}, true, semconvServer
+	}
+	return server(tr, requestIDs(app)), server(tr, requestIDs(http.HandlerFunc(stock)))
 }
 
 var floorProp = propagation.TraceContext{}

@@ -8,32 +8,19 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 )
 
-// buildSemconvFloor is SDKFloor with ctxtrail's output written by hand, the plainest way (issue
-// 19's measured floor for the CPU goal): the server spans carry the attributes otelctx's do (the
-// HTTP conventions' sampling attributes at start; the connection's, the request ID, the body
-// size and the status at the end), the client span otelctx's five and its status, x-trace-id and
-// x-span-id go out beside traceparent, x-trace-id is echoed with x-request-id, and the log lines
-// carry trace_id, span_id and request_id (hex-encoded per line) and the request's method and
-// path, as ctxtrail's request store puts them there. It is what any instrumentation
-// with ctxtrail's output pays on this SDK; CtxtrailDefaults over it is what ctxtrail's own
-// machinery costs.
-func (s *Service) buildSemconvFloor(cfg config, backURL string) (front, down http.Handler) {
-	tp := s.tracerProvider(cfg, resource.NewSchemaless(attribute.String("service.name", "requestpath")))
-	tr := tp.Tracer("requestpath")
-	app := &floorApp{
-		tracer: tr,
-		log:    zap.New(cfg.jsonCore()),
-		client: &http.Client{Transport: semconvTransport{tracer: tr, base: s.base}},
-		url:    backURL + backPath,
-		ids:    true,
-	}
-	return semconvServer(tr, requestIDs(app)), semconvServer(tr, requestIDs(http.HandlerFunc(stock)))
-}
+// SemconvFloor (buildFloor with semconv set) is SDKFloor with ctxtrail's output written by hand,
+// the plainest way (issue 19's measured floor for the CPU goal): the server spans carry the
+// attributes otelctx's do (the HTTP conventions' sampling attributes at start; the connection's,
+// the request ID, the body size and the status at the end), the client span otelctx's five and
+// its status, x-trace-id and x-span-id go out beside traceparent, x-trace-id is echoed with
+// x-request-id, and the log lines carry trace_id, span_id and request_id (hex-encoded per line)
+// and the request's method and path, as ctxtrail's request store puts them there. It is what any
+// instrumentation with ctxtrail's output pays on this SDK; CtxtrailDefaults over it is what
+// ctxtrail's own machinery costs.
 
 // semconvServer is floorServer with otelctx's attributes and x-trace-id echo.
 func semconvServer(tr trace.Tracer, next http.Handler) http.Handler {

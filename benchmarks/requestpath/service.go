@@ -162,10 +162,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)
 	case CtxtrailOTelLogs:
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
-	case SDKFloor:
-		front, down = s.buildFloor(cfg, back.url)
-	case SemconvFloor:
-		front, down = s.buildSemconvFloor(cfg, back.url)
+	case SDKFloor, SemconvFloor:
+		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}
