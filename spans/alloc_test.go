@@ -84,3 +84,34 @@ func TestAllocRun(t *testing.T) {
 		t.Errorf("before hooks fired %d times (want 1), %d processors claiming after shutdown", before, claiming.Load())
 	}
 }
+
+// claiming counts exactly the Processors that are enabled and not shut down, through every
+// transition, so that Run takes its probe whenever one could claim the span.
+func TestClaimingFollowsProcessors(t *testing.T) {
+	saved := claiming.Swap(0) // other tests' Processors are never shut down
+	defer claiming.Store(saved)
+	want := func(step string, n int64) {
+		t.Helper()
+		if got := claiming.Load(); got != n {
+			t.Fatalf("%s: %d processors claiming, want %d", step, got, n)
+		}
+	}
+	p := NewProcessor(WithDisabled())
+	want("created disabled", 0)
+	p.Enable()
+	want("enabled", 1)
+	p.Enable()
+	want("enabled twice", 1)
+	q := NewProcessor()
+	want("a second, enabled", 2)
+	p.Disable()
+	want("first disabled", 1)
+	_ = q.Shutdown(context.Background())
+	_ = q.Shutdown(context.Background())
+	want("second shut down twice", 0)
+	p.Enable()
+	want("first enabled again", 1)
+	_ = p.Shutdown(context.Background())
+	p.Enable()
+	want("enabled after shutdown", 0)
+}
