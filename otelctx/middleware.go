@@ -285,7 +285,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ua := r.UserAgent(); ua != "" {
 		attrs = append(attrs, semconv.UserAgentOriginalKey.String(boundedString(ua)))
 	}
-	attrs = appendPeerAttrs(attrs, r, r.TLS != nil)
+	var peer peerAddr
+	peer.host, peer.port = splitHostPort(r.RemoteAddr)
+	attrs = appendPeerAttrs(attrs, r, r.TLS != nil, peer)
 	route := routeOf(r.Pattern)
 	if route != "" {
 		attrs = append(attrs, semconv.HTTPRouteKey.String(route))
@@ -337,7 +339,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			span.SetStatus(codes.Error, "panic")
-			span.SetAttributes(append(appendConnAttrs(b.Attrs(), r),
+			span.SetAttributes(append(appendConnAttrs(b.Attrs(), r, peer),
 				semconv.ErrorTypeKey.String("panic"), attribute.String(AttrRequestID, id))...)
 			if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it the same way
 				span.AddEvent("exception", trace.WithAttributes(
@@ -352,8 +354,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(rw, r2)
 
-	end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r), id) // the span copied attrs at its start
-	if late := rw.lateRoute(r2); late != "" && late != route {  // SetRoute, or a ServeMux inside next
+	end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r, peer), id) // the span copied attrs at its start
+	if late := rw.lateRoute(r2); late != "" && late != route {        // SetRoute, or a ServeMux inside next
 		route = late
 		end = append(end, semconv.HTTPRouteKey.String(route))
 		h.renameForRoute(span, r2, method, route)
@@ -497,9 +499,7 @@ func (w *responseWriter) WriteHeader(code int) {
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.bodyStarts()
 	n, err := w.ResponseWriter.Write(b)
 	w.written += int64(n)
 	return n, err
@@ -508,25 +508,15 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 // WriteString keeps the underlying writer's string path, so io.WriteString through the wrapper
 // does not copy the string into a new byte slice.
 func (w *responseWriter) WriteString(s string) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	var n int
-	var err error
-	if sw, ok := w.ResponseWriter.(io.StringWriter); ok {
-		n, err = sw.WriteString(s)
-	} else {
-		n, err = w.ResponseWriter.Write([]byte(s))
-	}
+	w.bodyStarts()
+	n, err := io.WriteString(w.ResponseWriter, s)
 	w.written += int64(n)
 	return n, err
 }
 
 // ReadFrom keeps the sendfile path of the underlying writer.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.bodyStarts()
 	var n int64
 	var err error
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
@@ -538,11 +528,16 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	return n, err
 }
 
-// Flush sends buffered data to the client when the underlying writer can.
-func (w *responseWriter) Flush() {
+// bodyStarts notes the 200 net/http sends when the body, or a flush, comes before WriteHeader.
+func (w *responseWriter) bodyStarts() {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+}
+
+// Flush sends buffered data to the client when the underlying writer can.
+func (w *responseWriter) Flush() {
+	w.bodyStarts()
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 

@@ -156,8 +156,9 @@ func TestRemoteParentWithoutSDK(t *testing.T) {
 // A trust boundary starts a new trace linked to the caller's, and the caller's request ID is on
 // the span from its start.
 func TestRemoteParentPublic(t *testing.T) {
-	rec, procs := tracetest.NewSpanRecorder(), &parentRecorder{}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSpanProcessor(procs))
+	rec, procs, start := tracetest.NewSpanRecorder(), &parentRecorder{}, &startAttrs{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSpanProcessor(procs),
+		sdktrace.WithSpanProcessor(start))
 	h := NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
 		WithTracerProvider(tp), WithPropagator(NewPropagator()), WithTrustBoundary())
 	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
@@ -177,6 +178,9 @@ func TestRemoteParentPublic(t *testing.T) {
 	}
 	if !hasAttr(s.Attributes(), attribute.String(AttrCallerRequestID, "theirs-1")) {
 		t.Fatalf("attributes %v lack the caller's request ID", s.Attributes())
+	}
+	if !start.keys[AttrCallerRequestID] {
+		t.Errorf("the caller's request ID is not a start attribute (start had %v)", start.keys)
 	}
 	if _, id, _ := procs.seen(); id == "" || id == "theirs-1" {
 		t.Fatalf("OnStart's parent context has request ID %q, want a new one", id)

@@ -23,17 +23,24 @@ import (
 // means the header as received, which a handler replaces when it is unsafe or missing.
 const AttrRequestID = "ctxtrail.request_id"
 
+// peerAddr is the connection's remote end, split once per request for the start attributes
+// (client.address) and the end ones (network.peer.*).
+type peerAddr struct {
+	host string
+	port int
+}
+
 // appendPeerAttrs adds the connection attributes the HTTP semantic conventions list as relevant
 // to sampling, so NewHandler gives them at span start: server.port (from the Host header, when
 // not the scheme's default) and client.address (the first X-Forwarded-For entry when it is an IP
 // address, else the connection's remote end). X-Forwarded-For is set by whoever sent the
 // request, so client.address is a hint, never an identity; a value that is not an IP address is
 // ignored rather than recorded.
-func appendPeerAttrs(attrs []attribute.KeyValue, r *http.Request, https bool) []attribute.KeyValue {
+func appendPeerAttrs(attrs []attribute.KeyValue, r *http.Request, https bool, peer peerAddr) []attribute.KeyValue {
 	if _, port := splitHostPort(r.Host); port > 0 && !(port == 80 && !https) && !(port == 443 && https) {
 		attrs = append(attrs, semconv.ServerPortKey.Int(port))
 	}
-	client, _ := splitHostPort(r.RemoteAddr)
+	client := peer.host
 	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
 		first, _, _ := strings.Cut(xff[0], ",")
 		if first = trimOWS(first); len(first) <= 64 {
@@ -52,11 +59,11 @@ func appendPeerAttrs(attrs []attribute.KeyValue, r *http.Request, https bool) []
 // the end attributes, as the conventions allow: network.peer.address and network.peer.port (the
 // connection's remote end) and network.protocol.version. Fewer start attributes is fewer bytes
 // for the SDK to copy into the start options and then grow at the end.
-func appendConnAttrs(attrs []attribute.KeyValue, r *http.Request) []attribute.KeyValue {
-	if peer, peerPort := splitHostPort(r.RemoteAddr); peer != "" {
-		attrs = append(attrs, semconv.NetworkPeerAddressKey.String(boundedString(peer)))
-		if peerPort > 0 {
-			attrs = append(attrs, semconv.NetworkPeerPortKey.Int(peerPort))
+func appendConnAttrs(attrs []attribute.KeyValue, r *http.Request, peer peerAddr) []attribute.KeyValue {
+	if peer.host != "" {
+		attrs = append(attrs, semconv.NetworkPeerAddressKey.String(boundedString(peer.host)))
+		if peer.port > 0 {
+			attrs = append(attrs, semconv.NetworkPeerPortKey.Int(peer.port))
 		}
 	}
 	if v := protocolVersion(r); v != "" {

@@ -56,6 +56,11 @@ func TestServerStartAttributes(t *testing.T) {
 			t.Errorf("%s missing at span start (had %v)", k, start.keys)
 		}
 	}
+	for _, k := range atEnd {
+		if start.keys[k] {
+			t.Errorf("%s already at span start: it belongs with the end attributes", k)
+		}
+	}
 	spans := rec.Ended()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans", len(spans))
