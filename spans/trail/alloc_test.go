@@ -72,3 +72,20 @@ func TestAllocRequest(t *testing.T) {
 		t.Errorf("trail middleware with one crumb: %v allocations per request, want at most %d", n-base, limit)
 	}
 }
+
+// TestAllocWriteString: io.WriteString through the middleware's writer reaches the underlying
+// writer's WriteString without copying the string, and counts as the response having started.
+func TestAllocWriteString(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	w := &responseWriter{ResponseWriter: stringSink{}}
+	if n := testing.AllocsPerRun(100, func() { _, _ = io.WriteString(w, "a body of some bytes") }); n != 0 || !w.wroteHeader {
+		t.Fatalf("%v allocations per write (want 0), wroteHeader %v", n, w.wroteHeader)
+	}
+}
+
+type stringSink struct{ http.ResponseWriter }
+
+func (stringSink) Write(p []byte) (int, error)       { return len(p), nil }
+func (stringSink) WriteString(s string) (int, error) { return len(s), nil }
