@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -24,14 +23,7 @@ var flagFloorOut = flag.String("requestpath.floorout", "", "write the floor comp
 // exported five spans a request and that SemconvFloor allocates more than SDKFloor in every
 // round (it writes more); it never fails on timing.
 func TestRequestPathFloors(t *testing.T) {
-	l := Load{Requests: *flagN, Concurrency: *flagConc, TimeCap: *flagCap}
-	c, err := Compare(context.Background(), l, *flagRounds, *flagWarmup, FloorVariants()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if failed, capped := c.Errors(); failed > 0 || capped > 0 {
-		t.Errorf("%d failed requests, %d capped runs", failed, capped)
-	}
+	c, _ := compareFromFlags(t, FloorVariants()...)
 	for _, v := range FloorVariants()[1:] {
 		if got := c.spansPerRequest(v); got != 5 {
 			t.Errorf("%v exported %.2f spans a request, want 5", v, got)
@@ -55,12 +47,7 @@ func TestRequestPathFloors(t *testing.T) {
 		c.Overhead(CtxtrailDefaults, OTelStack, SemconvFloor, CPUPerReq).ratio(),
 		c.Overhead(CtxtrailDefaults, OTelStack, SemconvFloor, AllocsPerReq).ratio(),
 		c.Overhead(CtxtrailDefaults, OTelStack, SemconvFloor, P50).ratio())
-	t.Logf("\n%s", md.String())
-	if *flagFloorOut != "" {
-		if err := os.WriteFile(*flagFloorOut, md.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	saveTables(t, &md, *flagFloorOut)
 }
 
 // SemconvFloor writes what CtxtrailDefaults writes: the same attribute keys on every span kind,

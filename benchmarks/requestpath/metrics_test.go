@@ -2,10 +2,8 @@ package requestpath
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
-	"os"
 	"testing"
 )
 
@@ -17,14 +15,7 @@ var flagMetricsOut = flag.String("requestpath.metricsout", "", "write the metric
 // metrics). The goals are printed with their verdicts; the test only fails on broken runs,
 // never on timing.
 func TestRequestPathMetrics(t *testing.T) {
-	l := Load{Requests: *flagN, Concurrency: *flagConc, TimeCap: *flagCap}
-	c, err := Compare(context.Background(), l, *flagRounds, *flagWarmup, MetricsVariants()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if failed, capped := c.Errors(); failed > 0 || capped > 0 {
-		t.Errorf("%d failed requests, %d capped runs", failed, capped)
-	}
+	c, _ := compareFromFlags(t, MetricsVariants()...)
 	for _, v := range MetricsVariants() {
 		if got := c.spansPerRequest(v); got != 5 {
 			t.Errorf("%v exported %.2f spans a request, want 5", v, got)
@@ -45,10 +36,5 @@ func TestRequestPathMetrics(t *testing.T) {
 	fmt.Fprintf(&md, "\nAllocations per request, medians: CtxtrailDefaults %.1f, CtxtrailMetrics %.1f, OTelStack %.1f, OTelStackMetrics %.1f.\n",
 		c.Absolute(CtxtrailDefaults, AllocsPerReq).Median, c.Absolute(CtxtrailMetrics, AllocsPerReq).Median,
 		c.Absolute(OTelStack, AllocsPerReq).Median, c.Absolute(OTelStackMetrics, AllocsPerReq).Median)
-	t.Logf("\n%s", md.String())
-	if *flagMetricsOut != "" {
-		if err := os.WriteFile(*flagMetricsOut, md.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	saveTables(t, &md, *flagMetricsOut)
 }

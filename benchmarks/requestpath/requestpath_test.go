@@ -24,14 +24,7 @@ var (
 // and checks that every request succeeded and every instrumented variant exported its five
 // spans a request.
 func TestRequestPath(t *testing.T) {
-	l := Load{Requests: *flagN, Concurrency: *flagConc, TimeCap: *flagCap}
-	c, err := Compare(context.Background(), l, *flagRounds, *flagWarmup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if failed, capped := c.Errors(); failed > 0 || capped > 0 {
-		t.Errorf("%d failed requests, %d capped runs", failed, capped)
-	}
+	c, l := compareFromFlags(t)
 	for _, row := range c.Rounds {
 		for _, s := range row {
 			if s.Requests != l.Requests || s.CPU <= 0 || s.Allocs == 0 || s.P50 <= 0 || s.P99 < s.P50 {
@@ -68,9 +61,30 @@ func TestRequestPath(t *testing.T) {
 			t.Errorf("table has no row for %v", v)
 		}
 	}
+	saveTables(t, &md, *flagOut)
+}
+
+// compareFromFlags runs Compare on variants (the main comparison's when none) at the size the
+// -requestpath.* flags give, and fails the test for failed requests or capped runs.
+func compareFromFlags(t *testing.T, variants ...Variant) (Comparison, Load) {
+	t.Helper()
+	l := Load{Requests: *flagN, Concurrency: *flagConc, TimeCap: *flagCap}
+	c, err := Compare(context.Background(), l, *flagRounds, *flagWarmup, variants...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed, capped := c.Errors(); failed > 0 || capped > 0 {
+		t.Errorf("%d failed requests, %d capped runs", failed, capped)
+	}
+	return c, l
+}
+
+// saveTables logs a comparison's tables and writes them to path when it is set.
+func saveTables(t *testing.T, md *bytes.Buffer, path string) {
+	t.Helper()
 	t.Logf("\n%s", md.String())
-	if *flagOut != "" {
-		if err := os.WriteFile(*flagOut, md.Bytes(), 0o644); err != nil {
+	if path != "" {
+		if err := os.WriteFile(path, md.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,11 +2,9 @@ package requestpath
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"testing"
 )
 
@@ -19,14 +17,7 @@ var flagSamplingOut = flag.String("requestpath.samplingout", "", "write the samp
 // count) and that sampling everything allocates more than sampling nothing in every round; it
 // never fails on timing.
 func TestRequestPathSampling(t *testing.T) {
-	l := Load{Requests: *flagN, Concurrency: *flagConc, TimeCap: *flagCap}
-	c, err := Compare(context.Background(), l, *flagRounds, *flagWarmup, SamplingVariants()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if failed, capped := c.Errors(); failed > 0 || capped > 0 {
-		t.Errorf("%d failed requests, %d capped runs", failed, capped)
-	}
+	c, l := compareFromFlags(t, SamplingVariants()...)
 	n := float64(l.Requests * len(c.Rounds))
 	for _, v := range SamplingVariants() {
 		r := v.SamplingRatio()
@@ -56,10 +47,5 @@ func TestRequestPathSampling(t *testing.T) {
 		row(fmt.Sprintf("overhead over Uninstrumented: %v / CtxtrailDefaults", v),
 			func(m Metric) Summary { return c.Overhead(v, CtxtrailDefaults, Uninstrumented, m) })
 	}
-	t.Logf("\n%s", md.String())
-	if *flagSamplingOut != "" {
-		if err := os.WriteFile(*flagSamplingOut, md.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	saveTables(t, &md, *flagSamplingOut)
 }
