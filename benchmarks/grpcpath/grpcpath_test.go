@@ -218,11 +218,7 @@ func BenchmarkUnaryPaired(b *testing.B) {
 		b.ReportMetric(float64(v.cpu.Nanoseconds())/float64(v.calls), v.name+"-cpu-ns/call")
 		b.ReportMetric(float64(v.allocs)/float64(v.calls), v.name+"-allocs/call")
 	}
-	for k, r := range ratios {
-		sort.Float64s(r)
-		b.ReportMetric(r[len(r)/2], k+"-median")
-	}
-	b.ReportMetric(0, "ns/op")
+	reportMedians(b, ratios)
 }
 
 // TestVariantsTrace checks that the compared variants do the same tracing work: two spans per
@@ -247,3 +243,13 @@ func (nopHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Conte
 func (nopHandler) HandleRPC(context.Context, stats.RPCStats)                         {}
 func (nopHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
 func (nopHandler) HandleConn(context.Context, stats.ConnStats)                       {}
+
+// reportMedians reports each ratio's median over the rounds, and no ns/op: a round is many calls
+// of several variants, so its time means nothing on its own.
+func reportMedians(b *testing.B, ratios map[string][]float64) {
+	for k, r := range ratios {
+		sort.Float64s(r)
+		b.ReportMetric(r[len(r)/2], k+"-median")
+	}
+	b.ReportMetric(0, "ns/op")
+}

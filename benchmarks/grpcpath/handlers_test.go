@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
-	"sort"
 	"testing"
 	"time"
 
@@ -154,11 +153,7 @@ func BenchmarkHandlersPaired(b *testing.B) {
 		b.ReportMetric(float64(p.cpu.Nanoseconds())/float64(p.calls), p.name+"-cpu-ns/rpc")
 		b.ReportMetric(float64(p.allocs)/float64(p.calls), p.name+"-allocs/rpc")
 	}
-	for k, r := range ratios {
-		sort.Float64s(r)
-		b.ReportMetric(r[len(r)/2], k+"-median")
-	}
-	b.ReportMetric(0, "ns/op")
+	reportMedians(b, ratios)
 }
 
 // TestHandlerPairsTrace checks that the handler pairs do the tracing work of a real RPC: two
