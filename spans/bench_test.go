@@ -197,18 +197,7 @@ func BenchmarkSpanPaired(b *testing.B) {
 var pairBlock = flag.Int("spans.pairblock", 2048, "spans per block in BenchmarkSpanPaired")
 
 func benchPaired(b *testing.B, baseProcs, procs []sdktrace.SpanProcessor) {
-	side := func(procs []sdktrace.SpanProcessor) func(int) {
-		tracer := benchProvider(b, procs).Tracer("bench")
-		ctx, root := tracer.Start(context.Background(), "root")
-		b.Cleanup(func() { root.End() })
-		return func(n int) {
-			for range n {
-				_, sp := tracer.Start(ctx, "child")
-				sp.End()
-			}
-		}
-	}
-	base, other := side(baseProcs), side(procs)
+	base, other := spanSide(b, baseProcs), spanSide(b, procs)
 	b.ReportAllocs()
 	r := pairbench.Run(b, *pairBlock, base, other)
 	b.ReportMetric(r.PerOp(r.BaseWall), "bare-ns/span")
@@ -217,6 +206,20 @@ func benchPaired(b *testing.B, baseProcs, procs []sdktrace.SpanProcessor) {
 	b.ReportMetric(r.PerOp(r.OtherCPU), "config-cpu-ns/span")
 	b.ReportMetric(r.WallRatio, "ratio")
 	b.ReportMetric(r.CPURatio, "cpu-ratio")
+}
+
+// spanSide is one side of a paired benchmark: n child spans of one root, started and ended on
+// a provider with procs.
+func spanSide(b *testing.B, procs []sdktrace.SpanProcessor) func(int) {
+	tracer := benchProvider(b, procs).Tracer("bench")
+	ctx, root := tracer.Start(context.Background(), "root")
+	b.Cleanup(func() { root.End() })
+	return func(n int) {
+		for range n {
+			_, sp := tracer.Start(ctx, "child")
+			sp.End()
+		}
+	}
 }
 
 // BenchmarkMonitorStats is the cost of Stats (which holds every shard of the active list while

@@ -111,18 +111,7 @@ func BenchmarkMonitorVariants(b *testing.B) {
 	}
 	for _, variant := range []string{"shipped", "bare", "live-getters", "keep-pointer", "no-lock", "no-pointer", "no-list"} {
 		b.Run("variant="+variant, func(b *testing.B) {
-			side := func(procs []sdktrace.SpanProcessor) func(int) {
-				tracer := benchProvider(b, procs).Tracer("bench")
-				ctx, root := tracer.Start(context.Background(), "root")
-				b.Cleanup(func() { root.End() })
-				return func(n int) {
-					for range n {
-						_, sp := tracer.Start(ctx, "child")
-						sp.End()
-					}
-				}
-			}
-			r := pairbench.Run(b, *pairBlock, side(withMonitor("shipped")), side(withMonitor(variant)))
+			r := pairbench.Run(b, *pairBlock, spanSide(b, withMonitor("shipped")), spanSide(b, withMonitor(variant)))
 			b.ReportMetric(r.WallDiff, "diff-ns/op")
 			b.ReportMetric(r.CPUDiff, "cpu-diff-ns/op")
 			b.ReportMetric(r.WallRatio, "ratio")
