@@ -54,7 +54,7 @@ func BenchmarkEnrichPaired(b *testing.B) {
 		{"span-lookup+id-cache", func() {
 			sp := trace.SpanFromContext(ctx)
 			sc := sp.SpanContext()
-			benchSinkN += len(benchSinkCache.Lookup(sp, sc.TraceID(), sc.SpanID()).Trace)
+			benchSinkN += len(benchSinkCache.Lookup(ctx, sp, sc.TraceID(), sc.SpanID()).Trace)
 			base()
 		}},
 		{"request-id-lookup", func() { benchSinkN += len(otelctx.RequestID(ctx)); base() }},

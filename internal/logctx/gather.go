@@ -3,7 +3,6 @@ package logctx
 import (
 	"context"
 
-	"github.com/ctxtrail/ctxtrail/internal/spanids"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
@@ -54,7 +53,7 @@ func (g *Gatherer) Gather(ctx context.Context) (lc Line, n int) {
 		tid, sid := sc.TraceID(), sc.SpanID()
 		// An invalid span context (no span, or zero IDs from a bad header) writes no IDs at all.
 		if tid.IsValid() && sid.IsValid() {
-			lc.IDs = g.lookupIDs(ctx, span, tid, sid)
+			lc.IDs = g.ids.Lookup(ctx, span, tid, sid)
 			n += g.idsN
 		}
 	}
@@ -72,20 +71,4 @@ func (g *Gatherer) Gather(ctx context.Context) (lc Line, n int) {
 		}
 	}
 	return lc, n
-}
-
-// lookupIDs returns span's encoded IDs: from the cache, else from a slot the context's node
-// keeps for its span (otelctx's request node, for the server span), else newly encoded and
-// cached. A slot's IDs are not cached: the cache would keep the node, and all it holds, alive
-// long after its request.
-func (g *Gatherer) lookupIDs(ctx context.Context, span trace.Span, tid trace.TraceID, sid trace.SpanID) *SpanIDs {
-	if e := g.ids.cached(tid, sid); e != nil {
-		return e
-	}
-	if s := spanids.FromContext(ctx); s != nil {
-		if e := s.IDs(span, tid, sid); e != nil {
-			return e
-		}
-	}
-	return g.ids.store(spanids.Encode(span, tid, sid, g.ids.WithParent))
 }

@@ -2,6 +2,7 @@
 package logctx
 
 import (
+	"context"
 	"encoding/binary"
 	"sync/atomic"
 
@@ -24,10 +25,20 @@ type IDCache struct {
 	slots      [CacheSlots]atomic.Pointer[SpanIDs]
 }
 
-// Lookup returns span's encoded IDs; tid and sid are span's and valid.
-func (c *IDCache) Lookup(span trace.Span, tid trace.TraceID, sid trace.SpanID) *SpanIDs {
+// Lookup returns span's encoded IDs; tid and sid are span's and valid. On a miss it uses the slot
+// the context's nearest node keeps for its span (otelctx's request node, for the server span)
+// before it encodes a new entry. A slot's IDs are not cached: the cache would keep the node, and
+// all it holds, alive long after its request. ctx may be nil.
+func (c *IDCache) Lookup(ctx context.Context, span trace.Span, tid trace.TraceID, sid trace.SpanID) *SpanIDs {
 	if e := c.cached(tid, sid); e != nil {
 		return e
+	}
+	if ctx != nil {
+		if s := spanids.FromContext(ctx); s != nil {
+			if e := s.IDs(span, tid, sid); e != nil {
+				return e
+			}
+		}
 	}
 	return c.store(spanids.Encode(span, tid, sid, c.WithParent))
 }

@@ -21,30 +21,30 @@ func TestIDCache(t *testing.T) {
 	a := spanContext(1, 7)
 	span := trace.SpanFromContext(trace.ContextWithSpanContext(context.Background(), a))
 
-	first := c.Lookup(span, a.TraceID(), a.SpanID())
+	first := c.Lookup(context.Background(), span, a.TraceID(), a.SpanID())
 	if first.Trace != a.TraceID().String() || first.Span != a.SpanID().String() || first.Parent != "" {
 		t.Fatalf("encoded %+v, want %s %s", first, a.TraceID(), a.SpanID())
 	}
-	if again := c.Lookup(span, a.TraceID(), a.SpanID()); again != first {
+	if again := c.Lookup(context.Background(), span, a.TraceID(), a.SpanID()); again != first {
 		t.Fatal("second lookup of the same span encoded again")
 	}
 
 	// Same slot (span IDs equal modulo the table size), different span: replaced, not confused.
 	b := spanContext(1, 7+CacheSlots)
-	got := c.Lookup(span, b.TraceID(), b.SpanID())
+	got := c.Lookup(context.Background(), span, b.TraceID(), b.SpanID())
 	if got.Span != b.SpanID().String() {
 		t.Fatalf("colliding span got %s, want %s", got.Span, b.SpanID())
 	}
 	// Same span ID in another trace: a different span. The slot must hold a's entry when the other
 	// trace looks it up, or a cache that ignores the trace ID would pass.
-	if got := c.Lookup(span, a.TraceID(), a.SpanID()); got.Trace != a.TraceID().String() {
+	if got := c.Lookup(context.Background(), span, a.TraceID(), a.SpanID()); got.Trace != a.TraceID().String() {
 		t.Fatalf("a again got %s, want %s", got.Trace, a.TraceID())
 	}
 	if e := c.slots[7].Load(); e == nil || e.TraceID != a.TraceID() {
 		t.Fatalf("slot 7 holds %+v, want a's entry", e)
 	}
 	other := spanContext(2, 7)
-	if got := c.Lookup(span, other.TraceID(), other.SpanID()); got.Trace != other.TraceID().String() {
+	if got := c.Lookup(context.Background(), span, other.TraceID(), other.SpanID()); got.Trace != other.TraceID().String() {
 		t.Fatalf("other trace got %s, want %s", got.Trace, other.TraceID())
 	}
 }
@@ -57,10 +57,10 @@ func TestIDCacheParent(t *testing.T) {
 	defer child.End()
 
 	c := IDCache{WithParent: true}
-	if got := c.Lookup(child, child.SpanContext().TraceID(), child.SpanContext().SpanID()).Parent; got != root.SpanContext().SpanID().String() {
+	if got := c.Lookup(context.Background(), child, child.SpanContext().TraceID(), child.SpanContext().SpanID()).Parent; got != root.SpanContext().SpanID().String() {
 		t.Fatalf("parent %q, want %s", got, root.SpanContext().SpanID())
 	}
-	if got := c.Lookup(root, root.SpanContext().TraceID(), root.SpanContext().SpanID()).Parent; got != "" {
+	if got := c.Lookup(context.Background(), root, root.SpanContext().TraceID(), root.SpanContext().SpanID()).Parent; got != "" {
 		t.Fatalf("root has parent %q", got)
 	}
 }
@@ -74,7 +74,7 @@ func BenchmarkSpanIDs(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			sc := span.SpanContext()
-			_ = c.Lookup(span, sc.TraceID(), sc.SpanID())
+			_ = c.Lookup(context.Background(), span, sc.TraceID(), sc.SpanID())
 		}
 	})
 	b.Run("encode", func(b *testing.B) {
