@@ -313,12 +313,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, caller)
 		}
 	}
-	s.id = id
 	// The store's first version: http.request.method, url.path and, at a boundary, the caller's
 	// request ID, on top of whatever an outer layer added.
 	storeKVs := [...]attribute.KeyValue{caller, attrs[0], attrs[1]} // an empty caller is skipped
 	s.fields.fill(fieldsKey.Value(s.Context), &s.rw.route, storeKVs[:])
-	s.ready = true
+	s.id = id // never empty: from here on s answers the store and request-ID keys itself
 
 	var name string
 	if h.cfg.spanName != nil {

@@ -26,8 +26,7 @@ type serverRequest struct {
 
 	rw     responseWriter
 	fields fieldSet
-	id     string
-	ready  bool         // fields and id are set: until then Value passes their keys on
+	id     string       // set last, once fields is filled: until then Value passes their keys on
 	parent remoteSpan   // the remote parent; answers the span key when it names a trace
 	ids    spanids.Slot // the log bridges' encoded IDs of the first span that logs under it
 
@@ -39,7 +38,7 @@ type serverRequest struct {
 // and asks the wrapped context for anything else.
 func (s *serverRequest) Value(key any) any {
 	if k, ok := key.(*keyID); ok {
-		if s.ready {
+		if s.id != "" {
 			switch k {
 			case fieldsKey.id:
 				return &s.fields
