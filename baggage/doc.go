@@ -61,9 +61,9 @@
 //	allowIn := baggage.Keys(baggage.KeyTenantID, baggage.KeyUserID)
 //	prop := baggage.Deny(propagation.NewCompositeTextMapPropagator(
 //		propagation.TraceContext{}, baggage.NewPropagator()), baggage.Keys("auth.token"))
-//	p, err := otelctx.Install(ctx,
-//		otelctx.WithPropagators(prop),
-//		otelctx.WithSpanProcessor(baggage.NewSpanProcessor(allowIn)))
+//	p, err := ctxtrail.Install(ctx,
+//		ctxtrail.WithPropagators(prop),
+//		ctxtrail.WithSpanProcessor(baggage.NewSpanProcessor(allowIn)))
 //	…
 //	handler = baggage.Allow(allowIn)(mux) // inside the extracting middleware
 package baggage

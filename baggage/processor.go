@@ -11,7 +11,7 @@ import (
 // SpanProcessor copies chosen baggage members onto every span as it starts, as string
 // attributes named by the member key (user.id, tenant.id…), like the contrib baggagecopy
 // processor but with a Filter, so that only members you chose, and that passed the trust
-// boundary, become attributes. Plug it in with otelctx.WithSpanProcessor or
+// boundary, become attributes. Plug it in with ctxtrail.WithSpanProcessor or
 // sdktrace.WithSpanProcessor.
 //
 // It reads the baggage of the context the span is started with, so a span started from a

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/slogbridge"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
@@ -144,16 +144,16 @@ func contribProvider(b *testing.B, queue ...int) *sdklog.LoggerProvider {
 	return lp
 }
 
-// ctxtrailProvider is otelctx.Install with the same exporter and the same batch settings (the
+// ctxtrailProvider is ctxtrail.Install with the same exporter and the same batch settings (the
 // SDK's defaults, which are otelctx's too).
-func ctxtrailProvider(b *testing.B, queue ...int) *otelctx.Provider {
-	var batch otelctx.LogBatch
+func ctxtrailProvider(b *testing.B, queue ...int) *ctxtrail.Provider {
+	var batch ctxtrail.LogBatch
 	if len(queue) > 0 {
 		batch.QueueSize = queue[0]
 	}
 	// Losses are logged once at the end (below), not as warnings in the middle of the output.
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithLogExporter(dropExporter{}), otelctx.WithLogBatch(batch), otelctx.WithLossWarnings(time.Hour, func(error) {}))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+		ctxtrail.WithLogExporter(dropExporter{}), ctxtrail.WithLogBatch(batch), ctxtrail.WithLossWarnings(time.Hour, func(error) {}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -32,12 +33,12 @@ type metricsContender struct {
 func metricsContenders(b *testing.B) []metricsContender {
 	tp := sdktrace.NewTracerProvider()
 	mpOTel := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithMetricReader(sdkmetric.NewManualReader()))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+		ctxtrail.WithMetricReader(sdkmetric.NewManualReader()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	pDefaults, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter())
+	pDefaults, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -41,7 +41,7 @@
 // wrapping ErrSpansLost, and ForceFlush and Shutdown return such an error when an export fails
 // during the call. spans.Monitor shows the same counters on its page (Monitor.SetExportStats).
 //
-//	p, err := otelctx.Install(ctx, otelctx.WithServiceName("orders"))
+//	p, err := ctxtrail.Install(ctx, ctxtrail.WithServiceName("orders"))
 //	if err != nil {
 //		return err
 //	}

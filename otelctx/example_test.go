@@ -1,11 +1,8 @@
 package otelctx_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
@@ -40,39 +37,4 @@ func ExampleAddFields() {
 	// request_id=r-1
 	// step=checkout
 	// 1 field in the parent
-}
-
-func ExampleInstall() {
-	var out bytes.Buffer
-	p, err := otelctx.Install(context.Background(),
-		otelctx.WithServiceName("orders"),
-		otelctx.WithWriter(&out), // stdout JSON lines by default
-		otelctx.WithoutGlobal(),  // a service would leave this out
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	ctx, span := p.Tracer("shop").Start(context.Background(), "GET /orders")
-	_, child := p.Tracer("shop").Start(ctx, "load order")
-	child.End()
-	span.End()
-	if err := p.Shutdown(context.Background()); err != nil {
-		fmt.Println(err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var s struct{ Name string }
-		_ = json.Unmarshal([]byte(line), &s)
-		fmt.Println(s.Name)
-	}
-	// Output:
-	// load order
-	// GET /orders
-}
-
-func ExampleInstall_badConfiguration() {
-	_, err := otelctx.Install(context.Background(), otelctx.WithOTLP("collector:4318"), otelctx.WithoutGlobal())
-	fmt.Println(err)
-	// Output:
-	// otelctx: bad configuration: otelctx.WithOTLP="collector:4318": want an http or https URL such as http://localhost:4318
 }

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
@@ -84,7 +85,7 @@ func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstrument
 		return in
 	}
 	in := &httpInstruments{mp: mp}
-	if recordsNothing(mp) { // metrics.go
+	if recordsNothing(mp) {
 		in.off = true
 		c.meters.p.Store(in)
 		return in
@@ -114,6 +115,17 @@ func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstrument
 		registerWarnLimiter(mp, warn)
 	}
 	return in
+}
+
+// recordsNothing reports whether nothing recorded with mp is ever seen: a no-op provider, or one
+// whose meters are no-ops, as the meters of a ctxtrail.Install Provider without a metric reader
+// are (metrics off, the default). Recording is then skipped, which saves about 1 µs a request.
+func recordsNothing(mp metric.MeterProvider) bool {
+	if _, ok := mp.(noop.MeterProvider); ok {
+		return true
+	}
+	_, ok := mp.Meter(ScopeName).(noop.Meter)
+	return ok
 }
 
 // setCache maps a key to the measurement options of its attribute set. Reads are a map lookup

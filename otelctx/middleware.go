@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ctxtrail/ctxtrail/internal/attrbuf"
+	"github.com/ctxtrail/ctxtrail/internal/providers"
 	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -96,13 +97,13 @@ func WithPropagator(p propagation.TextMapPropagator) HTTPOption {
 	return sharedOption(func(c httpConfig) httpConfig { c.prop = p; return c })
 }
 
-// WithProvider takes the tracer provider and the propagator from a Provider made by Install;
-// handy with WithoutGlobal.
-func WithProvider(p *Provider) HTTPOption {
+// WithProvider takes the tracers, meters, propagator and bad-header WarnLimiter from the
+// Provider that ctxtrail.Install made; handy with ctxtrail.WithoutGlobal.
+func WithProvider(p Provider) HTTPOption {
 	return sharedOption(func(c httpConfig) httpConfig {
 		if p != nil {
-			c.tp, c.prop, c.mp = p.TracerProvider(), p.Propagator(), p.MeterProvider()
-			c.providerWarn = p.WarnLimiter() // errorlog.go
+			c.tp, c.prop, c.mp = providers.Tracers(p), p.Propagator(), providers.Meters(p)
+			c.providerWarn = p.WarnLimiter()
 		}
 		return c
 	})

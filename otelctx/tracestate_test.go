@@ -21,17 +21,15 @@ type tsHop struct {
 	Down       *tsHop `json:"down,omitempty"`
 }
 
-// tsService runs one service on loopback whose propagator is Install's default. It answers
+// tsService runs one service on loopback whose propagator is NewPropagator (Install's default). It answers
 // with the tracestate it received and, when down is set, calls down first; edit, when set,
 // changes the span context's TraceState before the call, as vendor code would.
 func tsService(t *testing.T, name, down string, edit func(trace.TraceState) trace.TraceState, opts ...HandlerOption) *httptest.Server {
 	t.Helper()
-	p, err := Install(context.Background(), WithoutGlobal(), WithoutExporter(), WithServiceName(name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tp := sdktrace.NewTracerProvider()
+	prop := NewPropagator()
 	base := &http.Transport{}
-	client := &http.Client{Transport: NewTransport(base, WithProvider(p))}
+	client := &http.Client{Transport: NewTransport(base, WithTracerProvider(tp), WithPropagator(prop))}
 	srv := httptest.NewServer(NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hop := tsHop{Service: name, Tracestate: strings.Join(r.Header.Values("Tracestate"), ",")}
 		ctx := r.Context()
@@ -54,11 +52,11 @@ func tsService(t *testing.T, name, down string, edit func(trace.TraceState) trac
 			}
 		}
 		_ = json.NewEncoder(w).Encode(hop)
-	}), append([]HandlerOption{WithProvider(p), WithWarnLimiter(NewWarnLimiter(time.Hour, func(error) {}))}, opts...)...))
+	}), append([]HandlerOption{WithTracerProvider(tp), WithPropagator(prop), WithWarnLimiter(NewWarnLimiter(time.Hour, func(error) {}))}, opts...)...))
 	t.Cleanup(func() {
 		srv.Close()
 		base.CloseIdleConnections()
-		_ = p.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
 	})
 	return srv
 }

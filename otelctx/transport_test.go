@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
@@ -196,7 +197,7 @@ func TestTransportCanceledContext(t *testing.T) {
 }
 
 func ExampleNewHandler() {
-	// A service behind the middleware; a real one would use otelctx.Install and its Provider.
+	// A service behind the middleware; a real one would use ctxtrail.Install and its Provider.
 	tp := sdktrace.NewTracerProvider()
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, otelctx.XTrace{})
 	srv := httptest.NewServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -289,8 +290,8 @@ func TestMiddlewareWithInstalledProvider(t *testing.T) {
 	t.Setenv("OTEL_PROPAGATORS", "")
 	t.Setenv("OTEL_SDK_DISABLED", "")
 	rec := tracetest.NewSpanRecorder()
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithSpanProcessor(rec))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+		ctxtrail.WithSpanProcessor(rec))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@
 // from the level, and the context's and the record's attributes converted without reflection for
 // the common types. With otelctx it is one option:
 //
-//	p, _ := otelctx.Install(ctx) // OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (or OTEL_LOGS_EXPORTER=otlp) set
+//	p, _ := ctxtrail.Install(ctx) // OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (or OTEL_LOGS_EXPORTER=otlp) set
 //	... WithLoggerProvider(p.LoggerProvider())
 //
 // The record goes through the SDK's batch processor, which otelctx bounds and counts

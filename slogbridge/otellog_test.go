@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/otlplogs"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
@@ -18,15 +19,15 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-func installOTLP(t *testing.T, url string, opts ...otelctx.Option) *otelctx.Provider {
+func installOTLP(t *testing.T, url string, opts ...ctxtrail.Option) *ctxtrail.Provider {
 	t.Helper()
 	for _, k := range []string{"OTEL_LOGS_EXPORTER", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
 		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "OTEL_METRICS_EXPORTER"} {
 		t.Setenv(k, "")
 	}
-	opts = append([]otelctx.Option{otelctx.WithoutGlobal(), otelctx.WithServiceName("frontend"), otelctx.WithOTLP(url),
-		otelctx.WithLogExporterName(otelctx.ExporterOTLP), otelctx.WithLogBatch(otelctx.LogBatch{QueueSize: 4096})}, opts...)
-	p, err := otelctx.Install(context.Background(), opts...)
+	opts = append([]ctxtrail.Option{ctxtrail.WithoutGlobal(), ctxtrail.WithServiceName("frontend"), ctxtrail.WithOTLP(url),
+		ctxtrail.WithLogExporterName(ctxtrail.ExporterOTLP), ctxtrail.WithLogBatch(ctxtrail.LogBatch{QueueSize: 4096})}, opts...)
+	p, err := ctxtrail.Install(context.Background(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func (nopProcessor) ForceFlush(context.Context) error                       { re
 // at the first one's place.
 func TestOTelDuplicateKeys(t *testing.T) {
 	exp := new(otlplogs.KeysExporter)
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(), otelctx.WithLogExporter(exp))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(), ctxtrail.WithLogExporter(exp))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@
 //	remove := p.AddHooks(spans.Hooks{
 //		Destroy: func(d spans.DestroyInfo) { latency.Record(d.Type(), d.Duration()) },
 //	})
-//	provider, err := otelctx.Install(ctx, otelctx.WithSpanProcessor(p))
+//	provider, err := ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(p))
 //
 // Hooks are added and removed, and the processor enabled and disabled, at any time; the span
 // path reads one atomic pointer and never locks, so a disabled processor, or hooks that have
@@ -50,9 +50,9 @@
 // once routing is done counts under the route.
 //
 //	mon := spans.NewMonitor(spans.WithLeakThreshold(30*time.Second))
-//	provider, err := otelctx.Install(ctx,
-//		otelctx.WithSpanProcessor(p), otelctx.WithSpanProcessor(mon),
-//		otelctx.WithSampler(mon.Sampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))))
+//	provider, err := ctxtrail.Install(ctx,
+//		ctxtrail.WithSpanProcessor(p), ctxtrail.WithSpanProcessor(mon),
+//		ctxtrail.WithSampler(mon.Sampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))))
 //	debugMux.Handle("/debug/spans", mon)
 //
 // # Sampled-out spans
@@ -62,11 +62,11 @@
 // by the Monitor's created/ended/active. Before and After still run around the function of Run
 // and Go only if a processor saw the span start, so they do not fire for dropped spans either.
 // To count what the sampler drops, wrap it with Monitor.Sampler: the drops then show as
-// "sampled out", by name and kind. To wrap whatever sampler otelctx.Install picks, the one
+// "sampled out", by name and kind. To wrap whatever sampler ctxtrail.Install picks, the one
 // OTEL_TRACES_SAMPLER names included (jaeger_remote and parentbased_jaeger_remote, whose rate
 // Jaeger sets), give the wrapper to Install rather than a sampler:
 //
-//	otelctx.Install(ctx, otelctx.WithSpanProcessor(mon), otelctx.WithSamplerWrapper(mon.Sampler))
+//	ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(mon), ctxtrail.WithSamplerWrapper(mon.Sampler))
 //
 // # Goroutines
 //

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/spans"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -33,7 +33,7 @@ func Example_hooks() {
 		},
 	}))
 	ctx := context.Background()
-	provider, err := otelctx.Install(ctx, otelctx.WithSpanProcessor(p), otelctx.WithoutExporter(), otelctx.WithoutGlobal())
+	provider, err := ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(p), ctxtrail.WithoutExporter(), ctxtrail.WithoutGlobal())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -14,8 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
-
+	"github.com/ctxtrail/ctxtrail"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -48,7 +47,7 @@ const (
 // The Monitor is its own sdktrace.SpanProcessor rather than a set of Hooks on a Processor: its
 // books must see the end of every span whose start they saw, so it must not be switched off
 // with the hooks, or live spans would turn into false leaks. Register both with
-// otelctx.WithSpanProcessor. On the span path it allocates only when a name is seen for the
+// ctxtrail.WithSpanProcessor. On the span path it allocates only when a name is seen for the
 // first time (at most WithMaxNames times), and it keeps that path short: a span's start puts the span into the active list and reads nothing of it; its end
 // takes it out and counts it under the name it ended with. Names, kinds, start times and
 // parents of active spans are read when Stats, the page or the leak check ask. The cost is
@@ -78,7 +77,7 @@ type Monitor struct {
 	untracked nameCounters
 	leaksSent atomic.Uint64
 
-	exportStats atomic.Pointer[func() otelctx.Stats] // SetExportStats
+	exportStats atomic.Pointer[func() ctxtrail.Stats] // SetExportStats
 
 	shut     atomic.Bool
 	stop     chan struct{}
@@ -810,8 +809,8 @@ func (m *Monitor) Stats() Stats {
 
 // Sampler wraps s so that the monitor counts the spans s drops (Stats' SampledOut, by kind and
 // by name): the SDK never starts those, so no span processor can see them. A nil s is the SDK's
-// default, ParentBased(AlwaysSample()). Pass the result to otelctx.WithSampler, or pass
-// mon.Sampler itself to otelctx.WithSamplerWrapper to wrap the sampler Install picks from
+// default, ParentBased(AlwaysSample()). Pass the result to ctxtrail.WithSampler, or pass
+// mon.Sampler itself to ctxtrail.WithSamplerWrapper to wrap the sampler Install picks from
 // OTEL_TRACES_SAMPLER (jaeger_remote included).
 func (m *Monitor) Sampler(s sdktrace.Sampler) sdktrace.Sampler {
 	if s == nil {

@@ -1,6 +1,6 @@
 package spans
 
-import "github.com/ctxtrail/ctxtrail/otelctx"
+import "github.com/ctxtrail/ctxtrail"
 
 // SetExportStats makes the monitor's page and JSON show what happened to the spans after they
 // ended: exported, dropped because the export queue was full, lost in failed exports, still
@@ -8,11 +8,11 @@ import "github.com/ctxtrail/ctxtrail/otelctx"
 // Provider, hence a setter rather than an option:
 //
 //	mon := spans.NewMonitor()
-//	p, err := otelctx.Install(ctx, otelctx.WithSpanProcessor(mon))
+//	p, err := ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(mon))
 //	mon.SetExportStats(p.Stats)
 //
 // A nil fn removes the section. Safe to call at any time.
-func (m *Monitor) SetExportStats(fn func() otelctx.Stats) {
+func (m *Monitor) SetExportStats(fn func() ctxtrail.Stats) {
 	if fn == nil {
 		m.exportStats.Store(nil)
 		return

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -24,8 +24,8 @@ func (refusingExporter) Shutdown(context.Context) error { return nil }
 // Spans lost on the way to the collector show on the monitor's page and in its JSON.
 func TestMonitorShowsExportLosses(t *testing.T) {
 	m := NewMonitor()
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithSpanProcessor(m),
-		otelctx.WithExporter(refusingExporter{}), otelctx.WithLossWarnings(time.Hour, func(error) {}))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithSpanProcessor(m),
+		ctxtrail.WithExporter(refusingExporter{}), ctxtrail.WithLossWarnings(time.Hour, func(error) {}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestMonitorShowsExportLosses(t *testing.T) {
 		_, s := p.Tracer("t").Start(context.Background(), "op")
 		s.End()
 	}
-	if err := p.ForceFlush(context.Background()); !errors.Is(err, otelctx.ErrSpansLost) {
+	if err := p.ForceFlush(context.Background()); !errors.Is(err, ctxtrail.ErrSpansLost) {
 		t.Fatalf("ForceFlush = %v, want ErrSpansLost", err)
 	}
 

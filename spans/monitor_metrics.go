@@ -17,7 +17,7 @@ import (
 //   - ctxtrail.span.leaked, spans active past the leak threshold now, and
 //     ctxtrail.span.leaks_reported, spans passed to the leak callback so far.
 //
-// otelctx.Install calls it for a Monitor given with otelctx.WithSpanProcessor. Each collection
+// ctxtrail.Install calls it for a Monitor given with ctxtrail.WithSpanProcessor. Each collection
 // calls Stats once, which holds the active list for a moment (see Stats): keep the metric
 // export interval in seconds, not milliseconds. Unregister the returned Registration to stop.
 func (m *Monitor) RegisterMetrics(mp metric.MeterProvider) (metric.Registration, error) {

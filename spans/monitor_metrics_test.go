@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -15,8 +15,8 @@ func TestMonitorMetricsThroughInstall(t *testing.T) {
 	t.Setenv("OTEL_METRICS_EXPORTER", "")
 	mon := NewMonitor()
 	rd := sdkmetric.NewManualReader()
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithSpanProcessor(mon), otelctx.WithMetricReader(rd))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+		ctxtrail.WithSpanProcessor(mon), ctxtrail.WithMetricReader(rd))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -37,8 +37,8 @@ func TestMonitorSampledOutUnderJaegerRemote(t *testing.T) {
 			// reached the endpoint samples nothing and fails the fraction check below.
 			t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+srv.URL+"/sampling,pollingIntervalMs=50,initialSamplingRate=0")
 			mon := NewMonitor()
-			p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-				otelctx.WithServiceName("checkout"), otelctx.WithSpanProcessor(mon), otelctx.WithSamplerWrapper(mon.Sampler))
+			p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+				ctxtrail.WithServiceName("checkout"), ctxtrail.WithSpanProcessor(mon), ctxtrail.WithSamplerWrapper(mon.Sampler))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,7 @@ import (
 
 // Processor is the sdktrace.SpanProcessor that fires Hooks: init when a span starts, destroy
 // when it ends, and before and after around the function that Run, RunValue and Go run under
-// a span it saw start. Register it with otelctx.Install(ctx, otelctx.WithSpanProcessor(p)) or
+// a span it saw start. Register it with ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(p)) or
 // sdktrace.WithSpanProcessor.
 //
 // Hooks can be added and removed, and the processor enabled and disabled, at any time and from

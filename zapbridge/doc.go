@@ -45,7 +45,7 @@
 // from the level, and the context's and the line's attributes converted without reflection for
 // the common types. With otelctx it is one option:
 //
-//	p, _ := otelctx.Install(ctx) // OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (or OTEL_LOGS_EXPORTER=otlp) set
+//	p, _ := ctxtrail.Install(ctx) // OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (or OTEL_LOGS_EXPORTER=otlp) set
 //	... WithLoggerProvider(p.LoggerProvider())
 //
 // The record goes through the SDK's batch processor, which otelctx bounds and counts
@@ -56,7 +56,7 @@
 //
 // ErrorHandler writes what otelctx reports (bad incoming headers, lost spans, the OpenTelemetry
 // SDK's errors) as structured Warn lines of your zap logger instead of plain-text log lines:
-// otelctx.Install(ctx, otelctx.WithErrorHandler(zapbridge.ErrorHandler(zl))).
+// ctxtrail.Install(ctx, ctxtrail.WithErrorHandler(zapbridge.ErrorHandler(zl))).
 //
 // # Cost
 //

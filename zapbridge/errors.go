@@ -1,18 +1,17 @@
 package zapbridge
 
 import (
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
-// ErrorHandler returns a function for otelctx.WithErrorHandler that writes each report (bad
+// ErrorHandler returns a function for ctxtrail.WithErrorHandler that writes each report (bad
 // incoming headers, lost spans, the OpenTelemetry SDK's own errors) to l as one Warn line with
 // the message and fields otelctx.ErrorFields gives, so a service that logs JSON with zap prints
 // no plain-text line:
 //
-//	p, err := otelctx.Install(ctx, otelctx.WithErrorHandler(zapbridge.ErrorHandler(zl)))
+//	p, err := ctxtrail.Install(ctx, ctxtrail.WithErrorHandler(zapbridge.ErrorHandler(zl)))
 //
 // A nil l gives a nil function, which leaves the reports where they went.
 func ErrorHandler(l *zap.Logger) func(error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -19,8 +20,8 @@ import (
 // as a summary when the Provider shuts down.
 func TestErrorHandlerWritesStructuredLines(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithErrorHandler(ErrorHandler(zap.New(core))))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+		ctxtrail.WithErrorHandler(ErrorHandler(zap.New(core))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/otlplogs"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
@@ -37,8 +38,8 @@ func TestOTelRecordsOverOTLPGRPC(t *testing.T) {
 	recv, url := otlplogs.NewGRPC(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", url) // logs only: spans go nowhere
 	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc")
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithServiceName("orders"),
-		otelctx.WithoutExporter(), otelctx.WithLogBatch(otelctx.LogBatch{QueueSize: 4096}))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithServiceName("orders"),
+		ctxtrail.WithoutExporter(), ctxtrail.WithLogBatch(ctxtrail.LogBatch{QueueSize: 4096}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func (nopProcessor) ForceFlush(context.Context) error                       { re
 // SDK would: one attribute, the last value, at the first one's place.
 func TestOTelDuplicateKeys(t *testing.T) {
 	exp := new(otlplogs.KeysExporter)
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(), otelctx.WithLogExporter(exp))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(), ctxtrail.WithLogExporter(exp))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
@@ -30,35 +31,35 @@ func (s *Service) buildCtxtrailLogs(cfg config, backURL string) (front, down htt
 }
 
 func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs bool) (front, down http.Handler, err error) {
-	opts := []otelctx.Option{
-		otelctx.WithServiceName("requestpath"),
-		otelctx.WithExporter(cfg.exporter),
-		otelctx.WithBatchOptions(sdktrace.WithMaxQueueSize(QueueSize)),
-		otelctx.WithoutGlobal(),
+	opts := []ctxtrail.Option{
+		ctxtrail.WithServiceName("requestpath"),
+		ctxtrail.WithExporter(cfg.exporter),
+		ctxtrail.WithBatchOptions(sdktrace.WithMaxQueueSize(QueueSize)),
+		ctxtrail.WithoutGlobal(),
 	}
 	switch s.variant {
 	case CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10:
 		// Head sampling (issue 20), as OTEL_TRACES_SAMPLER=traceidratio: the trace ID decides,
 		// not the sampled flag of the generator's traceparent, and both services decide alike.
-		opts = append(opts, otelctx.WithSampler(sdktrace.TraceIDRatioBased(s.variant.SamplingRatio())))
+		opts = append(opts, ctxtrail.WithSampler(sdktrace.TraceIDRatioBased(s.variant.SamplingRatio())))
 	}
 	if s.variant == CtxtrailMetrics { // metrics.go
-		opts = append(opts, otelctx.WithMetricReader(sdkmetric.NewManualReader()))
+		opts = append(opts, ctxtrail.WithMetricReader(sdkmetric.NewManualReader()))
 	}
 	var zopts []zapbridge.Option
 	if loaded {
 		s.loaded = newLoadedParts()
-		opts = append(opts, otelctx.WithSpanProcessor(s.loaded.processor), otelctx.WithSpanProcessor(s.loaded.monitor))
+		opts = append(opts, ctxtrail.WithSpanProcessor(s.loaded.processor), ctxtrail.WithSpanProcessor(s.loaded.monitor))
 		zopts = append(zopts, zapbridge.WithErrorHook(trail.LogBreadcrumb))
 	}
 	if otelLogs {
 		s.logRecords = new(discardLogExporter)
-		opts = append(opts, otelctx.WithLogExporter(s.logRecords),
-			otelctx.WithLogBatch(otelctx.LogBatch{QueueSize: QueueSize}))
+		opts = append(opts, ctxtrail.WithLogExporter(s.logRecords),
+			ctxtrail.WithLogBatch(ctxtrail.LogBatch{QueueSize: QueueSize}))
 	} else {
-		opts = append(opts, otelctx.WithoutLogs())
+		opts = append(opts, ctxtrail.WithoutLogs())
 	}
-	p, err := otelctx.Install(context.Background(), opts...)
+	p, err := ctxtrail.Install(context.Background(), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("requestpath: install: %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 
 // sdkMeterProvider is the meter provider of OTelStackMetrics: the real SDK with a manual reader,
 // so every measurement is aggregated as it would be for an exporter, and nothing is exported
-// during the run (ctxtrail's CtxtrailMetrics gets the same: otelctx.WithMetricReader with a
+// during the run (ctxtrail's CtxtrailMetrics gets the same: ctxtrail.WithMetricReader with a
 // manual reader).
 func (s *Service) sdkMeterProvider(res *resource.Resource) metric.MeterProvider {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewManualReader()))

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/jaegertest"
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -61,8 +61,8 @@ func startTiers(t *testing.T, gatewayEnv ...string) (query, otlp string) {
 // smallest case of the two-tier test #20 asks for, not the load test.
 func TestGatewayKeepsErrorTrace(t *testing.T) {
 	query, otlp := startTiers(t, "GATEWAY_KEEP_PERCENT=0", "GATEWAY_DECISION_WAIT=1s", "GATEWAY_SLOW_MS=600000")
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithServiceName("tiers"),
-		otelctx.WithOTLP(otlp), otelctx.WithSampler(sdktrace.AlwaysSample()))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithServiceName("tiers"),
+		ctxtrail.WithOTLP(otlp), ctxtrail.WithSampler(sdktrace.AlwaysSample()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,8 @@ func TestGatewayKeepsErrorTrace(t *testing.T) {
 func TestGatewayRetriesWhileStorageDown(t *testing.T) {
 	tiers := jaegertest.StartTiers(t, ".", t.TempDir(), "GATEWAY_KEEP_PERCENT=0", "GATEWAY_DECISION_WAIT=1s", "GATEWAY_SLOW_MS=600000")
 	tiers.Storage.Kill()
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithServiceName("tiers"),
-		otelctx.WithOTLP(tiers.OTLP), otelctx.WithSampler(sdktrace.AlwaysSample()), otelctx.WithoutLogs())
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithServiceName("tiers"),
+		ctxtrail.WithOTLP(tiers.OTLP), ctxtrail.WithSampler(sdktrace.AlwaysSample()), ctxtrail.WithoutLogs())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +146,8 @@ func TestGatewayRetriesWhileStorageDown(t *testing.T) {
 // an error reaches storage whole, one of 10ms never does.
 func TestGatewayKeepsSlowTrace(t *testing.T) {
 	query, otlp := startTiers(t, "GATEWAY_KEEP_PERCENT=0", "GATEWAY_DECISION_WAIT=1s", "GATEWAY_SLOW_MS=200")
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithServiceName("tiers"),
-		otelctx.WithOTLP(otlp), otelctx.WithSampler(sdktrace.AlwaysSample()), otelctx.WithoutLogs())
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithServiceName("tiers"),
+		ctxtrail.WithOTLP(otlp), ctxtrail.WithSampler(sdktrace.AlwaysSample()), ctxtrail.WithoutLogs())
 	if err != nil {
 		t.Fatal(err)
 	}

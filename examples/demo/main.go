@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/examples/shop"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// One Printer for the three services: a request's spans from all of them draw as one trace.
 	traces := newTraceWriter()
 	printer := waterfall.New(traces)
-	local, err := shop.StartLocal(ctx, io.Discard, io.Discard, otelctx.WithWaterfall(printer))
+	local, err := shop.StartLocal(ctx, io.Discard, io.Discard, ctxtrail.WithWaterfall(printer))
 	if err != nil {
 		_ = printer.Shutdown(ctx)
 		return err

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -333,7 +333,7 @@ func names(t *testing.T, n yaml.Node) []string {
 	return d
 }
 
-// installAccepts runs otelctx.Install in the service's OTEL_* environment (and nothing else of
+// installAccepts runs ctxtrail.Install in the service's OTEL_* environment (and nothing else of
 // the machine's) and fails the test if it refuses it: a typo in a variable's value fails here,
 // not in a container.
 func installAccepts(t *testing.T, name string, env map[string]string) {
@@ -348,12 +348,12 @@ func installAccepts(t *testing.T, name string, env map[string]string) {
 			t.Setenv(k, v)
 		}
 	}
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal())
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal())
 	if err != nil {
 		t.Errorf("%s: Install refuses its environment: %v", name, err)
 		return
 	}
-	if got := p.Exporters(); !slices.Equal(got, []string{otelctx.ExporterOTLP}) {
+	if got := p.Exporters(); !slices.Equal(got, []string{ctxtrail.ExporterOTLP}) {
 		t.Errorf("%s: exporters %v, want otlp", name, got)
 	}
 	_ = p.Shutdown(context.Background()) // nothing was sent: nothing to flush to a host that is not here

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -156,7 +156,7 @@ func logExportersFor(t *testing.T, env map[string]string) []string {
 		"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"} {
 		t.Setenv(k, env[k])
 	}
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(), otelctx.WithoutMetrics())
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(), ctxtrail.WithoutMetrics())
 	if err != nil {
 		t.Fatalf("Install with the compose environment: %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"net"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 )
 
 // Local is the whole shop running in one process on loopback: what the demo and the tests use.
@@ -21,7 +21,7 @@ type Local struct {
 // StartLocal starts frontend, orders and payments (gRPC, grpc:// in URL) on 127.0.0.1, each with its own ctxtrail
 // (its own tracer provider and service name, not the globals). Spans go to spans as the console
 // exporter's JSON lines unless opts choose another exporter; logs go to logs as JSON lines.
-func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...otelctx.Option) (l *Local, err error) {
+func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...ctxtrail.Option) (l *Local, err error) {
 	l = &Local{URL: map[string]string{}, Tels: map[string]*Telemetry{}}
 	defer func() {
 		if err != nil {
@@ -45,7 +45,7 @@ func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...otelctx.Opti
 	}
 	for _, name := range Services {
 		cfg := Config{Service: name, Addr: lis[name].Addr().String(), OrdersURL: l.URL[Orders], PaymentsURL: l.URL[Payments]}
-		topts := append([]otelctx.Option{otelctx.WithoutGlobal(), otelctx.WithWriter(spans)}, opts...)
+		topts := append([]ctxtrail.Option{ctxtrail.WithoutGlobal(), ctxtrail.WithWriter(spans)}, opts...)
 		tel, err := NewTelemetry(ctx, name, logs, topts...)
 		if err != nil {
 			closeAll(lis)

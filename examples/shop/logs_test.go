@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/examples/shop"
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/slogbridge"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -36,7 +36,7 @@ func (m *memoryLogs) ForceFlush(context.Context) error { return nil }
 func TestLogsFromBothLoggers(t *testing.T) {
 	logs := &memoryLogs{}
 	l, err := shop.StartLocal(context.Background(), io.Discard, io.Discard,
-		otelctx.WithoutExporter(), otelctx.WithLogExporter(logs))
+		ctxtrail.WithoutExporter(), ctxtrail.WithLogExporter(logs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/slogbridge"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
@@ -21,7 +21,7 @@ import (
 // Telemetry is one service's ctxtrail: its tracer provider, live span monitor and logger.
 type Telemetry struct {
 	Service  string
-	Provider *otelctx.Provider
+	Provider *ctxtrail.Provider
 	Monitor  *spans.Monitor
 	Log      *zapbridge.Logger // orders and payments log with zap
 	Slog     *slog.Logger      // the frontend logs with log/slog: the same keys on every line
@@ -29,13 +29,13 @@ type Telemetry struct {
 }
 
 // NewTelemetry installs ctxtrail for one service. Logs are JSON lines on logs; opts go to
-// otelctx.Install (an exporter, WithoutGlobal for several services in one process, …).
-func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...otelctx.Option) (*Telemetry, error) {
+// ctxtrail.Install (an exporter, WithoutGlobal for several services in one process, …).
+func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...ctxtrail.Option) (*Telemetry, error) {
 	mon := spans.NewMonitor(spans.WithLeakThreshold(30 * time.Second))
 	// The monitor counts what the sampler drops, whichever OTEL_TRACES_SAMPLER chooses.
-	opts = append([]otelctx.Option{otelctx.WithServiceName(service), otelctx.WithSpanProcessor(mon),
-		otelctx.WithSamplerWrapper(mon.Sampler)}, opts...)
-	p, err := otelctx.Install(ctx, opts...)
+	opts = append([]ctxtrail.Option{ctxtrail.WithServiceName(service), ctxtrail.WithSpanProcessor(mon),
+		ctxtrail.WithSamplerWrapper(mon.Sampler)}, opts...)
+	p, err := ctxtrail.Install(ctx, opts...)
 	if err != nil {
 		_ = mon.Shutdown(ctx)
 		return nil, err

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail"
 )
 
 // BenchmarkRequestPath is one request through front and back with the collector healthy and
@@ -24,8 +24,8 @@ func BenchmarkRequestPath(b *testing.B) {
 			}
 			defer col.Close()
 			var bl bleeds
-			topo, err := startTopology(&logCheck{b: &bl}, otelctx.WithOTLP(col.URL()),
-				otelctx.WithLossWarnings(time.Hour, func(error) {}))
+			topo, err := startTopology(&logCheck{b: &bl}, ctxtrail.WithOTLP(col.URL()),
+				ctxtrail.WithLossWarnings(time.Hour, func(error) {}))
 			if err != nil {
 				b.Fatal(err)
 			}

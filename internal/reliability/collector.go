@@ -72,7 +72,7 @@ func NewCollector(m Mode) (*Collector, error) {
 	return c, nil
 }
 
-// URL returns the collector's base URL, for otelctx.WithOTLP.
+// URL returns the collector's base URL, for ctxtrail.WithOTLP.
 func (c *Collector) URL() string { return c.url }
 
 // SetMode switches how the collector answers from the next export on.

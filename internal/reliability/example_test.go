@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/reliability"
-	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
 // A provider exports to the fake collector; Stats and the collector agree on what arrived.
@@ -16,7 +16,7 @@ func ExampleCollector() {
 		return
 	}
 	defer col.Close()
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithOTLP(col.URL()))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithOTLP(col.URL()))
 	if err != nil {
 		fmt.Println(err)
 		return

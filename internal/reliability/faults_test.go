@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-
-	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
 // lossSink counts the loss warnings a provider reports.
@@ -69,7 +68,7 @@ func TestExporterFaults(t *testing.T) {
 			}
 			var warns lossSink
 			var b bleeds
-			topo, err := startTopology(&logCheck{b: &b}, otelctx.WithOTLP(url), otelctx.WithLossWarnings(time.Minute, warns.sink))
+			topo, err := startTopology(&logCheck{b: &b}, ctxtrail.WithOTLP(url), ctxtrail.WithLossWarnings(time.Minute, warns.sink))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +94,7 @@ func TestExporterFaults(t *testing.T) {
 				if !tt.lossy && err != nil {
 					t.Errorf("Shutdown with a healthy collector: %v", err)
 				}
-				if tt.lossy && err != nil && !errors.Is(err, otelctx.ErrSpansLost) && !errors.Is(err, context.DeadlineExceeded) {
+				if tt.lossy && err != nil && !errors.Is(err, ctxtrail.ErrSpansLost) && !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("Shutdown error %v wraps neither ErrSpansLost nor a deadline", err)
 				}
 				// A hang detector, not a timing assertion: Shutdown must come back near its
@@ -113,7 +112,7 @@ func TestExporterFaults(t *testing.T) {
 
 			// Aborted exports report their spans as failed when they return; wait for that.
 			deadline := time.Now().Add(20 * time.Second)
-			var st otelctx.Stats
+			var st ctxtrail.Stats
 			for {
 				st = sum(topo.front.p.Stats(), topo.back.p.Stats())
 				if st.Queued == 0 || time.Now().After(deadline) {
@@ -159,9 +158,9 @@ func TestHangingCollectorQueueStaysBounded(t *testing.T) {
 	}
 	defer col.Close()
 	const queue = 256
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithOTLP(col.URL()),
-		otelctx.WithLossWarnings(time.Minute, func(error) {}),
-		otelctx.WithBatchOptions(sdktrace.WithMaxQueueSize(queue), sdktrace.WithMaxExportBatchSize(64)))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithOTLP(col.URL()),
+		ctxtrail.WithLossWarnings(time.Minute, func(error) {}),
+		ctxtrail.WithBatchOptions(sdktrace.WithMaxQueueSize(queue), sdktrace.WithMaxExportBatchSize(64)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +178,13 @@ func TestHangingCollectorQueueStaysBounded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, otelctx.ErrSpansLost) {
+	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ctxtrail.ErrSpansLost) {
 		t.Errorf("Shutdown = %v, want a deadline or lost-spans error", err)
 	}
 }
 
-func sum(ss ...otelctx.Stats) otelctx.Stats {
-	var out otelctx.Stats
+func sum(ss ...ctxtrail.Stats) ctxtrail.Stats {
+	var out ctxtrail.Stats
 	for _, s := range ss {
 		out.Ended += s.Ended
 		out.Exported += s.Exported

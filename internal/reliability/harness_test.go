@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
@@ -202,7 +203,7 @@ func (s *spanCheck) Shutdown(context.Context) error { return nil }
 
 // service is one HTTP server of the topology with its own tracer provider.
 type service struct {
-	p    *otelctx.Provider
+	p    *ctxtrail.Provider
 	srv  *http.Server
 	url  string
 	log  *zapbridge.Logger
@@ -238,7 +239,7 @@ func newLogger(w zapcore.WriteSyncer) *zapbridge.Logger {
 }
 
 // startTopology starts back then front on loopback, each with its own provider made from opts.
-func startTopology(logs zapcore.WriteSyncer, opts ...otelctx.Option) (*topology, error) {
+func startTopology(logs zapcore.WriteSyncer, opts ...ctxtrail.Option) (*topology, error) {
 	back, err := startService("back", logs, nil, opts)
 	if err != nil {
 		return nil, err
@@ -251,9 +252,9 @@ func startTopology(logs zapcore.WriteSyncer, opts ...otelctx.Option) (*topology,
 	return &topology{front: front, back: back}, nil
 }
 
-func startService(name string, logs zapcore.WriteSyncer, back *service, opts []otelctx.Option) (*service, error) {
-	p, err := otelctx.Install(context.Background(),
-		append([]otelctx.Option{otelctx.WithoutGlobal(), otelctx.WithServiceName(name)}, opts...)...)
+func startService(name string, logs zapcore.WriteSyncer, back *service, opts []ctxtrail.Option) (*service, error) {
+	p, err := ctxtrail.Install(context.Background(),
+		append([]ctxtrail.Option{ctxtrail.WithoutGlobal(), ctxtrail.WithServiceName(name)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", name, err)
 	}

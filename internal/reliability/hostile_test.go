@@ -15,6 +15,7 @@ import (
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
@@ -29,7 +30,7 @@ const (
 // path segment (names chosen by the client), breadcrumbs and request-store fields without end.
 // It answers with what the context held.
 type hostileApp struct {
-	p       *otelctx.Provider
+	p       *ctxtrail.Provider
 	mon     *spans.Monitor
 	handler http.Handler
 }
@@ -37,8 +38,8 @@ type hostileApp struct {
 func newHostileApp(t *testing.T) *hostileApp {
 	t.Helper()
 	mon := spans.NewMonitor(spans.WithMaxNames(monitorNames), spans.WithMaxTracked(monitorTracked))
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithSpanProcessor(mon), otelctx.WithLossWarnings(time.Minute, func(error) {}))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+		ctxtrail.WithSpanProcessor(mon), ctxtrail.WithLossWarnings(time.Minute, func(error) {}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-
-	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
 // Context isolation under load: every log line, breadcrumb, outgoing header and exported span
@@ -27,8 +26,8 @@ func TestIsolationUnderLoad(t *testing.T) {
 	var b bleeds
 	logs := &logCheck{b: &b}
 	sc := newSpanCheck(&b)
-	topo, err := startTopology(logs, otelctx.WithExporter(sc),
-		otelctx.WithBatchOptions(sdktrace.WithMaxQueueSize(1<<14)))
+	topo, err := startTopology(logs, ctxtrail.WithExporter(sc),
+		ctxtrail.WithBatchOptions(sdktrace.WithMaxQueueSize(1<<14)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +45,7 @@ func TestIsolationUnderLoad(t *testing.T) {
 	}
 
 	// Every load trace holds exactly its request's spans, up to spans the exporters dropped.
-	stats := []otelctx.Stats{topo.front.p.Stats(), topo.back.p.Stats()}
+	stats := []ctxtrail.Stats{topo.front.p.Stats(), topo.back.p.Stats()}
 	var dropped uint64
 	for _, s := range stats {
 		dropped += s.Lost() + s.Queued

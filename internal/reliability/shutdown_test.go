@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-
-	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
 // Graceful shutdown loses nothing: SIGTERM arrives while the services are under load; they stop
@@ -23,8 +22,8 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	}
 	defer col.Close()
 	var b bleeds
-	topo, err := startTopology(&logCheck{b: &b}, otelctx.WithOTLP(col.URL()),
-		otelctx.WithBatchOptions(sdktrace.WithMaxQueueSize(1<<15)))
+	topo, err := startTopology(&logCheck{b: &b}, ctxtrail.WithOTLP(col.URL()),
+		ctxtrail.WithBatchOptions(sdktrace.WithMaxQueueSize(1<<15)))
 	if err != nil {
 		t.Fatal(err)
 	}

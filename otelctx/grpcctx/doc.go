@@ -61,7 +61,7 @@
 //
 // Each side records the RPC's duration, rpc.server.call.duration and rpc.client.call.duration
 // (histograms in seconds, with rpc.system.name, rpc.method and rpc.response.status_code), to
-// the global meter provider or WithMeterProvider's (WithProvider takes the one otelctx.Install
+// the global meter provider or WithMeterProvider's (WithProvider takes the one ctxtrail.Install
 // built). Recording allocates nothing but the context entry that remembers the method; a no-op
 // meter provider skips it all.
 //

@@ -23,7 +23,7 @@ import (
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
 // WithMeterProvider sets the meter provider the RPC duration is recorded with. By default the
-// global one, which follows a later otelctx.Install; WithProvider sets the Provider's.
+// global one, which follows a later ctxtrail.Install; WithProvider sets the Provider's.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c config) config { c.mp = mp; return c })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/internal/providers"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -56,7 +57,7 @@ func newConfig(opts []Option) config {
 }
 
 // WithTracerProvider sets the tracer provider spans are started with (the global one by
-// default, which follows a later otelctx.Install).
+// default, which follows a later ctxtrail.Install).
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c config) config { c.tp = tp; return c })
 }
@@ -68,12 +69,12 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c config) config { c.prop = p; return c })
 }
 
-// WithProvider takes the tracer provider, the meter provider and the propagator from a
-// Provider made by otelctx.Install; handy with otelctx.WithoutGlobal.
-func WithProvider(p *otelctx.Provider) Option {
+// WithProvider takes the tracers, meters and propagator from the Provider that
+// ctxtrail.Install made; handy with ctxtrail.WithoutGlobal.
+func WithProvider(p otelctx.Provider) Option {
 	return optionFunc(func(c config) config {
 		if p != nil {
-			c.tp, c.prop, c.mp = p.TracerProvider(), p.Propagator(), p.MeterProvider()
+			c.tp, c.prop, c.mp = providers.Tracers(p), p.Propagator(), providers.Meters(p)
 		}
 		return c
 	})

@@ -14,8 +14,8 @@
 //	  orders          └ charge      |      █████████████████████             |    1.1ms  ✗ card declined
 //	      +1.2ms  orders    warn   charge declined  cents=1500
 //
-// Choose it with OTEL_TRACES_EXPORTER=ctxtrail-waterfall or otelctx.WithWaterfall; it writes to
-// standard output, or to otelctx.WithWriter's writer. New builds one by hand, for instance to
+// Choose it with OTEL_TRACES_EXPORTER=ctxtrail-waterfall or ctxtrail.WithWaterfall; it writes to
+// standard output, or to ctxtrail.WithWriter's writer. New builds one by hand, for instance to
 // share it between several services of one process, which then draw as one trace.
 //
 // # Log lines

@@ -48,7 +48,7 @@ func (g *countingIDs) span() trace.SpanID {
 
 // A Printer registered with a tracer provider prints each trace when its root span ends, with
 // the lines logged in it. (Install does the registering for OTEL_TRACES_EXPORTER=ctxtrail-waterfall
-// or otelctx.WithWaterfall; zapbridge.WithWaterfall does the logging.) The fixed timestamps
+// or ctxtrail.WithWaterfall; zapbridge.WithWaterfall does the logging.) The fixed timestamps
 // and IDs only make the output the same on every run.
 func Example() {
 	printer := waterfall.New(os.Stdout, waterfall.WithBarWidth(20))

@@ -33,7 +33,7 @@ var ErrShutdown = errors.New("waterfall: printer shut down")
 // Printer is the terminal waterfall exporter: it draws each trace as a tree with duration bars,
 // followed by the log lines logged in it, as soon as the trace's local root span ends (the
 // server span of a request, or a span started without a parent). Install registers one for
-// OTEL_TRACES_EXPORTER=ctxtrail-waterfall or otelctx.WithWaterfall.
+// OTEL_TRACES_EXPORTER=ctxtrail-waterfall or ctxtrail.WithWaterfall.
 //
 // It is a span processor rather than a SpanExporter behind a batch processor: the request path
 // only queues the ended span (a bounded queue that drops, and counts, what does not fit), and

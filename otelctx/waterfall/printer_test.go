@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"github.com/ctxtrail/ctxtrail/spans"
@@ -69,9 +70,9 @@ func serve(t *testing.T, h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-func install(t *testing.T, service string, opts ...otelctx.Option) *otelctx.Provider {
+func install(t *testing.T, service string, opts ...ctxtrail.Option) *ctxtrail.Provider {
 	t.Helper()
-	p, err := otelctx.Install(context.Background(), append([]otelctx.Option{otelctx.WithServiceName(service), otelctx.WithoutGlobal()}, opts...)...)
+	p, err := ctxtrail.Install(context.Background(), append([]ctxtrail.Option{ctxtrail.WithServiceName(service), ctxtrail.WithoutGlobal()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func install(t *testing.T, service string, opts ...otelctx.Option) *otelctx.Prov
 	return p
 }
 
-func logger(p *otelctx.Provider) *zapbridge.Logger {
+func logger(p *ctxtrail.Provider) *zapbridge.Logger {
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel)
 	return zapbridge.New(zap.New(core), zapbridge.WithWaterfall(p.Waterfall()))
 }
@@ -91,8 +92,8 @@ func TestPrinterOneTraceAcrossAnHTTPHop(t *testing.T) {
 	var out syncBuffer
 	printer := waterfall.New(&out)
 	defer printer.Shutdown(context.Background())
-	front := install(t, "front", otelctx.WithWaterfall(printer))
-	back := install(t, "back", otelctx.WithWaterfall(printer))
+	front := install(t, "front", ctxtrail.WithWaterfall(printer))
+	back := install(t, "back", ctxtrail.WithWaterfall(printer))
 	if front.Waterfall() != printer || back.Waterfall() != printer {
 		t.Fatal("Provider.Waterfall is not the Printer given to WithWaterfall")
 	}
@@ -211,8 +212,8 @@ func waitFor(t *testing.T, cond func() bool, out *syncBuffer) {
 func TestInstallPicksWaterfallFromEnv(t *testing.T) {
 	t.Setenv("OTEL_TRACES_EXPORTER", "ctxtrail-waterfall")
 	var out syncBuffer
-	p := install(t, "solo", otelctx.WithWriter(&out))
-	if p.Waterfall() == nil || strings.Join(p.Exporters(), ",") != otelctx.ExporterWaterfall {
+	p := install(t, "solo", ctxtrail.WithWriter(&out))
+	if p.Waterfall() == nil || strings.Join(p.Exporters(), ",") != ctxtrail.ExporterWaterfall {
 		t.Fatalf("exporters %v, waterfall %v", p.Exporters(), p.Waterfall())
 	}
 	ctx, root := p.Tracer("t").Start(context.Background(), "job")
@@ -237,26 +238,26 @@ func TestConsoleWritesSoon(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		env   string
-		opts  []otelctx.Option
+		opts  []ctxtrail.Option
 		early bool
 	}{
 		{"default delay", "", nil, true},
 		{"OTEL_BSP_SCHEDULE_DELAY wins", "60000", nil, false},
-		{"WithBatchOptions wins", "", []otelctx.Option{otelctx.WithBatchOptions(sdktrace.WithBatchTimeout(time.Minute))}, false},
+		{"WithBatchOptions wins", "", []ctxtrail.Option{ctxtrail.WithBatchOptions(sdktrace.WithBatchTimeout(time.Minute))}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("OTEL_BSP_SCHEDULE_DELAY", tt.env)
 			var out syncBuffer
-			p := install(t, "c", append([]otelctx.Option{otelctx.WithExporterName(otelctx.ExporterConsole), otelctx.WithWriter(&out)}, tt.opts...)...)
+			p := install(t, "c", append([]ctxtrail.Option{ctxtrail.WithExporterName(ctxtrail.ExporterConsole), ctxtrail.WithWriter(&out)}, tt.opts...)...)
 			_, s := p.Tracer("t").Start(context.Background(), "op")
 			s.End()
 			// Polled, not timed: the short delay writes well within 10 s; a minute's never does.
-			deadline := time.Now().Add(10 * otelctx.ConsoleScheduleDelay)
+			deadline := time.Now().Add(10 * ctxtrail.ConsoleScheduleDelay)
 			for out.String() == "" && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			if got := out.String() != ""; got != tt.early {
-				t.Fatalf("written within %v: %v, want %v", 10*otelctx.ConsoleScheduleDelay, got, tt.early)
+				t.Fatalf("written within %v: %v, want %v", 10*ctxtrail.ConsoleScheduleDelay, got, tt.early)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -92,7 +92,7 @@ func closedPort(t *testing.T) string {
 // the failure is reported through otel.Handle once, and Shutdown stops the poller (goleak in
 // TestMain fails the package otherwise).
 func TestRemoteSamplerUnreachableFallsBackToInitialRate(t *testing.T) {
-	rec := new(mwSink)
+	rec := new(errSink)
 	old := otel.GetErrorHandler()
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(rec.sink))
 	defer otel.SetErrorHandler(old)

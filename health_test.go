@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -56,7 +57,7 @@ func TestHealthMetricsPipelineAndBadHeaders(t *testing.T) {
 	if err := p.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), WithProvider(p))
+	h := otelctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), otelctx.WithProvider(p))
 	for _, hdr := range [][2]string{
 		{"Traceparent", "00-zz-bad"}, {"Traceparent", "garbage"}, {"X-Trace-Id", "not-hex"},
 	} {
@@ -87,7 +88,7 @@ func TestHealthMetricsPipelineAndBadHeaders(t *testing.T) {
 	if bad["ctxtrail.header=traceparent"] != 2 || bad["ctxtrail.header=x-trace-id"] != 1 || bad["ctxtrail.header=baggage"] != 0 {
 		t.Errorf("bad headers %v, want traceparent 2, x-trace-id 1", bad)
 	}
-	if got := h.(*handler).cfg.warn.ByHeader(); got["traceparent"] != 2 || got["x-trace-id"] != 1 || len(got) != 2 {
+	if got := p.WarnLimiter().ByHeader(); got["traceparent"] != 2 || got["x-trace-id"] != 1 || len(got) != 2 {
 		t.Errorf("ByHeader %v", got)
 	}
 }

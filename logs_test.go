@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -189,14 +189,14 @@ func TestLogsBadConfiguration(t *testing.T) {
 		setting string
 	}{
 		{env: map[string]string{"OTEL_LOGS_EXPORTER": "bogus"}, setting: "OTEL_LOGS_EXPORTER"},
-		{opts: []Option{WithLogExporterName("kafka")}, setting: "otelctx.WithLogExporterName"},
+		{opts: []Option{WithLogExporterName("kafka")}, setting: "ctxtrail.WithLogExporterName"},
 		{env: map[string]string{"OTEL_BLRP_MAX_QUEUE_SIZE": "many"}, setting: "OTEL_BLRP_MAX_QUEUE_SIZE"},
 		{env: map[string]string{"OTEL_BLRP_SCHEDULE_DELAY": "-5"}, setting: "OTEL_BLRP_SCHEDULE_DELAY"},
 		{env: map[string]string{"OTEL_BLRP_EXPORT_TIMEOUT": "1s"}, setting: "OTEL_BLRP_EXPORT_TIMEOUT"},
 		{env: map[string]string{"OTEL_BLRP_MAX_QUEUE_SIZE": "10", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE": "20"}, setting: "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE"},
 		{env: map[string]string{"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "localhost:4318"}, setting: "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"},
 		{env: map[string]string{"OTEL_LOGS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/json"}, setting: "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"},
-		{opts: []Option{WithLogBatch(LogBatch{QueueSize: 8, BatchSize: 9})}, setting: "otelctx.WithLogBatch"},
+		{opts: []Option{WithLogBatch(LogBatch{QueueSize: 8, BatchSize: 9})}, setting: "ctxtrail.WithLogBatch"},
 	} {
 		t.Run(tc.setting, func(t *testing.T) {
 			clearLogEnv(t)

@@ -1,4 +1,4 @@
-package otelctx_test
+package ctxtrail_test
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
 // Prometheus: Install with the prometheus metrics exporter and mount the scrape endpoint on the
 // program's own server.
 func ExampleProvider_MetricsHandler() {
-	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithMetricsExporterName(otelctx.ExporterPrometheus))
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+		ctxtrail.WithMetricsExporterName(ctxtrail.ExporterPrometheus))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func TestInstallConfigHints(t *testing.T) {
 		{
 			name: "grpc endpoint hint from options",
 			opts: []Option{WithOTLPProtocol("grpc"), WithOTLP("collector")},
-			want: []string{"otelctx.WithOTLP", "http://localhost:4317"},
+			want: []string{"ctxtrail.WithOTLP", "http://localhost:4317"},
 		},
 		{
 			name: "http endpoint hint",
@@ -58,7 +58,7 @@ func TestInstallConfigHints(t *testing.T) {
 		{
 			name: "jaeger exporter by option",
 			opts: []Option{WithExporterName("console", "jaeger")},
-			want: []string{"otelctx.WithExporterName", `"jaeger"`, "use otlp"},
+			want: []string{"ctxtrail.WithExporterName", `"jaeger"`, "use otlp"},
 		},
 	}
 	for _, tt := range tests {
@@ -100,7 +100,7 @@ func TestInstallSDKDisabledValues(t *testing.T) {
 		t.Run(tt.value, func(t *testing.T) {
 			clearEnv(t)
 			t.Setenv("OTEL_SDK_DISABLED", tt.value)
-			rec := new(mwSink)
+			rec := new(errSink)
 			old := otel.GetErrorHandler()
 			otel.SetErrorHandler(otel.ErrorHandlerFunc(rec.sink))
 			defer otel.SetErrorHandler(old)

@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -19,64 +20,26 @@ import (
 // is counted and rate-limited: the warnings by their own limiters, the SDK's errors at most one
 // per DefaultWarnInterval, the next saying how many were swallowed. What is still swallowed when
 // the Provider shuts down is reported by Shutdown. fn may be called on a request's goroutine and
-// must not block. ErrorFields turns a report into a message and fields for a structured logger;
+// must not block. otelctx.ErrorFields turns a report into a message and fields for a structured logger;
 // zapbridge.ErrorHandler does it for zap.
 func WithErrorHandler(fn func(error)) Option {
 	return optionFunc(func(c config) config { c.errorFunc = fn; return c })
 }
 
 // WithErrorLogger is WithErrorHandler writing each report to l as one record at level Warn,
-// with the message and attributes ErrorFields gives. slogbridge's handlers take it as it is.
+// with the message and attributes otelctx.ErrorFields gives. slogbridge's handlers take it as it is.
 func WithErrorLogger(l *slog.Logger) Option {
 	if l == nil {
 		return WithErrorHandler(nil)
 	}
 	return WithErrorHandler(func(err error) {
-		msg, kvs := ErrorFields(err)
+		msg, kvs := otelctx.ErrorFields(err)
 		attrs := make([]slog.Attr, 0, len(kvs))
 		for _, kv := range kvs {
 			attrs = append(attrs, slog.Any(string(kv.Key), kv.Value.AsInterface()))
 		}
 		l.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
 	})
-}
-
-// ErrorFields describes a report for a structured log line: a short constant message, and the
-// report's details as fields. It knows HeaderWarning, LossWarning, LogLossWarning and the SDK
-// errors Install rate-limits; any other error becomes "opentelemetry error" with an error field.
-func ErrorFields(err error) (msg string, fields []attribute.KeyValue) {
-	var (
-		hw *HeaderWarning
-		lw *LossWarning
-		gw *LogLossWarning
-		se *sdkErrors
-	)
-	switch {
-	case errors.As(err, &hw):
-		fields = []attribute.KeyValue{
-			attribute.String("header", hw.Header), attribute.String("reason", hw.Reason),
-			attribute.Int64("suppressed", int64(hw.Suppressed)), attribute.String("interval", hw.Interval.String()),
-		}
-		return "bad incoming header", fields
-	case errors.As(err, &lw):
-		fields = []attribute.KeyValue{
-			attribute.Int64("ended", int64(lw.Stats.Ended)), attribute.Int64("exported", int64(lw.Stats.Exported)),
-			attribute.Int64("dropped", int64(lw.Stats.Dropped)), attribute.Int64("failed", int64(lw.Stats.Failed)),
-			attribute.Int64("failed_exports", int64(lw.Stats.FailedExports)), attribute.Int64("queued", int64(lw.Stats.Queued)),
-		}
-		if lw.Err != nil {
-			fields = append(fields, attribute.String("error", lw.Err.Error()))
-		}
-		return "spans lost", fields
-	case errors.As(err, &gw):
-		fields = []attribute.KeyValue{attribute.String("detail", gw.Error())}
-		return "log records lost", fields
-	case errors.As(err, &se):
-		return "opentelemetry error", []attribute.KeyValue{
-			attribute.String("error", se.Err.Error()), attribute.Int64("suppressed", int64(se.Suppressed)),
-		}
-	}
-	return "opentelemetry error", []attribute.KeyValue{attribute.String("error", err.Error())}
 }
 
 // sdkErrors is what the error router reports for the SDK's own errors: the error that triggered
@@ -113,7 +76,7 @@ func (r *errorRouter) Handle(err error) {
 		return
 	}
 	var (
-		hw *HeaderWarning
+		hw *otelctx.HeaderWarning
 		lw *LossWarning
 		gw *LogLossWarning
 	)
@@ -158,11 +121,11 @@ func routeErrors(cfg config) config {
 // the SDK's errors, which it sets as the global error handler unless WithoutGlobal.
 func (p *Provider) installErrors(cfg config) {
 	if cfg.errorFunc == nil {
-		p.headerWarn = NewWarnLimiter(0, nil)
+		p.headerWarn = otelctx.NewWarnLimiter(0, nil)
 		return
 	}
-	p.errors = &errorRouter{fn: cfg.errorFunc, interval: DefaultWarnInterval}
-	p.headerWarn = NewWarnLimiter(0, cfg.errorFunc)
+	p.errors = &errorRouter{fn: cfg.errorFunc, interval: otelctx.DefaultWarnInterval}
+	p.headerWarn = otelctx.NewWarnLimiter(0, cfg.errorFunc)
 	if !cfg.noGlobal {
 		otel.SetErrorHandler(p.errors)
 	}
@@ -171,10 +134,17 @@ func (p *Provider) installErrors(cfg config) {
 // WarnLimiter returns the limiter for warnings about bad incoming headers that Install made: its
 // reports go where WithErrorHandler says (otel.Handle by default), and Shutdown reports what it
 // swallowed. Handlers given WithProvider(p) use it; hand it to others with WithWarnLimiter.
-func (p *Provider) WarnLimiter() *WarnLimiter { return p.headerWarn }
+func (p *Provider) WarnLimiter() *otelctx.WarnLimiter { return p.headerWarn }
 
 // flushWarnings reports, at shutdown, the warnings and errors swallowed since their last report.
 func (p *Provider) flushWarnings() {
 	p.headerWarn.Flush()
 	p.errors.flush()
+}
+
+// LogFields gives the report as a log message and fields (otelctx.ErrorFields).
+func (e *sdkErrors) LogFields() (string, []attribute.KeyValue) {
+	return "opentelemetry error", []attribute.KeyValue{
+		attribute.String("error", e.Err.Error()), attribute.Int64("suppressed", int64(e.Suppressed)),
+	}
 }

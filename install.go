@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -32,7 +34,7 @@ type Provider struct {
 	processors []sdktrace.SpanProcessor // WithSpanProcessor's, shut down by hand if the SDK skips them
 	metrics    *metricsPipeline         // metrics.go
 	logs       *logsSignal              // the logs signal (logs.go)
-	headerWarn *WarnLimiter             // errorlog.go
+	headerWarn *otelctx.WarnLimiter     // errorlog.go
 	errors     *errorRouter             // WithErrorHandler's, or nil
 	waterfall  *waterfall.Printer       // the terminal waterfall, when chosen
 
@@ -154,7 +156,11 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	}
 	if !cfg.noGlobal {
 		otel.SetTracerProvider(p.tp)
-		otel.SetMeterProvider(metrics.mp)
+		if metrics.off {
+			otel.SetMeterProvider(noop.NewMeterProvider()) // nothing could ever read what it records
+		} else {
+			otel.SetMeterProvider(metrics.mp)
+		}
 		otel.SetTextMapPropagator(prop)
 	}
 	return p, nil
@@ -198,7 +204,7 @@ func buildPropagator(cfg config) (propagation.TextMapPropagator, error) {
 func exporterNames(cfg config) (names []string, source string) {
 	switch {
 	case len(cfg.exporterNames) > 0:
-		return cfg.exporterNames, "otelctx.WithExporterName"
+		return cfg.exporterNames, "ctxtrail.WithExporterName"
 	case len(cfg.exporters) > 0:
 		return nil, ""
 	}
@@ -335,7 +341,7 @@ func otlpExporter(ctx context.Context, cfg config) (sdktrace.SpanExporter, error
 // here: the exporters drop a malformed one with only a log line.
 func otlpTarget(cfg config, signal string, signalEnvWins bool) (protocol, endpoint string, err error) {
 	protocol = strings.ToLower(cfg.otlpProtocol)
-	source := "otelctx.WithOTLPProtocol"
+	source := "ctxtrail.WithOTLPProtocol"
 	if protocol == "" {
 		source = "OTEL_EXPORTER_OTLP_" + signal + "_PROTOCOL"
 		if protocol = strings.ToLower(getenv(source)); protocol == "" {
@@ -360,7 +366,7 @@ func otlpTarget(cfg config, signal string, signalEnvWins bool) (protocol, endpoi
 		endpoint = ""
 	}
 	if endpoint != "" {
-		if _, err := checkEndpointFor(protocol, "otelctx.WithOTLP", endpoint); err != nil {
+		if _, err := checkEndpointFor(protocol, "ctxtrail.WithOTLP", endpoint); err != nil {
 			return "", "", err
 		}
 		return protocol, endpoint, nil
@@ -420,7 +426,7 @@ func exportAbortable(ctx, base context.Context, export func(context.Context) err
 
 // ErrSpansLost is wrapped by the warnings and errors that report spans which never reached the
 // collector: refused because the export queue was full, or carried by an export that failed.
-var ErrSpansLost = errors.New("otelctx: spans lost")
+var ErrSpansLost = errors.New("ctxtrail: spans lost")
 
 // Stats counts what happened to the spans handed to Install's exporters. Unsampled spans are
 // not counted: they were never meant to leave the process. With several exporters each span is
@@ -479,7 +485,7 @@ type lossWarner struct {
 
 func newLossWarner(interval time.Duration, sink func(error)) *lossWarner {
 	if interval <= 0 {
-		interval = DefaultWarnInterval
+		interval = otelctx.DefaultWarnInterval
 	}
 	if sink == nil {
 		sink = otel.Handle
@@ -695,4 +701,17 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 		p.flushWarnings()
 	})
 	return p.err
+}
+
+// LogFields gives the warning as a log message and fields (otelctx.ErrorFields).
+func (w *LossWarning) LogFields() (string, []attribute.KeyValue) {
+	fields := []attribute.KeyValue{
+		attribute.Int64("ended", int64(w.Stats.Ended)), attribute.Int64("exported", int64(w.Stats.Exported)),
+		attribute.Int64("dropped", int64(w.Stats.Dropped)), attribute.Int64("failed", int64(w.Stats.Failed)),
+		attribute.Int64("failed_exports", int64(w.Stats.FailedExports)), attribute.Int64("queued", int64(w.Stats.Queued)),
+	}
+	if w.Err != nil {
+		fields = append(fields, attribute.String("error", w.Err.Error()))
+	}
+	return "spans lost", fields
 }

@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +69,7 @@ func WithMetricExportInterval(d time.Duration) Option {
 // metricsPipeline is what Install builds for the metrics signal.
 type metricsPipeline struct {
 	mp    *sdkmetric.MeterProvider
+	off   bool // no reader: nothing recorded is ever seen, so Meter hands out no-op meters
 	names []string
 	prom  http.Handler
 }
@@ -82,7 +82,7 @@ type metricsPipeline struct {
 func metricExporterNames(cfg config) (names []string, source string) {
 	switch {
 	case len(cfg.metrics.exporterNames) > 0:
-		return cfg.metrics.exporterNames, "otelctx.WithMetricsExporterName"
+		return cfg.metrics.exporterNames, "ctxtrail.WithMetricsExporterName"
 	case len(cfg.metrics.readers) > 0:
 		return nil, ""
 	}
@@ -113,7 +113,7 @@ func durationEnv(key string) (time.Duration, error) {
 func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disabled bool) (*metricsPipeline, error) {
 	interval := cfg.metrics.interval
 	if interval < 0 {
-		return nil, configErr("otelctx.WithMetricExportInterval(%v): want a positive duration", interval)
+		return nil, configErr("ctxtrail.WithMetricExportInterval(%v): want a positive duration", interval)
 	}
 	if interval == 0 {
 		d, err := durationEnv("OTEL_METRIC_EXPORT_INTERVAL")
@@ -203,28 +203,8 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}
 	pl.mp = sdkmetric.NewMeterProvider(mpOpts...)
-	if len(readers) == 0 {
-		readerless.Store(pl.mp, struct{}{})
-	}
+	pl.off = len(readers) == 0
 	return pl, nil
-}
-
-// readerless holds Install's meter providers that have no reader (metrics off, the default): an
-// SDK MeterProvider cannot gain a reader later, so nothing recorded with one is ever seen, and
-// NewHandler and NewTransport skip recording with it as they do with a no-op provider. Shutdown
-// removes the entry.
-var readerless sync.Map // *sdkmetric.MeterProvider -> struct{}
-
-// recordsNothing reports whether mp is a no-op provider or one of Install's without a reader.
-func recordsNothing(mp metric.MeterProvider) bool {
-	if _, ok := mp.(noop.MeterProvider); ok {
-		return true
-	}
-	if sdk, ok := mp.(*sdkmetric.MeterProvider); ok {
-		_, none := readerless.Load(sdk)
-		return none
-	}
-	return false
 }
 
 func consoleMetricExporter(cfg config) (sdkmetric.Exporter, error) {
@@ -265,8 +245,12 @@ func otlpMetricExporter(ctx context.Context, cfg config) (sdkmetric.Exporter, er
 // exporter it records into nothing (or into the readers of WithMetricReader).
 func (p *Provider) MeterProvider() *sdkmetric.MeterProvider { return p.metrics.mp }
 
-// Meter returns a meter of this provider.
+// Meter returns a meter of this provider: a no-op meter when the provider has no metric reader
+// (metrics off, the default), so that instrumentation given the Provider skips recording.
 func (p *Provider) Meter(name string, opts ...metric.MeterOption) metric.Meter {
+	if p.metrics.off {
+		return noop.Meter{}
+	}
 	return p.metrics.mp.Meter(name, opts...)
 }
 
@@ -284,7 +268,7 @@ func (p *Provider) MetricsHandler() http.Handler {
 		return p.metrics.prom
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "otelctx: the prometheus metrics exporter is off (set OTEL_METRICS_EXPORTER=prometheus)", http.StatusNotFound)
+		http.Error(w, "ctxtrail: the prometheus metrics exporter is off (set OTEL_METRICS_EXPORTER=prometheus)", http.StatusNotFound)
 	})
 }
 
@@ -295,7 +279,6 @@ func (m *metricsPipeline) flush(ctx context.Context) error {
 
 // shutdown exports the last metrics and stops the readers, by ctx's deadline.
 func (m *metricsPipeline) shutdown(ctx context.Context) error {
-	readerless.Delete(m.mp)
 	err := m.mp.Shutdown(ctx)
 	if errors.Is(err, sdkmetric.ErrReaderShutdown) {
 		return nil

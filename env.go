@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -16,7 +17,7 @@ import (
 
 // ErrConfig is wrapped by every configuration error Install returns, so callers can tell a bad
 // setting from a failure to start.
-var ErrConfig = errors.New("otelctx: bad configuration")
+var ErrConfig = errors.New("ctxtrail: bad configuration")
 
 func configErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
@@ -73,7 +74,7 @@ func samplerFromEnv() (sdktrace.Sampler, error) {
 		return nil, configErr("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio, "+
 			"parentbased_always_on, parentbased_always_off, parentbased_traceidratio, "+
 			"jaeger_remote or parentbased_jaeger_remote "+
-			"(for another sampler use otelctx.WithSampler)", name)
+			"(for another sampler use ctxtrail.WithSampler)", name)
 	}
 }
 
@@ -162,11 +163,11 @@ func checkEndpointFor(protocol, source, raw string) (*url.URL, error) {
 func propagatorByName(name string) (propagation.TextMapPropagator, bool) {
 	switch name {
 	case "tracecontext":
-		return TraceContext{}, true
+		return otelctx.TraceContext{}, true
 	case "baggage":
 		return propagation.Baggage{}, true
 	case "xtrace":
-		return XTrace{}, true
+		return otelctx.XTrace{}, true
 	}
 	return nil, false
 }
@@ -179,7 +180,7 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 	if len(names) == 0 {
 		// The default set, as one propagator that injects in a single pass: the same headers as
 		// the composite of defaultPropagatorNames, for less than the SDK's TraceContext alone.
-		return NewPropagator(), nil
+		return otelctx.NewPropagator(), nil
 	}
 	var ps []propagation.TextMapPropagator
 	for _, n := range names {
@@ -189,7 +190,7 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		p, ok := propagatorByName(n)
 		if !ok {
 			return nil, configErr("OTEL_PROPAGATORS names %q: ctxtrail knows %s and none "+
-				"(for another propagator use otelctx.WithPropagators)", n, strings.Join(defaultPropagatorNames, ", "))
+				"(for another propagator use ctxtrail.WithPropagators)", n, strings.Join(defaultPropagatorNames, ", "))
 		}
 		ps = append(ps, p)
 	}

@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -223,7 +223,7 @@ func (s *remoteSamplingSink) Error(err error, msg string, _ ...any) {
 	if !s.last.CompareAndSwap(last, now) {
 		return
 	}
-	otel.Handle(fmt.Errorf("otelctx: jaeger_remote sampler: %s from %s: %w; sampling goes on with the "+
+	otel.Handle(fmt.Errorf("ctxtrail: jaeger_remote sampler: %s from %s: %w; sampling goes on with the "+
 		"last strategy received, or initialSamplingRate=%v if none was (next report in %v at the earliest)",
 		msg, s.endpoint, err, s.initial, remoteSamplingReportEvery))
 }

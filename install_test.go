@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"bufio"

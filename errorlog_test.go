@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel"
 )
 
@@ -48,7 +49,7 @@ func TestErrorLoggerStructuredAllTheWay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(NewHandler(http.NotFoundHandler(), WithProvider(p)))
+	srv := httptest.NewServer(otelctx.NewHandler(http.NotFoundHandler(), otelctx.WithProvider(p)))
 	defer srv.Close()
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -91,8 +92,8 @@ func TestErrorLoggerStructuredAllTheWay(t *testing.T) {
 }
 
 func TestWarnLimiterFlush(t *testing.T) {
-	var s mwSink
-	l := NewWarnLimiter(0, s.sink)
+	var s errSink
+	l := otelctx.NewWarnLimiter(0, s.sink)
 	l.Flush() // nothing swallowed: nothing said
 	for i := 0; i < 5; i++ {
 		l.Warn("baggage", "malformed members dropped")
@@ -100,10 +101,10 @@ func TestWarnLimiterFlush(t *testing.T) {
 	l.Flush()
 	l.Flush()
 	r := s.reports()
-	var hw *HeaderWarning
+	var hw *otelctx.HeaderWarning
 	if len(r) != 2 || !errors.As(r[1], &hw) || hw.Suppressed != 4 || hw.Header != "" || !strings.Contains(hw.Error(), "4 warnings") {
 		t.Fatalf("reports %v", r)
 	}
-	var nilLimiter *WarnLimiter
+	var nilLimiter *otelctx.WarnLimiter
 	nilLimiter.Flush()
 }

@@ -1,4 +1,4 @@
-package otelctx_test
+package ctxtrail_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 )
@@ -25,13 +26,13 @@ func ExampleInstall_twoServices() {
 		name string
 		exp  *tracetest.InMemoryExporter
 		mon  *spans.Monitor
-		p    *otelctx.Provider
+		p    *ctxtrail.Provider
 	}
 	start := func(name string) *service {
 		s := &service{name: name, exp: tracetest.NewInMemoryExporter(), mon: spans.NewMonitor()}
 		var err error
-		s.p, err = otelctx.Install(ctx, otelctx.WithoutGlobal(), otelctx.WithServiceName(name),
-			otelctx.WithExporter(s.exp), otelctx.WithSpanProcessor(s.mon))
+		s.p, err = ctxtrail.Install(ctx, ctxtrail.WithoutGlobal(), ctxtrail.WithServiceName(name),
+			ctxtrail.WithExporter(s.exp), ctxtrail.WithSpanProcessor(s.mon))
 		if err != nil {
 			panic(err)
 		}

@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"bytes"
@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	collectormetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -193,7 +195,7 @@ func TestMetricsSetsGlobal(t *testing.T) {
 	clearMetricsEnv(t)
 	prev := otel.GetMeterProvider()
 	t.Cleanup(func() { otel.SetMeterProvider(prev) })
-	p, err := Install(context.Background(), WithoutExporter())
+	p, err := Install(context.Background(), WithoutExporter(), WithMetricReader(sdkmetric.NewManualReader()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,11 +313,11 @@ func TestMetricsBadConfiguration(t *testing.T) {
 		want string
 	}{
 		{"exporter", map[string]string{"OTEL_METRICS_EXPORTER": "otlp,statsd"}, nil, `OTEL_METRICS_EXPORTER names metrics exporter "statsd"`},
-		{"exporter option", nil, []Option{WithMetricsExporterName("graphite")}, `otelctx.WithMetricsExporterName names metrics exporter "graphite"`},
+		{"exporter option", nil, []Option{WithMetricsExporterName("graphite")}, `ctxtrail.WithMetricsExporterName names metrics exporter "graphite"`},
 		{"interval word", map[string]string{"OTEL_METRIC_EXPORT_INTERVAL": "1m"}, nil, `OTEL_METRIC_EXPORT_INTERVAL="1m": want a positive whole number of milliseconds`},
 		{"interval negative", map[string]string{"OTEL_METRIC_EXPORT_INTERVAL": "-5"}, nil, `OTEL_METRIC_EXPORT_INTERVAL="-5"`},
 		{"interval zero", map[string]string{"OTEL_METRIC_EXPORT_INTERVAL": "0"}, nil, `OTEL_METRIC_EXPORT_INTERVAL="0"`},
-		{"interval option", nil, []Option{WithMetricExportInterval(-time.Second)}, "otelctx.WithMetricExportInterval(-1s)"},
+		{"interval option", nil, []Option{WithMetricExportInterval(-time.Second)}, "ctxtrail.WithMetricExportInterval(-1s)"},
 		{"timeout", map[string]string{"OTEL_METRIC_EXPORT_TIMEOUT": "soon"}, nil, `OTEL_METRIC_EXPORT_TIMEOUT="soon"`},
 		{"endpoint", map[string]string{"OTEL_METRICS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "localhost:4318"}, nil, `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="localhost:4318": want an http or https URL`},
 		{"protocol", map[string]string{"OTEL_METRICS_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "udp"}, nil, `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="udp": want http/protobuf or grpc`},
@@ -367,27 +369,97 @@ func TestMetricsShutdownHonoursDeadlineWhenCollectorHangs(t *testing.T) {
 	}
 }
 
-// A Provider without a metric reader (metrics off, the default) records nothing, so the HTTP
-// middleware skips the work as it does for a no-op provider; with a reader it records.
-func TestHTTPMetricsSkippedWithoutReader(t *testing.T) {
+// A Provider without a metric reader (metrics off, the default) hands out no-op meters, and
+// Install makes the global meter provider a no-op one, so instrumentation given either skips
+// the work (otelctx's TestHTTPMetricsSkippedWithNoopMeters); with a reader its meters record.
+func TestMetersWithoutReaderAreNoop(t *testing.T) {
 	clearMetricsEnv(t)
 	off, err := Install(context.Background(), WithoutExporter(), WithoutGlobal())
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = off.Shutdown(context.Background()) }()
 	rd := sdkmetric.NewManualReader()
 	on, err := Install(context.Background(), WithoutExporter(), WithoutGlobal(), WithMetricReader(rd))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = on.Shutdown(context.Background()) }()
-	offH := NewHandler(http.NotFoundHandler(), WithProvider(off)).(*handler)
-	onH := NewHandler(http.NotFoundHandler(), WithProvider(on)).(*handler)
-	if !offH.cfg.instruments(true, nil).off || onH.cfg.instruments(true, nil).off {
-		t.Fatal("a reader-less provider must record nothing; one with a reader must record")
+	if _, ok := off.Meter("x").(noop.Meter); !ok {
+		t.Errorf("a reader-less provider's meter is %T, want noop.Meter", off.Meter("x"))
 	}
-	_ = off.Shutdown(context.Background())
-	if _, still := readerless.Load(off.MeterProvider()); still {
-		t.Error("Shutdown left the provider in the reader-less set")
+	if _, ok := on.Meter("x").(noop.Meter); ok {
+		t.Error("a provider with a reader handed out a no-op meter")
+	}
+
+	global, err := Install(context.Background(), WithoutExporter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = global.Shutdown(context.Background()) }()
+	if _, ok := otel.GetMeterProvider().(noop.MeterProvider); !ok {
+		t.Errorf("global meter provider after a reader-less Install is %T, want noop", otel.GetMeterProvider())
+	}
+}
+
+// TestMetricsHangingExporterNeverBlocksRequests: with the metrics exporter stuck, requests keep
+// being served and recorded, and Shutdown still returns by its deadline.
+func TestMetricsHangingExporterNeverBlocksRequests(t *testing.T) {
+	clearMetricsEnv(t)
+	release := make(chan struct{})
+	col := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer col.Close()
+	defer close(release)
+	rd := sdkmetric.NewManualReader()
+	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", col.URL+"/v1/metrics")
+	p, err := Install(context.Background(), WithoutGlobal(), WithoutExporter(),
+		WithMetricsExporterName(ExporterOTLP), WithMetricExportInterval(5*time.Millisecond), WithMetricReader(rd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := otelctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), otelctx.WithProvider(p))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 2000 {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("requests blocked behind a hanging metrics exporter")
+	}
+	var rm metricdata.ResourceMetrics
+	if err := rd.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == "http.server.request.duration" {
+				for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+					n += dp.Count
+				}
+			}
+		}
+	}
+	if n != 2000 {
+		t.Errorf("recorded %d requests, want 2000", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = p.Shutdown(ctx)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Shutdown took %v with a 200ms deadline", took)
+	}
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "deadline") {
+		t.Logf("Shutdown: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package otelctx
+package ctxtrail
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutlog"
@@ -209,7 +210,7 @@ func logBatchFromEnv(b LogBatch) (LogBatch, error) {
 	}
 	if b.BatchSize > b.QueueSize {
 		return b, configErr("log batch size %d is larger than the log queue size %d "+
-			"(otelctx.WithLogBatch or OTEL_BLRP_MAX_EXPORT_BATCH_SIZE / OTEL_BLRP_MAX_QUEUE_SIZE)", b.BatchSize, b.QueueSize)
+			"(ctxtrail.WithLogBatch or OTEL_BLRP_MAX_EXPORT_BATCH_SIZE / OTEL_BLRP_MAX_QUEUE_SIZE)", b.BatchSize, b.QueueSize)
 	}
 	if b.Interval == 0 {
 		b.Interval = DefaultLogBatch.Interval
@@ -226,7 +227,7 @@ func logBatchFromEnv(b LogBatch) (LogBatch, error) {
 func logExporterNames(cfg config) (names []string, source string) {
 	switch {
 	case len(cfg.logs.exporterNames) > 0:
-		return cfg.logs.exporterNames, "otelctx.WithLogExporterName"
+		return cfg.logs.exporterNames, "ctxtrail.WithLogExporterName"
 	case len(cfg.logs.exporters) > 0:
 		return nil, ""
 	}
@@ -322,7 +323,7 @@ func otlpLogExporter(ctx context.Context, cfg config) (sdklog.Exporter, error) {
 // ErrLogsLost is wrapped by the warnings and errors that report log records which never
 // reached the collector: refused because the export queue was full or the Provider was shut
 // down, or carried by an export that failed.
-var ErrLogsLost = errors.New("otelctx: log records lost")
+var ErrLogsLost = errors.New("ctxtrail: log records lost")
 
 // LogStats counts what happened to the log records handed to Install's log exporters. With
 // several exporters each record is counted once per exporter.
@@ -602,4 +603,9 @@ func (l *countingLogger) Enabled(ctx context.Context, param log.EnabledParameter
 		return len(l.s.pipelines) > 0
 	}
 	return l.inner.Enabled(ctx, param)
+}
+
+// LogFields gives the warning as a log message and fields (otelctx.ErrorFields).
+func (w *LogLossWarning) LogFields() (string, []attribute.KeyValue) {
+	return "log records lost", []attribute.KeyValue{attribute.String("detail", w.Error())}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package ctxtrail
+
+const raceEnabled = false
