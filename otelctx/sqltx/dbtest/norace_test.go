@@ -1,5 +1,5 @@
 //go:build !race
 
-package sqltx_test
+package dbtest
 
 const raceEnabled = false

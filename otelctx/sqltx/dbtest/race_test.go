@@ -1,6 +1,6 @@
 //go:build race
 
-package sqltx_test
+package dbtest
 
 // raceEnabled: the race detector changes allocation counts, so allocation tests skip under it.
 const raceEnabled = true
