@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -303,7 +304,7 @@ func TestParseBounds(t *testing.T) {
 // TestAllocParse: reading a hostile header allocates a bounded amount, not in proportion to
 // the headers or properties sent.
 func TestAllocParse(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
 	many := make([]string, 1000)

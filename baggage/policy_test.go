@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"go.opentelemetry.io/otel/attribute"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -145,7 +146,7 @@ func TestAttributes(t *testing.T) {
 
 // TestAllocAppendAttributes: copying members into a caller's buffer allocates nothing.
 func TestAllocAppendAttributes(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
 	ctx := ctxWith(t, "user.id", "u1", "tenant.id", "acme", "other", "x")

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -40,7 +41,7 @@ func (dropProcessor) ForceFlush(context.Context) error                { return n
 // TestAllocServerRequest: one request with a traceparent and an x-request-id through NewHandler,
 // down to a handler that reads the request ID and the store.
 func TestAllocServerRequest(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := allocTracerProvider(t)
@@ -73,7 +74,7 @@ func TestAllocServerRequest(t *testing.T) {
 // TestAllocTransportCall: one call through Transport from inside a request (span and request ID
 // in the context), a 200 response whose body is read to the end.
 func TestAllocTransportCall(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := allocTracerProvider(t)
@@ -126,7 +127,7 @@ func (b *onceBody) Close() error { return nil }
 // TestAllocWriteString: io.WriteString through the middleware's writer reaches the underlying
 // writer's WriteString, without copying the string into a new slice, and still counts the bytes.
 func TestAllocWriteString(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	w := &responseWriter{ResponseWriter: stringSink{}}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -14,7 +15,7 @@ import (
 // same record through the JSONHandler alone with the two IDs passed as precomputed attributes;
 // a disabled level allocates nothing.
 func TestAllocHandle(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := sdktrace.NewTracerProvider()

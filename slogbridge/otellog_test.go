@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/otlplogs"
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
@@ -166,7 +167,7 @@ func TestOTelRecordFields(t *testing.T) {
 // TestAllocOTel: the bridge's conversion adds no allocation to what the SDK itself costs for
 // the same record emitted directly.
 func TestAllocOTel(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := sdktrace.NewTracerProvider()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -11,7 +12,7 @@ import (
 // TestAllocProcessor: BENCHMARKS.md's goal "idle hooks add 0 allocations per span" as a test,
 // for the processor disabled, enabled with idle hooks, and the monitor.
 func TestAllocProcessor(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	rec := tracetest.NewSpanRecorder()
@@ -47,7 +48,7 @@ func TestAllocProcessor(t *testing.T) {
 // claim the span for before/after hooks. Without one, Run hands the tracer the caller's context
 // itself and saves the probe's allocation; with one, the hooks still fire.
 func TestAllocRun(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
@@ -18,7 +19,7 @@ import (
 // request node instead of a new object (issue 19). Every request is a new span, so the ID cache
 // never helps here. The line still carries the right IDs.
 func TestAllocLineInServerSpan(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := sdktrace.NewTracerProvider()

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -641,7 +642,7 @@ func TestSpanEventsBounded(t *testing.T) {
 
 // TestAllocLogLine: a line with the request's context costs zap's own allocation, a disabled one none.
 func TestAllocLogLine(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tr, _ := tracer(t)

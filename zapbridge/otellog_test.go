@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/otlplogs"
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
@@ -171,7 +172,7 @@ func (*net404) Error() string { panic("nil receiver") }
 // TestAllocOTel: the bridge's conversion adds no allocation to what zapbridge and the SDK cost
 // for the same line and record emitted directly.
 func TestAllocOTel(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := sdktrace.NewTracerProvider()

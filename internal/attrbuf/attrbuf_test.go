@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -32,7 +33,7 @@ func TestWithAttributes(t *testing.T) {
 
 // TestAllocWithAttributes: the boxed option of a length is made once per buffer.
 func TestAllocWithAttributes(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	b := new(Buf)

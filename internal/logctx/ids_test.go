@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -94,7 +95,7 @@ func BenchmarkSpanIDs(b *testing.B) {
 
 // TestAllocEncode: a span's three encoded IDs cost one allocation.
 func TestAllocEncode(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	sc := spanContext(9, 0x1234)

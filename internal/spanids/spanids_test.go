@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -61,7 +62,7 @@ func TestSlotConcurrent(t *testing.T) {
 }
 
 func TestSlotNoAllocation(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	_, child := spans(t)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -221,7 +222,7 @@ func (nopStream) SetHeader(metadata.MD) error { return nil }
 // ID, and the echo interceptor. Raise a pin only with a reason; BENCHMARKS.md's gRPC row says
 // what the whole round trip costs.
 func TestAllocHandlers(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := sdktrace.NewTracerProvider()

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
@@ -16,7 +17,7 @@ import (
 
 // TestAllocCrumbNowhere: a crumb where no trail and no span keep it costs no allocation.
 func TestAllocCrumbNowhere(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	ctx := context.Background()
@@ -29,7 +30,7 @@ func TestAllocCrumbNowhere(t *testing.T) {
 // TestAllocLogSinkSend: the request's side of the default sink, queueing a report, allocates
 // nothing; encoding happens on the sink's goroutine.
 func TestAllocLogSinkSend(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
@@ -47,7 +48,7 @@ func TestAllocLogSinkSend(t *testing.T) {
 // request copy, the crumb's own copy of its data, the event's timestamp option (its attributes
 // and option list come from a pooled buffer) and the span's own event bookkeeping.
 func TestAllocRequest(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	tp := sdktrace.NewTracerProvider()
@@ -76,7 +77,7 @@ func TestAllocRequest(t *testing.T) {
 // TestAllocWriteString: io.WriteString through the middleware's writer reaches the underlying
 // writer's WriteString without copying the string, and counts as the response having started.
 func TestAllocWriteString(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	w := &responseWriter{ResponseWriter: stringSink{}}

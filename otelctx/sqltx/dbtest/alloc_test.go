@@ -7,13 +7,14 @@ import (
 
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx/sqltx"
 )
 
 // TestAllocQuerierAndJoin: BENCHMARKS.md's "Querier costs nothing" and "joining an outer
 // transaction: 0 allocations" as a test, on an in-memory SQLite.
 func TestAllocQuerierAndJoin(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	db, err := sql.Open("sqlite", ":memory:")

@@ -1,5 +1,0 @@
-//go:build !race
-
-package baggage
-
-const raceEnabled = false

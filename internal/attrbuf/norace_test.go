@@ -1,5 +1,0 @@
-//go:build !race
-
-package attrbuf
-
-const raceEnabled = false

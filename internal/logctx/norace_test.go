@@ -1,5 +1,0 @@
-//go:build !race
-
-package logctx
-
-const raceEnabled = false

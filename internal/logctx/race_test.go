@@ -1,6 +1,0 @@
-//go:build race
-
-package logctx
-
-// raceEnabled: the race detector changes allocation counts, so allocation tests skip under it.
-const raceEnabled = true

@@ -1,5 +1,0 @@
-//go:build !race
-
-package spanids
-
-const raceEnabled = false

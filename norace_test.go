@@ -1,5 +1,0 @@
-//go:build !race
-
-package ctxtrail
-
-const raceEnabled = false

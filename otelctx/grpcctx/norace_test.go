@@ -1,5 +1,0 @@
-//go:build !race
-
-package grpcctx_test
-
-const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build !race
-
-package otelctx
-
-const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build !race
-
-package slogbridge
-
-const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build !race
-
-package spans
-
-const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build !race
-
-package trail
-
-const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build !race
-
-package zapbridge
-
-const raceEnabled = false
