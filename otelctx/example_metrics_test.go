@@ -11,17 +11,18 @@ import (
 )
 
 // Prometheus: Install with the prometheus metrics exporter and mount the scrape endpoint on the
-// program's own server.
+// program's own server, instead of the port the exporter would open (localhost:9464, or
+// OTEL_EXPORTER_PROMETHEUS_HOST and _PORT). NewHandler leaves the scrapes untraced.
 func ExampleProvider_MetricsHandler() {
 	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(),
-		otelctx.WithMetricsExporterName(otelctx.ExporterPrometheus))
+		otelctx.WithMetricsExporterName(otelctx.ExporterPrometheus), otelctx.WithoutPrometheusServer())
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer p.Shutdown(context.Background())
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", p.MetricsHandler())
+	mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler())
 	mux.Handle("GET /users/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	h := otelctx.NewHandler(mux, otelctx.WithProvider(p))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/7", nil))

@@ -86,6 +86,9 @@ func registerHealth(p *Provider, processors []any) error {
 			_, err := r.RegisterMetrics(p.metrics.mp)
 			errs = append(errs, err)
 		}
+		if r, ok := sp.(interface{ SetExportStats(func() Stats) }); ok {
+			r.SetExportStats(p.Stats) // spans.Monitor shows them beside its own counts
+		}
 	}
 	for _, err := range errs {
 		if err != nil {

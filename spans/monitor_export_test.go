@@ -21,7 +21,8 @@ func (refusingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) er
 }
 func (refusingExporter) Shutdown(context.Context) error { return nil }
 
-// Spans lost on the way to the collector show on the monitor's page and in its JSON.
+// Spans lost on the way to the collector show on the monitor's page and in its JSON, with no
+// wiring beyond WithSpanProcessor: Install hands the monitor the Provider's Stats.
 func TestMonitorShowsExportLosses(t *testing.T) {
 	m := NewMonitor()
 	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithSpanProcessor(m),
@@ -33,11 +34,6 @@ func TestMonitorShowsExportLosses(t *testing.T) {
 
 	srv := httptest.NewServer(m)
 	defer srv.Close()
-	if _, body := get(t, srv.URL+"?format=json", nil); strings.Contains(body, `"export"`) {
-		t.Fatalf("export section before SetExportStats: %s", body)
-	}
-	m.SetExportStats(p.Stats)
-
 	for range 3 {
 		_, s := p.Tracer("t").Start(context.Background(), "op")
 		s.End()
@@ -59,5 +55,40 @@ func TestMonitorShowsExportLosses(t *testing.T) {
 	_, html := get(t, srv.URL, nil)
 	if !strings.Contains(html, `id="export-failed">3<`) {
 		t.Fatalf("HTML page lacks the 3 failed spans:\n%s", html)
+	}
+}
+
+// A monitor registered without Install has no export section until SetExportStats gives it one,
+// and SetExportStats(nil) takes the one Install wired away.
+func TestMonitorExportStatsWithoutInstall(t *testing.T) {
+	m := NewMonitor()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(m))
+	defer tp.Shutdown(context.Background())
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	if _, body := get(t, srv.URL+"?format=json", nil); strings.Contains(body, `"export"`) {
+		t.Fatalf("export section without a Provider: %s", body)
+	}
+	p, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	m.SetExportStats(p.Stats)
+	if _, body := get(t, srv.URL+"?format=json", nil); !strings.Contains(body, `"export"`) {
+		t.Fatalf("no export section after SetExportStats: %s", body)
+	}
+
+	wired := NewMonitor()
+	p2, err := otelctx.Install(context.Background(), otelctx.WithoutGlobal(), otelctx.WithoutExporter(), otelctx.WithSpanProcessor(wired))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Shutdown(context.Background())
+	wired.SetExportStats(nil)
+	srv2 := httptest.NewServer(wired)
+	defer srv2.Close()
+	if _, body := get(t, srv2.URL+"?format=json", nil); strings.Contains(body, `"export"`) {
+		t.Fatalf("export section after SetExportStats(nil): %s", body)
 	}
 }
