@@ -1,16 +1,20 @@
 package ctxtrail
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/contrib/propagators/b3"
+	"go.opentelemetry.io/contrib/propagators/jaeger"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -159,7 +163,9 @@ func checkEndpointFor(protocol, source, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// propagatorNames maps OTEL_PROPAGATORS names to ctxtrail's built-in propagators.
+// propagatorByName maps an OTEL_PROPAGATORS name to its propagator: ctxtrail's own for
+// tracecontext, baggage and xtrace, contrib's for b3 (the single b3 header), b3multi (the
+// x-b3-* headers) and jaeger (uber-trace-id). Both b3 names read either form of B3.
 func propagatorByName(name string) (propagation.TextMapPropagator, bool) {
 	switch name {
 	case "tracecontext":
@@ -168,12 +174,22 @@ func propagatorByName(name string) (propagation.TextMapPropagator, bool) {
 		return propagation.Baggage{}, true
 	case "xtrace":
 		return otelctx.XTrace{}, true
+	case "b3":
+		return b3.New(b3.WithInjectEncoding(b3.B3SingleHeader)), true
+	case "b3multi":
+		return b3.New(b3.WithInjectEncoding(b3.B3MultipleHeader)), true
+	case "jaeger":
+		return jaeger.Jaeger{}, true
 	}
 	return nil, false
 }
 
 // defaultPropagatorNames is what Install sets when neither an option nor OTEL_PROPAGATORS says.
 var defaultPropagatorNames = []string{"tracecontext", "baggage", "xtrace"}
+
+// knownPropagatorNames lists every name OTEL_PROPAGATORS may give, for the error that refuses
+// another.
+var knownPropagatorNames = append(append([]string(nil), defaultPropagatorNames...), "b3", "b3multi", "jaeger")
 
 func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 	names := splitList(getenv("OTEL_PROPAGATORS"))
@@ -182,7 +198,11 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		// the composite of defaultPropagatorNames, for less than the SDK's TraceContext alone.
 		return otelctx.NewPropagator(), nil
 	}
-	var ps []propagation.TextMapPropagator
+	var (
+		ps      []propagation.TextMapPropagator
+		extract []propagation.TextMapPropagator // the x-headers first: see envPropagator
+		seen    = map[string]bool{}
+	)
 	for _, n := range names {
 		if n == "none" {
 			return propagation.NewCompositeTextMapPropagator(), nil
@@ -190,12 +210,46 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		p, ok := propagatorByName(n)
 		if !ok {
 			return nil, configErr("OTEL_PROPAGATORS names %q: ctxtrail knows %s and none "+
-				"(for another propagator use ctxtrail.WithPropagators)", n, strings.Join(defaultPropagatorNames, ", "))
+				"(for another propagator use ctxtrail.WithPropagators)", n, strings.Join(knownPropagatorNames, ", "))
 		}
+		if seen[n] {
+			continue // b3,b3 would write the header twice
+		}
+		seen[n] = true
 		ps = append(ps, p)
+		if n == "xtrace" {
+			extract = append([]propagation.TextMapPropagator{p}, extract...)
+		} else {
+			extract = append(extract, p)
+		}
 	}
-	return propagation.NewCompositeTextMapPropagator(ps...), nil
+	return envPropagator{
+		inject:  propagation.NewCompositeTextMapPropagator(ps...),
+		extract: propagation.NewCompositeTextMapPropagator(extract...),
+	}, nil
 }
+
+// envPropagator is the composite OTEL_PROPAGATORS names. It injects in the order named and
+// extracts the x-headers first, whatever their place in the list: they carry no flags and count
+// as sampled, so the trace context of traceparent, b3 or uber-trace-id, extracted after them,
+// wins whenever it is valid (a b3 "not sampled" stays not sampled), and the x-headers continue
+// the trace only when none of those came. The request ID is extracted either way.
+type envPropagator struct {
+	inject, extract propagation.TextMapPropagator
+}
+
+// Inject writes every named propagator's headers, in the order named.
+func (p envPropagator) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	p.inject.Inject(ctx, carrier)
+}
+
+// Extract reads the x-headers, then the other propagators' headers over them.
+func (p envPropagator) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	return p.extract.Extract(ctx, carrier)
+}
+
+// Fields returns the header names Inject sets.
+func (p envPropagator) Fields() []string { return p.inject.Fields() }
 
 // millisErr explains a bad OTEL_* duration: the specification gives them in milliseconds, as a
 // bare whole number, so "5s" or "1.5" is refused rather than guessed at.
@@ -227,15 +281,112 @@ func unknownExporterErr(source, name string) error {
 
 // sdkDisabledFromEnv reads OTEL_SDK_DISABLED as the specification asks: only "true" (in any
 // case) disables; every other value is read as false, and a value that is neither true nor
-// false nor empty is reported through otel.Handle, since it likely meant to disable.
-func sdkDisabledFromEnv() bool {
+// false nor empty is reported through warn (errorRouter.warn), since it likely meant to disable.
+func sdkDisabledFromEnv(warn func(error)) bool {
 	v := getenv("OTEL_SDK_DISABLED")
 	switch {
 	case strings.EqualFold(v, "true"):
 		return true
 	case v != "" && !strings.EqualFold(v, "false"):
-		otel.Handle(configErr("OTEL_SDK_DISABLED=%q: want true or false; read as false, "+
+		warn(configErr("OTEL_SDK_DISABLED=%q: want true or false; read as false, "+
 			"so the SDK is enabled and spans are exported", v))
 	}
 	return false
+}
+
+// honouredEnv lists the OTEL_* variables Install itself reads (grep the package for getenv of
+// an OTEL_ name; the OTLP protocol variables are built from the signal's name in otlpTarget).
+// OTEL_EXPORTER_PROMETHEUS_HOST and _PORT choose where OTEL_METRICS_EXPORTER=prometheus serves.
+var honouredEnv = []string{
+	"OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_PROPAGATORS",
+	"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+	"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER",
+	"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+	"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+	"OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+	"OTEL_BLRP_SCHEDULE_DELAY", "OTEL_BLRP_EXPORT_TIMEOUT", "OTEL_BLRP_MAX_QUEUE_SIZE", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+	"OTEL_METRIC_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_TIMEOUT",
+	"OTEL_EXPORTER_PROMETHEUS_HOST", "OTEL_EXPORTER_PROMETHEUS_PORT",
+}
+
+// sdkEnv lists the OTEL_* variables that the SDK and exporters Install builds read themselves
+// (as of otel v1.47.0: sdk/trace's span limits, sdk/log's record limits, sdk/metric's exemplar
+// filter, the OTLP exporters' connection settings), so Install must not call them ignored.
+var sdkEnv = func() []string {
+	out := []string{
+		"OTEL_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+		"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+		"OTEL_SPAN_ATTRIBUTE_VALUE_DEPTH_LIMIT", "OTEL_SPAN_EVENT_COUNT_LIMIT", "OTEL_SPAN_LINK_COUNT_LIMIT",
+		"OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+		"OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+		"OTEL_LOGRECORD_ATTRIBUTE_VALUE_DEPTH_LIMIT",
+		"OTEL_METRICS_EXEMPLAR_FILTER",
+		"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+	}
+	for _, signal := range []string{"", "TRACES_", "METRICS_", "LOGS_"} {
+		for _, key := range []string{"HEADERS", "TIMEOUT", "COMPRESSION", "CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY", "INSECURE"} {
+			out = append(out, "OTEL_EXPORTER_OTLP_"+signal+key)
+		}
+	}
+	return out
+}()
+
+// sdkEnvPrefix is the prefix of the Go SDK's experimental switches (OTEL_GO_X_OBSERVABILITY…),
+// which the SDK reads itself.
+const sdkEnvPrefix = "OTEL_GO_X_"
+
+// ErrEnvIgnored is wrapped by the warning Install reports, once per Install, for each OTEL_*
+// variable in the environment that neither Install nor the OpenTelemetry SDK it builds reads:
+// a setting that has no effect should not pass for one that works.
+var ErrEnvIgnored = errors.New("ctxtrail: environment variable ignored")
+
+// warnIgnoredEnv reports through warn each OTEL_* variable of environ (os.Environ's form) that
+// is set, not empty, and read by nobody, in name order.
+func warnIgnoredEnv(environ []string, warn func(error)) {
+	known := make(map[string]bool, len(honouredEnv)+len(sdkEnv))
+	for _, k := range honouredEnv {
+		known[k] = true
+	}
+	for _, k := range sdkEnv {
+		known[k] = true
+	}
+	var ignored []string
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "OTEL_") || known[k] || strings.HasPrefix(k, sdkEnvPrefix) || strings.TrimSpace(v) == "" {
+			continue
+		}
+		ignored = append(ignored, k)
+	}
+	slices.Sort(ignored)
+	for _, k := range slices.Compact(ignored) {
+		warn(envIgnored{ignoredEnvErr(k)})
+	}
+}
+
+// envIgnored is the warning for one variable nobody reads; it wraps ErrEnvIgnored.
+type envIgnored struct{ error }
+
+func (e envIgnored) Unwrap() error { return e.error }
+
+// LogFields gives the warning as a log message and fields (otelctx.ErrorFields).
+func (e envIgnored) LogFields() (string, []attribute.KeyValue) {
+	return "environment variable ignored", []attribute.KeyValue{attribute.String("error", e.Error())}
+}
+
+// ignoredEnvErr explains why the variable k has no effect.
+func ignoredEnvErr(k string) error {
+	switch k {
+	case "OTEL_CONFIG_FILE", "OTEL_EXPERIMENTAL_CONFIG_FILE":
+		return fmt.Errorf("%w: %s is set, but ctxtrail's Install does not support configuration files yet: "+
+			"the file is ignored and the other OTEL_* variables and Install's options are used instead", ErrEnvIgnored, k)
+	case "OTEL_LOG_LEVEL":
+		return fmt.Errorf("%w: %s is set, but the OpenTelemetry Go SDK has no log level variable: "+
+			"it is ignored (set the SDK's logger with otel.SetLogger; WithErrorHandler routes its errors)", ErrEnvIgnored, k)
+	}
+	return fmt.Errorf("%w: %s is set, but neither ctxtrail's Install nor the OpenTelemetry Go SDK reads it: "+
+		"it is ignored (see the otelctx package documentation for the variables Install reads, "+
+		"and use Install's options for the rest)", ErrEnvIgnored, k)
 }

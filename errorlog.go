@@ -14,11 +14,14 @@ import (
 )
 
 // WithErrorHandler routes everything ctxtrail and the OpenTelemetry SDK report to fn instead of
-// the standard log package: warnings about bad incoming headers (through Provider.WarnLimiter),
-// lost spans and log records (unless WithLossWarnings names its own sink), and, unless
-// WithoutGlobal, the SDK's own errors, for which Install sets otel.SetErrorHandler. Every report
-// is counted and rate-limited: the warnings by their own limiters, the SDK's errors at most one
-// per DefaultWarnInterval, the next saying how many were swallowed. What is still swallowed when
+// the standard log package: Install's own warnings (a bad OTEL_SDK_DISABLED, OTEL_* variables
+// it ignores, failed jaeger_remote polls), warnings about bad incoming headers (through
+// Provider.WarnLimiter), lost spans and log records (unless WithLossWarnings names its own sink),
+// and, unless WithoutGlobal, the SDK's own errors, for which Install sets otel.SetErrorHandler
+// before it builds anything (and puts the previous handler back if it fails). Every report is
+// counted and rate-limited: Install's warnings are made once per Install (a failing poll once a
+// minute), the others by their own limiters, the SDK's errors at most one per
+// DefaultWarnInterval, the next saying how many were swallowed. What is still swallowed when
 // the Provider shuts down is reported by Shutdown. fn may be called on a request's goroutine and
 // must not block. otelctx.ErrorFields turns a report into a message and fields for a structured logger;
 // zapbridge.ErrorHandler does it for zap.
@@ -84,6 +87,9 @@ func (r *errorRouter) Handle(err error) {
 		r.fn(err)
 		return
 	}
+	if sdkSamplerComplaint(err) {
+		return
+	}
 	now := time.Now().UnixNano()
 	next := r.next.Load()
 	if now < next || !r.next.CompareAndSwap(next, now+int64(r.interval)) {
@@ -92,6 +98,19 @@ func (r *errorRouter) Handle(err error) {
 		return
 	}
 	r.fn(&sdkErrors{Err: err, Suppressed: r.suppressed.Swap(0), Interval: r.interval})
+}
+
+// sdkSamplerComplaint reports whether err is the SDK's "unsupported sampler" about a sampler
+// that Install reads from OTEL_TRACES_SAMPLER itself: NewTracerProvider reads the variable
+// before Install's WithSampler replaces its choice, and would tell the service's logger that a
+// working setting is unsupported. TestInstallWarningsReachErrorHandlerFirst fails if the SDK
+// changes the message.
+func sdkSamplerComplaint(err error) bool {
+	switch err.Error() {
+	case "unsupported sampler: jaeger_remote", "unsupported sampler: parentbased_jaeger_remote":
+		return true
+	}
+	return false
 }
 
 // flush reports the SDK errors swallowed since the last report, if any.
@@ -117,18 +136,46 @@ func routeErrors(cfg config) config {
 	return cfg
 }
 
-// installErrors makes the Provider's header WarnLimiter and, with WithErrorHandler, the router of
-// the SDK's errors, which it sets as the global error handler unless WithoutGlobal.
-func (p *Provider) installErrors(cfg config) {
+// routeErrorsFirst is the first thing Install does, before anything it runs can warn: with
+// WithErrorHandler it makes the router of the SDK's errors and, unless WithoutGlobal, sets it as
+// the global error handler, so that what the SDK reports while Install builds the providers
+// reaches the service's logger too. restore puts the previous global handler back, for an
+// Install that fails. The router is nil without WithErrorHandler.
+func routeErrorsFirst(cfg config) (r *errorRouter, restore func()) {
+	if cfg.errorFunc == nil {
+		return nil, func() {}
+	}
+	r = &errorRouter{fn: cfg.errorFunc, interval: otelctx.DefaultWarnInterval}
+	if cfg.noGlobal {
+		return r, func() {}
+	}
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(r)
+	return r, func() { otel.SetErrorHandler(prev) }
+}
+
+// warn reports one of Install's own warnings (a setting read as something else, a variable
+// ignored, a failed remote sampler poll): to WithErrorHandler's function, straight, since each
+// is made once per Install or already rate-limited where it is made, or else through
+// otel.Handle. A nil router means otel.Handle. WithoutGlobal changes nothing here: the
+// service's handler gets them either way.
+func (r *errorRouter) warn(err error) {
+	if r == nil {
+		otel.Handle(err)
+		return
+	}
+	r.fn(err)
+}
+
+// installErrors makes the Provider's header WarnLimiter and keeps r, the router
+// routeErrorsFirst made (nil without WithErrorHandler).
+func (p *Provider) installErrors(cfg config, r *errorRouter) {
+	p.errors = r
 	if cfg.errorFunc == nil {
 		p.headerWarn = otelctx.NewWarnLimiter(0, nil)
 		return
 	}
-	p.errors = &errorRouter{fn: cfg.errorFunc, interval: otelctx.DefaultWarnInterval}
 	p.headerWarn = otelctx.NewWarnLimiter(0, cfg.errorFunc)
-	if !cfg.noGlobal {
-		otel.SetErrorHandler(p.errors)
-	}
 }
 
 // WarnLimiter returns the limiter for warnings about bad incoming headers that Install made: its

@@ -12,17 +12,18 @@ import (
 )
 
 // Prometheus: Install with the prometheus metrics exporter and mount the scrape endpoint on the
-// program's own server.
+// program's own server, instead of the port the exporter would open (localhost:9464, or
+// OTEL_EXPORTER_PROMETHEUS_HOST and _PORT). NewHandler leaves the scrapes untraced.
 func ExampleProvider_MetricsHandler() {
 	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
-		ctxtrail.WithMetricsExporterName(ctxtrail.ExporterPrometheus))
+		ctxtrail.WithMetricsExporterName(ctxtrail.ExporterPrometheus), ctxtrail.WithoutPrometheusServer())
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer p.Shutdown(context.Background())
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", p.MetricsHandler())
+	mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler())
 	mux.Handle("GET /users/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	h := otelctx.NewHandler(mux, otelctx.WithProvider(p))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/7", nil))

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/spans"
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
@@ -79,6 +80,11 @@ func registerHealth(p *Provider, processors []any) error {
 		if r, ok := sp.(MetricsRegisterer); ok {
 			_, err := r.RegisterMetrics(p.metrics.mp)
 			errs = append(errs, err)
+		}
+		if r, ok := sp.(interface {
+			SetExportStats(func() spans.ExportStats)
+		}); ok {
+			r.SetExportStats(func() spans.ExportStats { return spans.ExportStats(p.Stats()) }) // the monitor's export section
 		}
 	}
 	for _, err := range errs {

@@ -54,10 +54,25 @@ type Provider struct {
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and otherwise the console exporter writing JSON
 // lines to stdout (or WithWriter's writer), ConsoleScheduleDelay after the spans end.
 //
+// The propagators come from WithPropagators, else OTEL_PROPAGATORS (tracecontext, baggage,
+// xtrace, b3, b3multi, jaeger, none), else tracecontext, baggage and xtrace in one pass
+// (NewPropagator).
+//
 // A bad setting is returned as an error wrapping ErrConfig that names the setting and what it
-// wants; Install never falls back silently.
-func Install(ctx context.Context, opts ...Option) (*Provider, error) {
+// wants; Install never falls back silently. An OTEL_* variable in the environment that neither
+// Install nor the SDK it builds reads, such as OTEL_CONFIG_FILE, is reported once per Install as
+// an error wrapping ErrEnvIgnored. WithErrorHandler's function is in place before anything
+// is built, so every warning Install raises reaches it.
+func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	cfg := routeErrors(newConfig(opts)) // errorlog.go
+	// The service's error handler goes in first: everything below may warn.
+	router, restoreErrors := routeErrorsFirst(cfg)
+	defer func() {
+		if err != nil {
+			restoreErrors()
+		}
+	}()
+	warnIgnoredEnv(os.Environ(), router.warn) // env.go
 
 	res, err := buildResource(ctx, cfg)
 	if err != nil {
@@ -79,7 +94,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 		return nil, err
 	}
 
-	sdkDisabled := sdkDisabledFromEnv()
+	sdkDisabled := sdkDisabledFromEnv(router.warn)
 	exporters, names, err := buildExporters(ctx, cfg, sdkDisabled)
 	if err != nil {
 		return nil, err
@@ -101,7 +116,8 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	}
 
 	exportCtx, stopExports := context.WithCancel(context.Background())
-	sampler, stopSampler := startSampler(sampler, res) // jaeger_remote polls from here on (remotesampler.go)
+	// jaeger_remote polls from here on, reporting to the handler already in place (remotesampler.go)
+	sampler, stopSampler := startSampler(sampler, res, router.warn)
 	for _, wrap := range cfg.wrapSampler {
 		if sdkDisabled {
 			break // nothing is sampled: a Monitor would count every span as sampled out
@@ -119,13 +135,13 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	warn := newLossWarner(cfg.lossInterval, cfg.lossSink)
 	limit := queueLimit(batchOpts)
 	var pipes []*pipeline
-	for i, e := range exporters {
+	for _, e := range exporters {
 		opts := batchOpts
-		if names[i] == ExporterConsole { // a person is watching: write soon (env and options still win)
+		if e.name == ExporterConsole { // a person is watching: write soon (env and options still win)
 			opts = append([]sdktrace.BatchSpanProcessorOption{sdktrace.WithBatchTimeout(ConsoleScheduleDelay)}, batchOpts...)
 		}
-		pl := &pipeline{limit: limit, warn: warn}
-		pl.bsp = sdktrace.NewBatchSpanProcessor(&abortableExporter{SpanExporter: e, base: exportCtx, pl: pl}, opts...)
+		pl := &pipeline{name: e.name, batch: batchConfig(opts), limit: limit, warn: warn}
+		pl.bsp = sdktrace.NewBatchSpanProcessor(&abortableExporter{SpanExporter: e.SpanExporter, base: exportCtx, pl: pl}, opts...)
 		pipes = append(pipes, pl)
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(pl))
 	}
@@ -149,7 +165,7 @@ func Install(ctx context.Context, opts ...Option) (*Provider, error) {
 	warn.report = func(last error, interval time.Duration) error {
 		return &LossWarning{Stats: p.Stats(), Err: last, Interval: interval}
 	}
-	p.installErrors(cfg)
+	p.installErrors(cfg, router)
 	if err := registerHealth(p, processorsOf(cfg)); err != nil { // health.go
 		_ = p.Shutdown(ctx)
 		return nil, err
@@ -217,15 +233,25 @@ func exporterNames(cfg config) (names []string, source string) {
 	return []string{ExporterConsole}, "default"
 }
 
-func buildExporters(ctx context.Context, cfg config, disabled bool) ([]sdktrace.SpanExporter, []string, error) {
+// namedExporter is one exporter Install sends spans to, with the name that decides its batch
+// settings (ExporterConsole writes soon).
+type namedExporter struct {
+	name string
+	sdktrace.SpanExporter
+}
+
+// buildExporters makes the exporters the names choose, each paired with its own name, and
+// returns beside them every name in use, in order, for Provider.Exporters: ExporterWaterfall
+// is among the names but has no exporter (buildWaterfall makes its span processor).
+func buildExporters(ctx context.Context, cfg config, disabled bool) ([]namedExporter, []string, error) {
 	names, source := exporterNames(cfg)
 	var (
-		out  []sdktrace.SpanExporter
+		out  []namedExporter
 		used []string
 	)
 	for _, e := range cfg.exporters {
 		if e != nil {
-			out = append(out, e)
+			out = append(out, namedExporter{"custom", e})
 			used = append(used, "custom")
 		}
 	}
@@ -252,7 +278,7 @@ func buildExporters(ctx context.Context, cfg config, disabled bool) ([]sdktrace.
 			shutdownAll(ctx, out)
 			return nil, nil, err
 		}
-		out = append(out, e)
+		out = append(out, namedExporter{name, e})
 		used = append(used, name)
 	}
 	if disabled { // OTEL_SDK_DISABLED: configuration is still checked above, nothing is exported
@@ -295,7 +321,7 @@ func (s sharedPrinter) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func shutdownAll(ctx context.Context, es []sdktrace.SpanExporter) {
+func shutdownAll(ctx context.Context, es []namedExporter) {
 	for _, e := range es {
 		_ = e.Shutdown(ctx)
 	}
@@ -509,13 +535,24 @@ func (w *lossWarner) warn(err error) {
 	w.sink(w.report(last, w.interval))
 }
 
-// queueLimit returns how many spans a pipeline lets wait for its exporter, as the batch span
-// processor will be configured by opts, or 0 when the processor blocks on a full queue.
-func queueLimit(opts []sdktrace.BatchSpanProcessorOption) int64 {
-	o := sdktrace.BatchSpanProcessorOptions{MaxQueueSize: sdktrace.DefaultMaxQueueSize}
+// batchConfig returns the settings a batch span processor built with opts uses.
+func batchConfig(opts []sdktrace.BatchSpanProcessorOption) sdktrace.BatchSpanProcessorOptions {
+	o := sdktrace.BatchSpanProcessorOptions{
+		MaxQueueSize:       sdktrace.DefaultMaxQueueSize,
+		BatchTimeout:       sdktrace.DefaultScheduleDelay * time.Millisecond,
+		ExportTimeout:      sdktrace.DefaultExportTimeout * time.Millisecond,
+		MaxExportBatchSize: sdktrace.DefaultMaxExportBatchSize,
+	}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return o
+}
+
+// queueLimit returns how many spans a pipeline lets wait for its exporter, as the batch span
+// processor will be configured by opts, or 0 when the processor blocks on a full queue.
+func queueLimit(opts []sdktrace.BatchSpanProcessorOption) int64 {
+	o := batchConfig(opts)
 	if o.BlockOnQueueFull {
 		return 0
 	}
@@ -531,6 +568,8 @@ func queueLimit(opts []sdktrace.BatchSpanProcessorOption) int64 {
 // queue size. (The bound covers spans queued, batched and being exported, so it is a little
 // tighter than the SDK's own, which counts only the queue.)
 type pipeline struct {
+	name  string                             // the exporter's (ExporterConsole, ExporterOTLP, "custom")
+	batch sdktrace.BatchSpanProcessorOptions // what bsp was built with, for tests
 	bsp   sdktrace.SpanProcessor
 	limit int64 // 0: the batch processor blocks on a full queue, nothing is refused here
 	warn  *lossWarner

@@ -521,7 +521,7 @@ func TestInstallBadConfiguration(t *testing.T) {
 		{"bsp queue negative", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "-1"}, nil, "OTEL_BSP_MAX_QUEUE_SIZE"},
 		{"bsp delay not a number", map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "5s"}, nil, "OTEL_BSP_SCHEDULE_DELAY"},
 		{"bsp batch above queue", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "10", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "20"}, nil, "larger than"},
-		{"unknown propagator", map[string]string{"OTEL_PROPAGATORS": "tracecontext,b3"}, nil, `OTEL_PROPAGATORS names "b3"`},
+		{"unknown propagator", map[string]string{"OTEL_PROPAGATORS": "tracecontext,xray"}, nil, `OTEL_PROPAGATORS names "xray"`},
 		{"malformed resource attributes", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "no-equals-sign"}, nil, "OTEL_RESOURCE_ATTRIBUTES"},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,9 @@ import (
 )
 
 // ExporterPrometheus is the metrics exporter name (OTEL_METRICS_EXPORTER=prometheus) that serves
-// the metrics for a Prometheus server to scrape, through Provider.MetricsHandler.
+// the metrics for a Prometheus server to scrape: at /metrics on OTEL_EXPORTER_PROMETHEUS_HOST
+// and _PORT (localhost:9464 by default, see WithPrometheusAddr), and through
+// Provider.MetricsHandler on the program's own server.
 const ExporterPrometheus = "prometheus"
 
 // DefaultMetricExportInterval is how often the console and OTLP metric exporters send, unless
@@ -33,6 +35,8 @@ type metricsConfig struct {
 	exporterNames []string           // WithMetricsExporterName / WithoutMetrics
 	readers       []sdkmetric.Reader // WithMetricReader
 	interval      time.Duration
+	promAddr      string // WithPrometheusAddr; "" reads OTEL_EXPORTER_PROMETHEUS_HOST and _PORT
+	promNoServer  bool   // WithoutPrometheusServer
 }
 
 // WithMetricsExporterName chooses the metric exporters by name, as OTEL_METRICS_EXPORTER would,
@@ -68,10 +72,11 @@ func WithMetricExportInterval(d time.Duration) Option {
 
 // metricsPipeline is what Install builds for the metrics signal.
 type metricsPipeline struct {
-	mp    *sdkmetric.MeterProvider
-	off   bool // no reader: nothing recorded is ever seen, so Meter hands out no-op meters
-	names []string
-	prom  http.Handler
+	mp     *sdkmetric.MeterProvider
+	off    bool // no reader: nothing recorded is ever seen, so Meter hands out no-op meters
+	names  []string
+	prom   http.Handler
+	server *promServer // the scrape endpoint ctxtrail serves itself (promserve.go), or nil
 }
 
 // metricExporterNames decides which metric exporters run: options, then OTEL_METRICS_EXPORTER,
@@ -138,6 +143,9 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 	pl := &metricsPipeline{}
 	var readers []sdkmetric.Reader
 	stop := func() {
+		if pl.server != nil {
+			_ = pl.server.shutdown(ctx)
+		}
 		for _, r := range readers {
 			_ = r.Shutdown(ctx)
 		}
@@ -182,7 +190,20 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 				pl.prom = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 					ErrorHandling: promhttp.ContinueOnError, // a bad metric costs itself, not the scrape
 					Timeout:       10 * time.Second,
+					// Exemplars (a bucket's trace_id and span_id) exist only in the OpenMetrics
+					// format, which Prometheus asks for first; others still get the text format.
+					EnableOpenMetrics: true,
 				})
+				switch {
+				case cfg.metrics.promNoServer:
+				case disabled: // OTEL_SDK_DISABLED: the address is checked, no port is opened
+					_, _, err = prometheusAddr(cfg.metrics.promAddr)
+				default:
+					pl.server, err = servePrometheus(cfg.metrics.promAddr, pl.prom) // promserve.go
+				}
+				if err != nil {
+					_ = e.Shutdown(ctx)
+				}
 			}
 		default:
 			err = configErr("%s names metrics exporter %q: want otlp, prometheus, console or none", source, name)
@@ -196,7 +217,7 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 	}
 	if disabled { // OTEL_SDK_DISABLED: settings checked above, nothing recorded or exported
 		stop()
-		readers, pl.names, pl.prom = nil, nil, nil
+		readers, pl.names, pl.prom, pl.server = nil, nil, nil, nil
 	}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 	for _, r := range readers {
@@ -259,10 +280,12 @@ func (p *Provider) Meter(name string, opts ...metric.MeterOption) metric.Meter {
 func (p *Provider) MetricExporters() []string { return append([]string(nil), p.metrics.names...) }
 
 // MetricsHandler returns the Prometheus scrape endpoint when the prometheus metrics exporter is
-// on: mount it where your Prometheus scrapes (mux.Handle("GET /metrics", p.MetricsHandler())).
-// ctxtrail starts no listener of its own, so OTEL_EXPORTER_PROMETHEUS_HOST and _PORT are not
-// read: the metrics share your server, its port, TLS and access control. Without the
-// prometheus exporter the handler answers 404 and says why.
+// on, for a program that serves the metrics on its own server, with its port, TLS and access
+// control: mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler()), and usually
+// WithoutPrometheusServer so that no second port is opened. It answers in the OpenMetrics format
+// (with exemplars) when the scraper asks for it, as Prometheus does, else in the text format.
+// NewHandler leaves requests for MetricsPath untraced. Without the prometheus exporter the
+// handler answers 404 and says why.
 func (p *Provider) MetricsHandler() http.Handler {
 	if p.metrics.prom != nil {
 		return p.metrics.prom
@@ -277,11 +300,16 @@ func (m *metricsPipeline) flush(ctx context.Context) error {
 	return m.mp.ForceFlush(ctx)
 }
 
-// shutdown exports the last metrics and stops the readers, by ctx's deadline.
+// shutdown stops the scrape endpoint, exports the last metrics and stops the readers, by ctx's
+// deadline.
 func (m *metricsPipeline) shutdown(ctx context.Context) error {
+	var serverErr error
+	if m.server != nil {
+		serverErr = m.server.shutdown(ctx)
+	}
 	err := m.mp.Shutdown(ctx)
 	if errors.Is(err, sdkmetric.ErrReaderShutdown) {
-		return nil
+		err = nil
 	}
-	return err
+	return errors.Join(serverErr, err)
 }

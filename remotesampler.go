@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/contrib/samplers/jaegerremote"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -28,7 +27,7 @@ const (
 	defaultRemoteSamplingEndpoint = "http://localhost:5778/sampling"
 	defaultRemoteSamplingInterval = 60 * time.Second
 	defaultRemoteSamplingRate     = 0.001
-	// remoteSamplingReportEvery bounds how often a failing poll is reported through otel.Handle.
+	// remoteSamplingReportEvery bounds how often a failing poll is reported.
 	remoteSamplingReportEvery = time.Minute
 )
 
@@ -128,8 +127,9 @@ func remoteSamplerFromEnv(name, arg string) (sdktrace.Sampler, error) {
 // is returned as it is, with a stop that does nothing. The first poll runs in the background:
 // until it answers, and whenever the endpoint cannot be reached, the sampler keeps the last
 // strategy it had, the initial rate at first, so neither start-up nor requests wait on Jaeger.
-// A failing poll is reported through otel.Handle, at most once a minute.
-func startSampler(s sdktrace.Sampler, res *resource.Resource) (sdktrace.Sampler, func()) {
+// A failing poll is reported through warn (WithErrorHandler's function, or otel.Handle), at most
+// once a minute; warn is in place before the first poll starts.
+func startSampler(s sdktrace.Sampler, res *resource.Resource, warn func(error)) (sdktrace.Sampler, func()) {
 	p, ok := s.(*remoteSamplerPlan)
 	if !ok {
 		return s, func() {}
@@ -144,7 +144,7 @@ func startSampler(s sdktrace.Sampler, res *resource.Resource) (sdktrace.Sampler,
 		jaegerremote.WithSamplingStrategyFetcher(&strategyFetcher{ctx: ctx, endpoint: p.endpoint}),
 		jaegerremote.WithSamplingRefreshInterval(p.interval),
 		jaegerremote.WithInitialSampler(sdktrace.TraceIDRatioBased(p.initial)),
-		jaegerremote.WithLogger(logr.New(&remoteSamplingSink{ctx: ctx, endpoint: p.endpoint, initial: p.initial})),
+		jaegerremote.WithLogger(logr.New(&remoteSamplingSink{ctx: ctx, endpoint: p.endpoint, initial: p.initial, warn: warn})),
 	)
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); r.Close() }) } // cancel first: Close waits for a poll in flight
@@ -198,11 +198,12 @@ func (f *strategyFetcher) Fetch(service string) ([]byte, error) {
 }
 
 // remoteSamplingSink turns the jaegerremote sampler's error logs (a poll that failed) into
-// reports through otel.Handle, at most one per remoteSamplingReportEvery, and drops its info logs.
+// reports through warn, at most one per remoteSamplingReportEvery, and drops its info logs.
 type remoteSamplingSink struct {
 	ctx      context.Context // cancelled when the sampler stops: a poll cut short then is no failure
 	endpoint string
 	initial  float64
+	warn     func(error)  // the Provider's error route (errorRouter.warn)
 	last     atomic.Int64 // unix nanoseconds of the last report
 }
 
@@ -223,7 +224,7 @@ func (s *remoteSamplingSink) Error(err error, msg string, _ ...any) {
 	if !s.last.CompareAndSwap(last, now) {
 		return
 	}
-	otel.Handle(fmt.Errorf("ctxtrail: jaeger_remote sampler: %s from %s: %w; sampling goes on with the "+
+	s.warn(fmt.Errorf("ctxtrail: jaeger_remote sampler: %s from %s: %w; sampling goes on with the "+
 		"last strategy received, or initialSamplingRate=%v if none was (next report in %v at the earliest)",
 		msg, s.endpoint, err, s.initial, remoteSamplingReportEvery))
 }

@@ -17,9 +17,10 @@
 //
 // # The request store
 //
-// AddFields is the seed's addContext: fields added to a context are seen by everything derived
-// from it (later log lines, child spans, goroutines handed the context) and never by the parent
-// or a sibling request. The store is copy-on-write and bounded to MaxFields keys.
+// AddFields does what adding to the request's store does in Node, where the store is held by
+// AsyncLocalStorage: fields added to a context are seen by everything derived from it (later
+// log lines, child spans, goroutines handed the context) and never by the parent or a sibling
+// request. The store is copy-on-write and bounded to MaxFields keys.
 //
 // # Install
 //
@@ -28,18 +29,22 @@
 // OTEL_TRACES_SAMPLER, including jaeger_remote and parentbased_jaeger_remote, which poll Jaeger for
 // per-service and per-operation rates), batch processor (OTEL_BSP_*), exporter (options, then
 // OTEL_TRACES_EXPORTER, then OTLP when an OTEL_EXPORTER_OTLP_ENDPOINT is set, else JSON lines on
-// stdout, written ConsoleScheduleDelay after the spans end) and propagators (OTEL_PROPAGATORS).
+// stdout, written ConsoleScheduleDelay after the spans end, whatever the exporters' order) and
+// propagators (OTEL_PROPAGATORS: tracecontext, baggage, xtrace, b3, b3multi, jaeger or none).
 // ExporterWaterfall ("ctxtrail-waterfall", or WithWaterfall) draws each trace in the terminal
 // when its local root ends, with its log lines (package otelctx/waterfall; Provider.Waterfall
 // hands the printer to zapbridge.WithWaterfall). A bad setting is an error wrapping ErrConfig that
-// names the setting; nothing falls back silently. Shutdown flushes and returns by its context's
-// deadline even if the collector hangs.
+// names the setting; nothing falls back silently. An OTEL_* variable that neither Install nor
+// the SDK it builds reads (OTEL_CONFIG_FILE among them: configuration files are not supported
+// yet) is reported once per Install, as an error wrapping ErrEnvIgnored. Shutdown flushes and
+// returns by its context's deadline even if the collector hangs.
 //
 // No span is lost silently. Provider.Stats counts, per exporter, the spans ended, exported,
 // dropped because the export queue was full, and carried by exports that failed; losses are
 // reported at most once per interval (WithLossWarnings, otel.Handle by default) as errors
 // wrapping ErrSpansLost, and ForceFlush and Shutdown return such an error when an export fails
-// during the call. spans.Monitor shows the same counters on its page (Monitor.SetExportStats).
+// during the call. A spans.Monitor given to WithSpanProcessor shows the same counters on its
+// page: Install hands it Provider.Stats (Monitor.SetExportStats).
 //
 //	p, err := ctxtrail.Install(ctx, ctxtrail.WithServiceName("orders"))
 //	if err != nil {
@@ -66,8 +71,11 @@
 // Install also builds a MeterProvider (metrics.go): readers from WithMetricsExporterName /
 // WithMetricReader / WithoutMetrics, then OTEL_METRICS_EXPORTER (otlp, prometheus, console,
 // none), then otlp when OTEL_EXPORTER_OTLP_METRICS_ENDPOINT is set, else none; every
-// OTEL_METRIC_EXPORT_INTERVAL milliseconds (WithMetricExportInterval). The prometheus exporter is
-// served by Provider.MetricsHandler, which the program mounts; no port is opened. NewHandler and
+// OTEL_METRIC_EXPORT_INTERVAL milliseconds (WithMetricExportInterval). The prometheus exporter
+// serves MetricsPath on OTEL_EXPORTER_PROMETHEUS_HOST:_PORT (localhost:9464; WithPrometheusAddr),
+// in the OpenMetrics format with exemplars when asked, from Install to Shutdown; a port in use is
+// an Install error. Provider.MetricsHandler serves the same on the program's own server (with
+// WithoutPrometheusServer, no port is opened). NewHandler and
 // NewTransport record http.server.request.duration, http.server.active_requests and
 // http.client.request.duration as otelhttp does (httpmetrics.go), with attribute sets cached per
 // route and status so that recording allocates nothing; WithMeterProvider and WithProvider choose
@@ -81,7 +89,11 @@
 // NewHandler and NewTransport carry a trace across HTTP in W3C traceparent, tracestate and
 // baggage and in x-trace-id, x-span-id and x-request-id (XTrace; part of Install's default,
 // OTEL_PROPAGATORS name "xtrace"). A valid traceparent always wins; the x-headers are read only
-// without one, so a caller that knows only x-trace-id joins the trace. HeaderCarrier reads
+// without one, so a caller that knows only x-trace-id joins the trace. OTEL_PROPAGATORS may
+// also name b3 (the single b3 header), b3multi (x-b3-*) and jaeger (uber-trace-id), which use
+// contrib's propagators; name xtrace beside them to keep the x-headers (b3,xtrace), which are
+// then read only when none of the others brought a trace context, so their flags (a B3 "not
+// sampled") win. The request ID goes with every propagator. HeaderCarrier reads
 // repeated headers as W3C requires: two traceparents make a new trace, tracestate and baggage
 // fields are joined in order. A Level 2 tracestate, which the SDK's parser refuses, is passed on
 // unchanged (TraceContext). The request ID is a safe incoming x-request-id
@@ -99,13 +111,16 @@
 // calls and the response's x-request-id carry; the caller's safe x-request-id is kept on the
 // server span and in the request store as AttrCallerRequestID, so it can still be searched.
 // WithTrustedRequestID adopts it instead, for a handler behind a proxy that sets the header.
-// WithFilter leaves requests untraced (health checks; the monitor's page at MonitorPath is left
-// out by default). Routers other than http.ServeMux name the route with SetRoute. Server spans
-// carry the attributes otelhttp sets: server.address and server.port, client.address,
-// network.peer.address and port, the body sizes. Those the semantic conventions name as
-// relevant to sampling (method, path, scheme, server address and port, client.address,
-// user agent) and http.route are given at span start, where samplers and OnStart processors
-// see them; the connection's peer and protocol version come with the status at the end.
+// WithFilter leaves requests untraced (health checks; the monitor's page at MonitorPath and the
+// scrape endpoint at MetricsPath are left out by default). A ServeMux that NewHandler wraps, directly or through trail.NewHandler, is
+// asked for the pattern it will match before it serves, so the server span is named by its
+// route ("GET /users/{id}") from its start; routers other than http.ServeMux name the route
+// with SetRoute, which renames the span at once. Server spans carry the attributes otelhttp
+// sets: server.address and server.port, client.address, network.peer.address and port, the
+// body sizes. Those the semantic conventions name as relevant to sampling (method, path,
+// scheme, server address and port, client.address, user agent) and http.route, when the route
+// is known then, are given at span start, where samplers and OnStart processors see them; the
+// connection's peer and protocol version come with the status at the end.
 //
 //	handler := otelctx.NewHandler(mux)                     // server spans, request ID, store
 //	client := &http.Client{Transport: otelctx.NewTransport(nil)} // client spans, headers out

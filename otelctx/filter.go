@@ -10,6 +10,12 @@ import (
 // lists its own request as active. Mounted elsewhere, exclude it with WithFilter.
 const MonitorPath = "/debug/ctxtrail"
 
+// MetricsPath is where Prometheus scrapes by default, where the prometheus metrics exporter
+// serves (see WithPrometheusAddr) and where a program mounts Provider.MetricsHandler. NewHandler
+// never traces a request for exactly this path, so a scrape every few seconds adds neither a
+// span nor a request to the metrics it reads. Mounted elsewhere, exclude it with WithFilter.
+const MetricsPath = "/metrics"
+
 // WithFilter adds a filter: fn reports whether a request is traced. A request any filter refuses
 // is passed on untouched: NewHandler calls the next handler with the request as it came (no
 // span, no request ID, no request store, no response headers) and a Transport sends it through
@@ -20,7 +26,7 @@ const MonitorPath = "/debug/ctxtrail"
 //		return r.URL.Path != "/healthz"
 //	}))
 //
-// Besides the filters given, NewHandler leaves out requests for MonitorPath.
+// Besides the filters given, NewHandler leaves out requests for MonitorPath and MetricsPath.
 func WithFilter(fn func(r *http.Request) bool) HTTPOption {
 	return sharedOption(func(c httpConfig) httpConfig {
 		if fn != nil {
@@ -40,8 +46,12 @@ func (c *httpConfig) traced(r *http.Request) bool {
 	return true
 }
 
-// notMonitorPage is NewHandler's first filter: false for MonitorPath and the paths below it.
+// notMonitorPage is NewHandler's first filter: false for ctxtrail's own pages, MonitorPath and
+// the paths below it, and MetricsPath.
 func notMonitorPage(r *http.Request) bool {
 	p := r.URL.Path
+	if p == MetricsPath {
+		return false
+	}
 	return !strings.HasPrefix(p, MonitorPath) || (len(p) > len(MonitorPath) && p[len(MonitorPath)] != '/')
 }

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // hmSetup is a tracer provider with a recorder and a meter provider with a manual reader.
@@ -116,13 +117,14 @@ func hmDo(t *testing.T, method, url, body string) *http.Response {
 func TestServerMetricsFollowSemconv(t *testing.T) {
 	s := newHMSetup(t)
 	srv := hmServer(t, s)
-	var traceIDs []string
+	var traceIDs []string // X-Trace-Id of the seven GET /orders/{id}, the series ok200 below
 	for i := range 5 {
 		resp := hmDo(t, "GET", fmt.Sprintf("%s/orders/%d", srv.URL, i), "")
 		traceIDs = append(traceIDs, resp.Header.Get("X-Trace-Id"))
 	}
 	for range 2 {
-		hmDo(t, "GET", srv.URL+"/orders/slow", "")
+		resp := hmDo(t, "GET", srv.URL+"/orders/slow", "")
+		traceIDs = append(traceIDs, resp.Header.Get("X-Trace-Id"))
 	}
 	for range 3 {
 		hmDo(t, "POST", srv.URL+"/orders", "{}")
@@ -178,7 +180,21 @@ func TestServerMetricsFollowSemconv(t *testing.T) {
 	if above < 2 || dp.Sum < 0.06 {
 		t.Errorf("slow requests: %d in buckets above 25ms, sum %vs; buckets %v", above, dp.Sum, dp.BucketCounts)
 	}
-	// Exemplars point at the traces of sampled requests.
+	// Each request was a trace of its own, and told the caller which (X-Trace-Id).
+	served := map[string]bool{}
+	for _, sp := range s.sr.Ended() {
+		if sp.SpanKind() == trace.SpanKindServer && sp.Name() == "GET /orders/{id}" {
+			served[sp.SpanContext().TraceID().String()] = true
+		}
+	}
+	told := map[string]bool{}
+	for _, tid := range traceIDs {
+		if !served[tid] || told[tid] {
+			t.Errorf("X-Trace-Id %q: not the trace of one GET /orders/{id} server span (have %v)", tid, served)
+		}
+		told[tid] = true
+	}
+	// Exemplars point at the traces of sampled requests: traces their callers were told of.
 	if len(dp.Exemplars) == 0 {
 		t.Fatal("no exemplars on the duration histogram")
 	}
@@ -193,8 +209,10 @@ func TestServerMetricsFollowSemconv(t *testing.T) {
 		if !found {
 			t.Errorf("exemplar trace %s span %x matches no server span", tid, ex.SpanID)
 		}
+		if !told[tid] {
+			t.Errorf("exemplar trace %s is none of the X-Trace-Id values the requests got: %v", tid, traceIDs)
+		}
 	}
-	_ = traceIDs
 
 	a, ok := ms["http.server.active_requests"]
 	if !ok {
@@ -407,6 +425,73 @@ func TestAllocClientMetrics(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestServerMetricsImplicitOK: a handler that writes nothing answers 200 (net/http's default), and
+// the duration is recorded with http.response.status_code=200, not without a status.
+func TestServerMetricsImplicitOK(t *testing.T) {
+	s := newHMSetup(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /silent", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("GET /header-only", func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("X-Note", "1") })
+	srv := httptest.NewServer(NewHandler(mux, WithTracerProvider(s.tp), s.opt))
+	defer srv.Close()
+	for _, p := range []string{"/silent", "/header-only"} {
+		if resp := hmDo(t, "GET", srv.URL+p, ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s answered %d", p, resp.StatusCode)
+		}
+	}
+	pts := histPoints(t, s.collect(t)["http.server.request.duration"])
+	for _, route := range []string{"/silent", "/header-only"} {
+		k := "http.request.method=GET,http.response.status_code=200,http.route=" + route +
+			",network.protocol.name=http,network.protocol.version=1.1,url.scheme=http"
+		if pts[k].Count != 1 {
+			t.Errorf("no duration recorded with status 200 for %s; have %v", route, keys(pts))
+		}
+	}
+	if len(pts) != 2 {
+		t.Errorf("series %v, want the two above", keys(pts))
+	}
+}
+
+// TestClientMetricsExemplarIsClientSpan: the exemplar of http.client.request.duration names the
+// Transport's client span, not the span the caller's context carried.
+func TestClientMetricsExemplarIsClientSpan(t *testing.T) {
+	s := newHMSetup(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	defer srv.Close()
+	client := &http.Client{Transport: NewTransport(nil, WithTracerProvider(s.tp), WithPropagator(mwPropagator()), s.opt)}
+	ctx, parent := s.tp.Tracer("test").Start(context.Background(), "checkout")
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/stock", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	parent.End()
+
+	var clientSpan sdktrace.ReadOnlySpan
+	for _, sp := range s.sr.Ended() {
+		if sp.SpanKind() == trace.SpanKindClient {
+			clientSpan = sp
+		}
+	}
+	if clientSpan == nil || clientSpan.Parent().SpanID() != parent.SpanContext().SpanID() {
+		t.Fatalf("no client span under the caller's span: %v", s.sr.Ended())
+	}
+	var exs []metricdata.Exemplar[float64]
+	for _, dp := range histPoints(t, s.collect(t)["http.client.request.duration"]) {
+		exs = append(exs, dp.Exemplars...)
+	}
+	if len(exs) != 1 {
+		t.Fatalf("%d exemplars on http.client.request.duration, want 1", len(exs))
+	}
+	want := clientSpan.SpanContext()
+	if got := fmt.Sprintf("%x/%x", exs[0].TraceID, exs[0].SpanID); got != want.TraceID().String()+"/"+want.SpanID().String() {
+		t.Errorf("exemplar names %s, want the client span %s/%s (the caller's span is %s)",
+			got, want.TraceID(), want.SpanID(), parent.SpanContext().SpanID())
+	}
+}
 
 func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

@@ -202,7 +202,10 @@ func Middleware(opts ...HandlerOption) func(http.Handler) http.Handler {
 //     traceparent, tracestate and baggage, and the x-headers with the default composite),
 //     counting bad headers through the WarnLimiter;
 //  2. starts a server span: a child of the incoming span context, or at a trust boundary (see
-//     WithTrustBoundary) a new root linked to it, or a new root when nothing valid came in;
+//     WithTrustBoundary) a new root linked to it, or a new root when nothing valid came in. When
+//     next is an http.ServeMux (or wraps one and passes on its Handler method, as
+//     trail.NewHandler does), the pattern it will match is looked up first, so the span is
+//     named "GET /users/{id}" and has http.route from its start (see Route and SetRoute);
 //  3. puts the request store in the context: the request ID (a safe incoming x-request-id or a
 //     new one, see WithRequestID) and the fields http.request.method and url.path (see
 //     AddFields);
@@ -289,7 +292,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var peer peerAddr
 	peer.host, peer.port = splitHostPort(r.RemoteAddr)
 	attrs = appendPeerAttrs(attrs, r, r.TLS != nil, peer)
-	route := routeOf(r.Pattern)
+	route, pattern := muxRoute(h.next, r) // route.go
 	if route != "" {
 		attrs = append(attrs, semconv.HTTPRouteKey.String(route))
 	}
@@ -317,17 +320,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The store's first version: http.request.method, url.path and, at a boundary, the caller's
 	// request ID, on top of whatever an outer layer added.
 	storeKVs := [...]attribute.KeyValue{caller, attrs[0], attrs[1]} // an empty caller is skipped
+	s.rw.route.early = route
 	s.fields.fill(fieldsKey.Value(s.Context), &s.rw.route, storeKVs[:])
 	s.id = id // never empty: from here on s answers the store and request-ID keys itself
 
 	var name string
 	if h.cfg.spanName != nil {
-		name = h.cfg.spanName(r)
+		rn := r
+		if pattern != r.Pattern { // the formatter sees the pattern the mux is about to match
+			withPattern := *r
+			withPattern.Pattern = pattern
+			rn = &withPattern
+		}
+		name = h.cfg.spanName(rn)
 	} else {
 		name = serverSpanName(method, route)
 	}
 	spanOpts = append(spanOpts, b.WithAttributes(attrs))
 	ctx, span := tracer.Start(s, name, spanOpts...)
+	s.rw.route.span, s.rw.route.method, s.rw.route.rename = span, method, h.cfg.spanName == nil
 	mrec := h.cfg.serverStart(ctx, method, r) // httpmetrics.go
 
 	s.setEcho(w.Header(), span.SpanContext().TraceID())

@@ -23,9 +23,10 @@ type fieldSet struct {
 var fieldsKey = NewKey[*fieldSet]("ctxtrail.fields")
 
 // AddFields returns a copy of ctx whose request store holds kvs on top of what ctx's store
-// already holds: the seed's addContext. A later value for the same key replaces the earlier one.
-// The additions are seen down the call chain (by every context derived from the result) and
-// never by ctx itself, its parents or its siblings.
+// already holds, as Node code adds to the store AsyncLocalStorage keeps for a request. A later
+// value for the same key replaces the earlier one. The additions are seen down the call chain
+// (by every context derived from the result) and never by ctx itself, its parents or its
+// siblings.
 //
 // zapbridge writes these fields on every log line of the call chain, and the spans package can
 // copy them onto spans. Invalid keys (empty) are ignored.

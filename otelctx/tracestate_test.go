@@ -135,8 +135,11 @@ func TestParseLevelTwo(t *testing.T) {
 		{"1a=a b", "1a=a b", true},
 		{max32, max32, true},
 		{max32 + ",z=1", "", false},
-		{"1a=1,2b=2,1a=3", "", false},
-		{"1a=1,1a=1", "", false},
+		{"1a=1,2b=2,1a=3", "1a=1,2b=2", true},
+		{"1a=1,1a=1", "1a=1", true},
+		{" foo=1 , foo=2,,bar=3", "foo=1,bar=3", true},
+		{max32 + "," + ms[0], "", false}, // 33 members, one a duplicate: over the limit as sent
+		{"1a=1,1a=x=y", "", false},       // a malformed duplicate still spoils the list
 		{"1a=", "", false},
 		{"=1", "", false},
 		{"1a=\x7f", "", false},
@@ -197,7 +200,7 @@ func TestLevelTwoExtractAndWarnings(t *testing.T) {
 	for _, tt := range []struct {
 		tracestate string
 		warns      bool
-	}{{"1a=1", false}, {"rojo=1", false}, {"1a=1,1a=2", true}, {"A=1", true}} {
+	}{{"1a=1", false}, {"rojo=1", false}, {"1a=1,1a=2", false}, {"A=1", true}, {"1a=1,1a=", true}} {
 		sink := new(mwSink)
 		wl := NewWarnLimiter(time.Hour, sink.sink)
 		srv := httptest.NewServer(NewHandler(http.NotFoundHandler(), WithWarnLimiter(wl),

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/ctxtrail/ctxtrail/internal/logctx"
-	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -199,9 +198,8 @@ func (e *enricher) appendTo(dst []slog.Attr, lc *logctx.Line) []slog.Attr {
 	}
 	if lc.Bag.Len() > 0 {
 		for _, k := range e.cfg.baggage {
-			// An identifier member's value must be an identifier, as baggage.UserID().Get wants.
-			if m := lc.Bag.Member(k); m.Key() != "" && w3cbaggage.ValidValue(k, m.Value()) {
-				dst = append(dst, slog.String(k, m.Value()))
+			if v, ok := lc.Member(k); ok {
+				dst = append(dst, slog.String(k, v))
 			}
 		}
 	}

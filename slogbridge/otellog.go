@@ -23,7 +23,9 @@ const ScopeName = logctx.OTelScope + "slogbridge"
 // it, so the logging goroutine never waits for the exporter. With otelctx's provider, a record
 // whose attribute keys the bridge finds unique skips the SDK's own duplicate-key check (what is
 // exported is the same). A provider that is not enabled when the option is applied is ignored.
-// What the next handler writes does not change. A nil lp is ignored.
+// What the next handler writes does not change. A nil lp is ignored. Attributes given to next
+// itself (next.WithAttrs) before NewHandler are written by next but cannot reach the records:
+// give them to the logger over the bridge (slog.New(h).With) instead.
 func WithLoggerProvider(lp log.LoggerProvider) Option {
 	return optionFunc(func(c config) config {
 		if lp == nil {

@@ -219,7 +219,7 @@ func TestOTelDuplicateKeys(t *testing.T) {
 	l.InfoContext(ctx, "unique", "a", 1, "b", "x")
 	l.InfoContext(ctx, "repeated", "a", 1, "b", "x", "a", 2)
 	l.InfoContext(ctx, "repeats a field", "tenant", "other")
-	l.With("a", 0).InfoContext(ctx, "repeats With", "a", 1)
+	l.With("a", 0, "w", "kept").InfoContext(ctx, "repeats With", "a", 1)
 	if err := p.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestOTelDuplicateKeys(t *testing.T) {
 		"unique":          "request_id=req-d tenant=acme a=1 b=x",
 		"repeated":        "request_id=req-d tenant=acme a=2 b=x",
 		"repeats a field": "request_id=req-d tenant=other",
-		"repeats With":    "request_id=req-d tenant=acme a=1",
+		"repeats With":    "request_id=req-d tenant=acme a=1 w=kept", // w: the With attribute survives
 	} {
 		if got := exp.Attributes(body); got != want {
 			t.Errorf("%q exported %q, want %q", body, got, want)

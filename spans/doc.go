@@ -46,14 +46,17 @@
 // serves JSON and a small HTML page as an http.Handler, like OpenTelemetry's zpages tracez, and
 // can log its counts periodically (WithStatsLogger). Its memory is bounded however many spans
 // leak: a capped active list (the spans past the cap count in "(untracked)" rows), a capped
-// set of names. A span counts under the name it has, so a server span renamed to its route
-// once routing is done counts under the route.
+// set of names. A span counts under the name it has at the moment it is read, so a request in
+// flight shows under its route as soon as the route is known: from the server span's start
+// when otelctx.NewHandler wraps a ServeMux (directly or through trail.NewHandler), from
+// otelctx.SetRoute's call for other routers. Given to ctxtrail.WithSpanProcessor, the monitor
+// also shows what became of the ended spans (exported, dropped, failed; see SetExportStats).
 //
 //	mon := spans.NewMonitor(spans.WithLeakThreshold(30*time.Second))
 //	provider, err := ctxtrail.Install(ctx,
 //		ctxtrail.WithSpanProcessor(p), ctxtrail.WithSpanProcessor(mon),
 //		ctxtrail.WithSampler(mon.Sampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))))
-//	debugMux.Handle("/debug/spans", mon)
+//	debugMux.Handle(otelctx.MonitorPath, mon) // "/debug/ctxtrail", never traced by otelctx.NewHandler
 //
 // # Sampled-out spans
 //

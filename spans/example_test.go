@@ -147,7 +147,7 @@ func ExampleMonitor_ServeHTTP() {
 	defer span.End()
 
 	rec := httptest.NewRecorder()
-	mon.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/spans?format=json", nil))
+	mon.ServeHTTP(rec, httptest.NewRequest("GET", "/debug/ctxtrail?format=json", nil))
 	var page struct {
 		Stats struct {
 			Active int `json:"active"`

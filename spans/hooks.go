@@ -40,10 +40,10 @@ type InitInfo struct {
 // TraceID returns the span's trace ID.
 func (i InitInfo) TraceID() trace.TraceID { return i.Span.SpanContext().TraceID() }
 
-// SpanID returns the span's ID: the seed's asyncId.
+// SpanID returns the span's ID, what async_hooks in Node calls the resource's asyncId.
 func (i InitInfo) SpanID() trace.SpanID { return i.Span.SpanContext().SpanID() }
 
-// ParentSpanID returns the parent span's ID, the seed's triggerAsyncId; zero for a root span.
+// ParentSpanID returns the parent span's ID, async_hooks' triggerAsyncId; zero for a root span.
 func (i InitInfo) ParentSpanID() trace.SpanID {
 	if i.Context != nil {
 		// The SDK took the parent from this context (a new root has a new trace ID); reading it

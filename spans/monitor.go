@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ctxtrail/ctxtrail"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -77,7 +76,7 @@ type Monitor struct {
 	untracked nameCounters
 	leaksSent atomic.Uint64
 
-	exportStats atomic.Pointer[func() ctxtrail.Stats] // SetExportStats
+	exportStats atomic.Pointer[func() ExportStats] // SetExportStats
 
 	shut     atomic.Bool
 	stop     chan struct{}

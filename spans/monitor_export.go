@@ -1,23 +1,33 @@
 package spans
 
-import "github.com/ctxtrail/ctxtrail"
-
 // SetExportStats makes the monitor's page and JSON show what happened to the spans after they
 // ended: exported, dropped because the export queue was full, lost in failed exports, still
-// queued. Pass the Provider's Stats method; the Monitor is created before Install returns the
-// Provider, hence a setter rather than an option:
+// queued. ctxtrail.Install calls it with the Provider's Stats for a Monitor given to
+// ctxtrail.WithSpanProcessor, so a monitor installed that way needs nothing more:
 //
 //	mon := spans.NewMonitor()
-//	p, err := ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(mon))
-//	mon.SetExportStats(p.Stats)
+//	p, err := ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(mon)) // export stats wired
 //
-// A nil fn removes the section. Safe to call at any time.
-func (m *Monitor) SetExportStats(fn func() ctxtrail.Stats) {
+// Call it yourself for a monitor registered another way, with the stats of the pipeline that
+// exports its spans (ctxtrail's Stats converts: spans.ExportStats(p.Stats())). A nil fn removes
+// the section. Safe to call at any time; the last call wins.
+func (m *Monitor) SetExportStats(fn func() ExportStats) {
 	if fn == nil {
 		m.exportStats.Store(nil)
 		return
 	}
 	m.exportStats.Store(&fn)
+}
+
+// ExportStats is what happened to the spans after they ended, as an exporting pipeline counts
+// it; ctxtrail.Stats has the same fields and converts to it.
+type ExportStats struct {
+	Ended         uint64 // sampled spans that ended and were offered to an exporter
+	Exported      uint64 // spans the exporter accepted
+	Dropped       uint64 // spans refused because the export queue was full
+	Failed        uint64 // spans carried by exports that returned an error
+	FailedExports uint64 // exports that returned an error
+	Queued        uint64 // spans waiting in the queue or being exported now
 }
 
 // exportView is the export section of the page and the JSON.

@@ -326,10 +326,10 @@ func recordPanic(span trace.Span, pe *PanicError) {
 }
 
 // Run starts a child of the span in ctx named name, calls fn with a context holding the new
-// span, and ends the span: the seed's addSpan(name, fn). An error fn returns is recorded on the
-// span (event and status) and returned. A panic is recorded with its stack, the span is ended
-// and the panic goes on with its original value, so http.ErrAbortHandler and recover upstream
-// keep working.
+// span, and ends the span, as a Node tracer runs fn under a child span with
+// AsyncLocalStorage.run. An error fn returns is recorded on the span (event and status) and
+// returned. A panic is recorded with its stack, the span is ended and the panic goes on with
+// its original value, so http.ErrAbortHandler and recover upstream keep working.
 //
 // A Processor registered with the span's tracer provider fires init and destroy for the span,
 // and before and after around fn.

@@ -16,7 +16,7 @@ type core struct {
 	inner zapcore.Core
 	e     *enricher
 	ctx   context.Context // from With(Context(ctx)): whose span gets events; nil when none
-	with  []zapcore.Field // fields given to With, kept for OpenTelemetry records only
+	with  []zapcore.Field // fields given to With, kept for OpenTelemetry records (and for New)
 }
 
 var _ zapcore.Core = (*core)(nil)
@@ -50,10 +50,10 @@ func (c *core) Sync() error { return c.inner.Sync() }
 
 // With returns a child core holding fields. A Context field among them is expanded here, once.
 func (c *core) With(fields []zapcore.Field) zapcore.Core {
-	clone := &core{inner: c.inner, e: c.e, ctx: c.ctx, with: c.with}
-	if c.e.cfg.otel != nil {
-		clone.with = append(append([]zapcore.Field(nil), c.with...), fields...)
-	}
+	// Kept even without WithLoggerProvider: New over this core's logger may emit records, and
+	// the wrapped core has encoded the fields where nothing can read them back.
+	clone := &core{inner: c.inner, e: c.e, ctx: c.ctx,
+		with: append(append([]zapcore.Field(nil), c.with...), fields...)}
 	ctx, i, done := contextIn(fields)
 	if i < 0 || done {
 		clone.inner = c.inner.With(fields)

@@ -48,6 +48,11 @@
 //	p, _ := ctxtrail.Install(ctx) // OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (or OTEL_LOGS_EXPORTER=otlp) set
 //	... WithLoggerProvider(p.LoggerProvider())
 //
+// Fields given to a *zap.Logger's With before New reach zap's output only: zap has encoded them
+// into its core, where nothing can read them back. Give them to the Logger's With, or wrap the
+// core with NewCore first (zap.New(zapbridge.NewCore(core)).With(...)): a bridge core keeps its
+// With fields, and New over such a logger carries them into the records.
+//
 // The record goes through the SDK's batch processor, which otelctx bounds and counts
 // (Provider.LogStats): a full queue drops the record, never blocks the logging goroutine. What
 // the user's own output gets is unchanged, byte for byte (the tests compare).

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/ctxtrail/ctxtrail/internal/logctx"
-	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
@@ -53,9 +52,8 @@ func (e *enricher) appendTo(dst []zapcore.Field, lc *logctx.Line) []zapcore.Fiel
 	}
 	if lc.Bag.Len() > 0 {
 		for _, k := range e.cfg.baggage {
-			// An identifier member's value must be an identifier, as baggage.UserID().Get wants.
-			if m := lc.Bag.Member(k); m.Key() != "" && w3cbaggage.ValidValue(k, m.Value()) {
-				dst = append(dst, zap.String(k, m.Value()))
+			if v, ok := lc.Member(k); ok {
+				dst = append(dst, zap.String(k, v))
 			}
 		}
 	}

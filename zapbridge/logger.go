@@ -31,16 +31,48 @@ func newLogger(direct, wrapped *zap.Logger, e *enricher) *Logger {
 
 // New returns a Logger that writes through zl, keeping its core, level, caller, stack, hooks and
 // fields. A nil zl logs nothing.
+//
+// Fields given to zl's With before New reach zl's output but cannot reach OpenTelemetry records
+// (WithLoggerProvider): zap encodes them into the core, where nothing can read them back. Give
+// them to the Logger's With, or wrap the core first and let its With keep them:
+//
+//	zl := zap.New(zapbridge.NewCore(core)).With(zap.String("service", "checkout"))
+//	log := zapbridge.New(zl, zapbridge.WithLoggerProvider(lp)) // records carry service too
+//
+// When zl's core is one made by NewCore (or a Logger's Zap), with or without With since, the
+// Logger takes that core's place: the fields given to its With go into the records, and each
+// line is enriched and emitted once. The Logger then uses opts, or that core's options when
+// opts is empty.
 func New(zl *zap.Logger, opts ...Option) *Logger {
 	if zl == nil {
 		zl = zap.NewNop()
 	}
-	e := newEnricher(newConfig(opts))
-	return newLogger(
+	var under *core
+	if bc, ok := zl.Core().(*core); ok {
+		under = bc
+		zl = zl.WithOptions(zap.WrapCore(func(zapcore.Core) zapcore.Core { return bc.inner }))
+	}
+	var e *enricher
+	if under != nil && len(opts) == 0 {
+		e = under.e
+	} else {
+		e = newEnricher(newConfig(opts))
+	}
+	l := newLogger(
 		zl.WithOptions(zap.AddCallerSkip(callerSkip)),
-		zl.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return newCore(c, e) })),
+		zl.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+			nc := newCore(c, e)
+			if under != nil {
+				nc.ctx, nc.with = under.ctx, under.with
+			}
+			return nc
+		})),
 		e,
 	)
+	if under != nil {
+		l.with = under.with
+	}
+	return l
 }
 
 // Ctx returns a logger for lines of ctx's request. It is a small value: making one does not

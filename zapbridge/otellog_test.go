@@ -221,7 +221,7 @@ func TestOTelDuplicateKeys(t *testing.T) {
 	l.Ctx(ctx).Info("unique", zap.Int("a", 1), zap.String("b", "x"))
 	l.Ctx(ctx).Info("repeated", zap.Int("a", 1), zap.String("b", "x"), zap.Int("a", 2))
 	l.Ctx(ctx).Info("repeats a field", zap.String("tenant", "other"))
-	l.With(zap.Int("a", 0)).Ctx(ctx).Info("repeats With", zap.Int("a", 1))
+	l.With(zap.Int("a", 0), zap.String("w", "kept")).Ctx(ctx).Info("repeats With", zap.Int("a", 1))
 	if err := p.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestOTelDuplicateKeys(t *testing.T) {
 		"unique":          "request_id=req-d tenant=acme a=1 b=x",
 		"repeated":        "request_id=req-d tenant=acme a=2 b=x",
 		"repeats a field": "request_id=req-d tenant=other",
-		"repeats With":    "request_id=req-d tenant=acme a=1",
+		"repeats With":    "request_id=req-d tenant=acme a=1 w=kept", // w: the With attribute survives
 	} {
 		if got := exp.Attributes(body); got != want {
 			t.Errorf("%q exported %q, want %q", body, got, want)

@@ -10,11 +10,11 @@ import (
 	"github.com/ctxtrail/ctxtrail/internal/jaegertest"
 )
 
-// The README's "Another backend" blocks, each put in place of storage.yaml's badger block, are
+// OPERATIONS.md's "Another backend" blocks, each put in place of storage.yaml's badger block, are
 // accepted by the real binary's validate command (which checks each backend's keys and required
 // settings without connecting), and a block with a misspelt key is refused.
 func TestReadmeBackendsValidate(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	readme, err := os.ReadFile(filepath.Join("..", "..", "OPERATIONS.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,11 +44,11 @@ func TestReadmeBackendsValidate(t *testing.T) {
 		name, block := string(b[1]), string(b[2])
 		got = append(got, name)
 		if !strings.HasPrefix(block, "        "+name+":\n") {
-			t.Errorf("README's %s block does not start with %q at the badger block's indentation", name, name+":")
+			t.Errorf("OPERATIONS.md's %s block does not start with %q at the badger block's indentation", name, name+":")
 			continue
 		}
 		if out, err := validate(name, block); err != nil {
-			t.Errorf("jaeger validate refuses README's %s block: %v\n%s", name, err, out)
+			t.Errorf("jaeger validate refuses OPERATIONS.md's %s block: %v\n%s", name, err, out)
 		}
 		if name == "cassandra" {
 			bad := strings.Replace(block, "servers:", "server:", 1)
@@ -58,6 +58,6 @@ func TestReadmeBackendsValidate(t *testing.T) {
 		}
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("README's backend blocks: %v, want %v", got, want)
+		t.Errorf("OPERATIONS.md's backend blocks: %v, want %v", got, want)
 	}
 }

@@ -14,7 +14,7 @@
 // docker-compose.yml's scale profile runs the same files in containers.
 //
 // Every port and limit is an environment variable with the usual default, so the tests run
-// both tiers on free loopback ports. The README's "Past one machine" section says what is
+// both tiers on free loopback ports. OPERATIONS.md says what is
 // tested.
 //
 // # Running the tests

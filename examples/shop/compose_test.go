@@ -85,13 +85,17 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s: dockerfile: %v", name, err)
 			continue
 		}
-		m := regexp.MustCompile(`go build [^\n]* (\./\S+)`).FindSubmatch(df)
+		// RUN [cd DIR &&] ... go build ... ./PKG: PKG is relative to DIR (the module it builds in).
+		m := regexp.MustCompile(`RUN (?:cd (\S+) && )?[^\n]*go build [^\n]* (\./\S+)`).FindSubmatch(df)
 		if m == nil {
 			t.Errorf("%s: Dockerfile has no go build line", name)
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(ctxDir, string(m[1]), "main.go")); err != nil {
-			t.Errorf("%s: Dockerfile builds %s, which has no main.go", name, m[1])
+		if _, err := os.Stat(filepath.Join(ctxDir, string(m[1]), "go.mod")); err != nil {
+			t.Errorf("%s: Dockerfile builds in %q, which is not a module", name, m[1])
+		}
+		if _, err := os.Stat(filepath.Join(ctxDir, string(m[1]), string(m[2]), "main.go")); err != nil {
+			t.Errorf("%s: Dockerfile builds %s in %q, which has no main.go", name, m[2], m[1])
 		}
 
 		// Jaeger keeps traces (and metrics) only: the environment must not send log records there,

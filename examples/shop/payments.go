@@ -48,8 +48,10 @@ var paymentsDesc = grpc.ServiceDesc{
 	Metadata: "examples/shop/payments.go",
 }
 
-// newPaymentsServer is the payments gRPC server: ctxtrail's stats handler and ID echo, then
-// trail's recovery, which turns a panic into a report and codes.Internal.
+// newPaymentsServer is the payments gRPC server: ctxtrail's stats handler, ID echo and 64 KiB
+// bound on a call's metadata (grpcctx.DefaultMaxHeaderListSize, the HTTP services'
+// MaxHeaderBytes; grpc-go's own is 16 MiB), then trail's recovery, which turns a panic into a
+// report and codes.Internal.
 func (s *Service) newPaymentsServer() *grpc.Server {
 	opts := append(grpcctx.ServerOptions(grpcctx.WithProvider(s.tel.Provider)),
 		grpc.ChainUnaryInterceptor(trail.UnaryServerInterceptor(trail.WithSink(s.tel.ReportSink()))))

@@ -61,8 +61,10 @@ func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, erro
 		s.mux.HandleFunc("GET /checkout", s.checkout)
 	case Orders:
 		u, _ := url.Parse(cfg.PaymentsURL) // Check parsed it
+		// The answer's metadata is bounded as payments bounds the calls' (grpc-go's default is 16 MiB).
 		conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithStatsHandler(grpcctx.NewClientHandler(grpcctx.WithProvider(tel.Provider))))
+			grpc.WithStatsHandler(grpcctx.NewClientHandler(grpcctx.WithProvider(tel.Provider))),
+			grpc.WithMaxHeaderListSize(grpcctx.DefaultMaxHeaderListSize))
 		if err != nil {
 			return nil, err
 		}

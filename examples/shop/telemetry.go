@@ -40,7 +40,6 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...c
 		_ = mon.Shutdown(ctx)
 		return nil, err
 	}
-	mon.SetExportStats(p.Stats) // dropped and failed exports on /debug/ctxtrail
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	logs = lockedWriter(logs) // one lock for both loggers' lines

@@ -3,6 +3,7 @@ package logctx
 import (
 	"context"
 
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
@@ -21,6 +22,18 @@ type Line struct {
 	RequestID string
 	Fields    otelctx.Fields
 	Bag       baggage.Baggage // empty unless Keys.Baggage names members
+}
+
+// Member returns the value of the baggage member key when lc carries one that a line may hold.
+// An identifier member (user.id, tenant.id, session.id, request.id) whose value is not an
+// identifier is absent, as baggage.UserID().Get and the span processor see it. Both bridges read
+// members here for their own lines and for OpenTelemetry records, so the two never differ.
+func (lc *Line) Member(key string) (string, bool) {
+	m := lc.Bag.Member(key)
+	if m.Key() == "" || !w3cbaggage.ValidValue(key, m.Value()) {
+		return "", false
+	}
+	return m.Value(), true
 }
 
 // Gatherer reads lines' contexts for one bridge configuration. It is safe for concurrent use.

@@ -46,8 +46,8 @@ func (g *Gatherer) AppendOTel(dst []attribute.KeyValue, lc *Line) []attribute.Ke
 	}
 	if lc.Bag.Len() > 0 {
 		for _, k := range g.Keys.Baggage {
-			if m := lc.Bag.Member(k); m.Key() != "" {
-				dst = append(dst, attribute.String(k, Bound(m.Value())))
+			if v, ok := lc.Member(k); ok {
+				dst = append(dst, attribute.String(k, Bound(v)))
 			}
 		}
 	}

@@ -106,19 +106,21 @@ func start() (stop func(), err error) {
 	return stop, nil
 }
 
-// findScript walks up from the test's folder to the module root.
+// findScript walks up from the test's folder to the repository's scripts/postgres.sh (tests
+// run in modules of their own below the root, such as examples and sqltx's dbtest).
 func findScript() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "scripts", "postgres.sh"), nil
+		script := filepath.Join(dir, "scripts", "postgres.sh")
+		if _, err := os.Stat(script); err == nil {
+			return script, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("pgtest: no go.mod above the test's folder")
+			return "", errors.New("pgtest: no scripts/postgres.sh above the test's folder")
 		}
 		dir = parent
 	}

@@ -12,11 +12,18 @@
 // x-trace-id, x-span-id and x-request-id from the incoming metadata through
 // otelctx.MetadataCarrier, bounded exactly as HTTP headers are: a thousand traceparents,
 // oversized or non-ASCII values and "-bin" keys never become a trace; they start a fresh one
-// and are counted through an otelctx.WarnLimiter (WithWarnLimiter). The request ID is a safe
+// and are counted through an otelctx.WarnLimiter (WithProvider's Provider.WarnLimiter, which the
+// Provider's Shutdown flushes, or WithWarnLimiter's). The request ID is a safe
 // incoming x-request-id or a new one, and the request store holds rpc.method, so zapbridge
 // lines and trail reports inside a handler carry it, as they carry http.request.method inside
 // an HTTP handler. WithTrustBoundary makes a public server start a new root trace linked to the
 // caller's and keep only allowed baggage members.
+//
+// ServerOptions also bounds the metadata of a call at DefaultMaxHeaderListSize (64 KiB, the
+// MaxHeaderBytes of the shop's HTTP servers) instead of grpc-go's 16 MiB: a grpc-go client
+// refuses to send more (codes.Internal), and grpc-go drops a call that comes anyway (it resets
+// the stream, or closes a connection that keeps sending) before any handler runs.
+// grpc.MaxHeaderListSize placed after ServerOptions' options changes the bound.
 //
 // Panics are trail's business: trail.UnaryServerInterceptor and trail.StreamServerInterceptor
 // (package spans/trail) turn a panic into an error report with the RPC's breadcrumbs and
@@ -27,7 +34,9 @@
 //	conn, err := grpc.NewClient(target, grpc.WithStatsHandler(grpcctx.NewClientHandler()), ...)
 //
 // NewClientHandler starts a client span per RPC and writes the trace context and baggage into
-// the outgoing metadata, adding the context's request ID.
+// the outgoing metadata, adding the context's request ID. To bound the metadata of the answers
+// as ServerOptions bounds the calls' (grpc-go's default is 16 MiB there too), add
+// grpc.WithMaxHeaderListSize(grpcctx.DefaultMaxHeaderListSize), as the shop's orders service does.
 //
 // # What goes on the wire
 //

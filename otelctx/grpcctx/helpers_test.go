@@ -152,6 +152,12 @@ func (w *warnSink) all() []error {
 
 func startRig(t *testing.T, srvOpts, cliOpts []grpcctx.Option) *rig {
 	t.Helper()
+	return startRigWith(t, srvOpts, cliOpts)
+}
+
+// startRigWith is startRig with grpc server options applied after ServerOptions' own.
+func startRigWith(t *testing.T, srvOpts, cliOpts []grpcctx.Option, extra ...grpc.ServerOption) *rig {
+	t.Helper()
 	r := &rig{
 		svc:      &testService{calls: make(chan seen, 16)},
 		srvRec:   tracetest.NewSpanRecorder(),
@@ -165,9 +171,9 @@ func startRig(t *testing.T, srvOpts, cliOpts []grpcctx.Option) *rig {
 	r.cliTP = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.cliRec))
 	prop := otelctx.NewPropagator()
 	so := append([]grpcctx.Option{grpcctx.WithTracerProvider(srvTP), grpcctx.WithPropagator(prop), grpcctx.WithWarnLimiter(r.warn)}, srvOpts...)
-	srv := grpc.NewServer(append(grpcctx.ServerOptions(so...),
+	srv := grpc.NewServer(append(append(grpcctx.ServerOptions(so...),
 		grpc.ChainUnaryInterceptor(trail.UnaryServerInterceptor(trail.WithSink(r.reports))),
-		grpc.ChainStreamInterceptor(trail.StreamServerInterceptor(trail.WithSink(r.reports))))...)
+		grpc.ChainStreamInterceptor(trail.StreamServerInterceptor(trail.WithSink(r.reports)))), extra...)...)
 	testpb.RegisterTestServiceServer(srv, r.svc)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -70,11 +70,11 @@ func TestIncomingMetadata(t *testing.T) {
 	md := metadata.MD{"traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
 		"x-request-id": {"a", "b"}, "baggage": {"k=v"}, "other": {"x"}}
 	ctx := metadata.NewIncomingContext(context.Background(), md)
-	inPlace := incomingMetadata(ctx)
+	inPlace := incomingMetadata(ctx, nil)
 	key := incomingKey
 	incomingKey = nil
-	copied := incomingMetadata(ctx)
-	empty := incomingMetadata(context.Background())
+	copied := incomingMetadata(ctx, nil)
+	empty := incomingMetadata(context.Background(), nil)
 	incomingKey = key
 	for _, k := range []string{"traceparent", "x-request-id", "baggage", "tracestate"} {
 		if a, b := inPlace.Get(k), copied.Get(k); a != b {
@@ -84,7 +84,7 @@ func TestIncomingMetadata(t *testing.T) {
 	if inPlace.Get("traceparent") == "" || len(copied["x-request-id"]) != 2 || len(empty) != 0 {
 		t.Errorf("in place %v, copied %v, without metadata %v", inPlace, copied, empty)
 	}
-	if len(incomingMetadata(context.Background())) != 0 {
+	if len(incomingMetadata(context.Background(), nil)) != 0 {
 		t.Error("metadata without incoming metadata")
 	}
 }

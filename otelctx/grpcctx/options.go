@@ -30,6 +30,7 @@ type config struct {
 	public         func(ctx context.Context, fullMethod string) bool
 	allowBaggage   baggage.Filter
 	warn           *otelctx.WarnLimiter
+	providerWarn   *otelctx.WarnLimiter // WithProvider's, the default of warn
 	messageEvents  bool
 	trustRequestID bool
 	xTrace         bool // WithXTraceHeaders
@@ -51,6 +52,9 @@ func newConfig(opts []Option) config {
 		c.prop = otel.GetTextMapPropagator() // delegates too
 	}
 	if c.warn == nil {
+		c.warn = c.providerWarn
+	}
+	if c.warn == nil {
 		c.warn = otelctx.NewWarnLimiter(otelctx.DefaultWarnInterval, nil)
 	}
 	return c
@@ -69,12 +73,16 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c config) config { c.prop = p; return c })
 }
 
-// WithProvider takes the tracers, meters and propagator from the Provider that
-// ctxtrail.Install made; handy with ctxtrail.WithoutGlobal.
+// WithProvider takes the tracer provider, the meter provider, the propagator and the warn
+// limiter (Provider.WarnLimiter, unless WithWarnLimiter names another) from a Provider made by
+// ctxtrail.Install; handy with ctxtrail.WithoutGlobal. Warnings about bad incoming metadata then
+// go where Install's WithErrorHandler says, and the Provider's Shutdown reports those its last
+// interval swallowed, as for an HTTP handler given otelctx.WithProvider.
 func WithProvider(p otelctx.Provider) Option {
 	return optionFunc(func(c config) config {
 		if p != nil {
 			c.tp, c.prop, c.mp = providers.Tracers(p), p.Propagator(), providers.Meters(p)
+			c.providerWarn = p.WarnLimiter()
 		}
 		return c
 	})
@@ -109,9 +117,11 @@ func WithTrustedRequestID() Option {
 	return optionFunc(func(c config) config { c.trustRequestID = true; return c })
 }
 
-// WithWarnLimiter sets where warnings about bad incoming metadata go. By default each server
-// handler has its own otelctx.NewWarnLimiter(otelctx.DefaultWarnInterval, nil); share one with
-// the HTTP middleware (otelctx.WithWarnLimiter) to rate-limit them together.
+// WithWarnLimiter sets where warnings about bad incoming metadata go. By default a handler given
+// WithProvider(p) uses p.WarnLimiter(), which p.Shutdown flushes, and any other server handler
+// has its own otelctx.NewWarnLimiter(otelctx.DefaultWarnInterval, nil), which reports through
+// otel.Handle; share one with the HTTP middleware (otelctx.WithWarnLimiter) to rate-limit them
+// together, and call its Flush when the process stops.
 func WithWarnLimiter(l *otelctx.WarnLimiter) Option {
 	return optionFunc(func(c config) config { c.warn = l; return c })
 }

@@ -2,12 +2,14 @@ package grpcctx
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/internal/ctxkey"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -18,13 +20,29 @@ import (
 var incomingKeys = [...]string{"traceparent", "tracestate", "baggage",
 	otelctx.HeaderTraceID, otelctx.HeaderSpanID, otelctx.HeaderRequestID}
 
+// DefaultMaxHeaderListSize is the bound ServerOptions puts on the metadata of one call, in
+// bytes as HTTP/2 counts them (names, values and 32 bytes per field, uncompressed): 64 KiB, what
+// ctxtrail's HTTP examples give net/http's MaxHeaderBytes. It holds every trace header ctxtrail
+// reads at its W3C limit (baggage 8 KiB, tracestate about 16 KiB, traceparent and the
+// x-headers) with room for auth. grpc-go's own default is 16 MiB, which lets each caller make
+// the server hold megabytes per call.
+const DefaultMaxHeaderListSize = 64 << 10
+
 // ServerOptions returns what a grpc.Server needs for ctxtrail: the server stats handler
-// (NewServerHandler) and the unary and stream interceptors that echo the request ID in the
-// response header metadata (see UnaryServerInterceptor):
+// (NewServerHandler), the unary and stream interceptors that echo the request ID in the
+// response header metadata (see UnaryServerInterceptor), and
+// grpc.MaxHeaderListSize(DefaultMaxHeaderListSize):
 //
 //	srv := grpc.NewServer(grpcctx.ServerOptions()...)
+//
+// The server advertises the bound, so a grpc-go client refuses to send a call over it
+// (codes.Internal, "header list size to send violates the maximum size"); a call that comes
+// anyway is dropped (grpc-go resets the stream, or closes a connection that keeps sending)
+// before any handler runs. To allow more, put grpc.MaxHeaderListSize after ServerOptions'
+// options: grpc-go applies them in order, the last one wins.
 func ServerOptions(opts ...Option) []grpc.ServerOption {
 	return []grpc.ServerOption{
+		grpc.MaxHeaderListSize(DefaultMaxHeaderListSize),
 		grpc.StatsHandler(NewServerHandler(opts...)),
 		grpc.ChainUnaryInterceptor(UnaryServerInterceptor(opts...)),
 		grpc.ChainStreamInterceptor(StreamServerInterceptor(opts...)),
@@ -61,7 +79,7 @@ var _ stats.Handler = (*serverHandler)(nil)
 
 // TagRPC extracts the incoming context and starts the server span.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	md := incomingMetadata(ctx)
+	md := incomingMetadata(ctx, h.cfg.prop)
 	ctx, id := otelctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
 
 	m := h.methods.get(info.FullMethodName)
@@ -88,19 +106,32 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 // incomingMetadata returns the incoming metadata of ctx for reading. grpc-go's accessors copy
 // it (ValueFromIncomingContext copies the values of a key, FromIncomingContext the whole of
 // it); the handler only reads it, so it reads the metadata in place when it can
-// (incomingKey), else copies out the keys it reads. A carrier from here is never written to.
-func incomingMetadata(ctx context.Context) otelctx.MetadataCarrier {
+// (incomingKey), else copies out the keys it reads: ctxtrail's (incomingKeys) and those prop
+// lists in Fields, so that a propagator reading other headers (b3, say) sees on both paths
+// what the caller sent. A carrier from here is never written to.
+func incomingMetadata(ctx context.Context, prop propagation.TextMapPropagator) otelctx.MetadataCarrier {
 	if incomingKey != nil {
 		md, _ := ctx.Value(incomingKey).(metadata.MD)
 		return otelctx.MetadataCarrier(md)
 	}
 	var md otelctx.MetadataCarrier
-	for _, k := range incomingKeys {
+	copyKey := func(k string) {
+		if _, done := md[k]; done {
+			return
+		}
 		if vs := metadata.ValueFromIncomingContext(ctx, k); len(vs) > 0 {
 			if md == nil {
 				md = make(otelctx.MetadataCarrier, len(incomingKeys))
 			}
 			md[k] = vs
+		}
+	}
+	for _, k := range incomingKeys {
+		copyKey(k)
+	}
+	if prop != nil {
+		for _, k := range prop.Fields() {
+			copyKey(strings.ToLower(k))
 		}
 	}
 	return md

@@ -18,6 +18,21 @@
 // standard output, or to ctxtrail.WithWriter's writer. New builds one by hand, for instance to
 // share it between several services of one process, which then draw as one trace.
 //
+// # One process's view
+//
+// A Printer draws the spans of its own process: those of the tracer providers it serves. When a
+// request comes from another process, with a traceparent, the trace is drawn from this process's
+// server span down, and that span is marked "(parent missing)": its parent is the caller's
+// client span, which only the caller's process holds. The trace prints as soon as the server
+// span ends; nothing waits for the caller's part. Services that run in one process and share one
+// Printer (New, then ctxtrail.WithWaterfall with it for each) draw as one trace.
+//
+// To see a trace across processes, send every service's spans to a tool that joins them: Jaeger
+// (OTLP; the repository's docker-compose.yml runs it), where a trace is found by the ID that each
+// response carries in x-trace-id, or, in the terminal, examples/traceview, which draws the whole
+// trace from Jaeger's query API (traceview -jaeger http://localhost:16686 <trace-id>) or from the
+// console exporter's JSON lines of several services read together (traceview a.jsonl b.jsonl).
+//
 // # Log lines
 //
 // zapbridge.WithWaterfall (and slogbridge's option of the same name) hand every line logged in

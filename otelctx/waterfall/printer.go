@@ -40,7 +40,8 @@ var ErrShutdown = errors.New("waterfall: printer shut down")
 // one goroutine groups and prints, in the order spans ended. One Printer may serve several
 // tracer providers (services) of one process; a server span whose remote parent is a client
 // span started through the same Printer is then drawn under that client span, in one trace,
-// printed once the local root and every such hop have ended.
+// printed once the local root and every such hop have ended. A caller in another process is not
+// seen: the server span that answered it is the local root, drawn "(parent missing)".
 //
 // Memory is bounded: at most MaxTraces traces wait for their root, each keeping MaxSpans spans
 // and MaxLines lines; a trace whose root has not ended after MaxAge, or that is pushed out by

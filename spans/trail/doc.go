@@ -36,8 +36,9 @@
 //   - the trace and span IDs of the span in ctx, the request ID (otelctx.RequestID) and the
 //     request-store fields (otelctx.AddFields) named by WithFieldKeys: by default
 //     http.request.method, url.path, http.route, rpc.service, rpc.method, enduser.id and
-//     user.id. A field set with trail.AddFields reaches reports captured from outer contexts of
-//     the request too, such as the panic middleware's;
+//     user.id (http.route from otelctx.Route when the store lacks it). A field set with
+//     trail.AddFields reaches reports captured from outer contexts of the request too, such as
+//     the panic middleware's;
 //   - a copy of the trail's breadcrumbs and how many the caps dropped.
 //
 // CapturePanic does the same for a recovered panic value, with the stack of the panic.

@@ -28,7 +28,9 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 //
 // Either way the server goes on serving. http.ErrAbortHandler raised by next is let through
 // untouched. Put NewHandler inside otelctx.NewHandler, so that the server span, the request ID
-// and the request store are in the context it captures from:
+// and the request store are in the context it captures from; when next is a ServeMux,
+// otelctx.NewHandler sees its pattern through NewHandler, so the span is named by its route
+// from its start and reports carry http.route:
 //
 //	handler := otelctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink)))
 func NewHandler(next http.Handler, opts ...Option) http.Handler {
@@ -88,6 +90,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(rw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 	}()
 	h.next.ServeHTTP(rw, r2)
+}
+
+// Handler returns, for otelctx.NewHandler outside, the pattern a ServeMux inside would match
+// (ServeMux's Handler method, passed on), so that the server span is named by its route from
+// its start and error reports carry http.route. The handler returned is h itself.
+func (h *handler) Handler(r *http.Request) (http.Handler, string) {
+	if f, ok := h.next.(interface {
+		Handler(*http.Request) (http.Handler, string)
+	}); ok {
+		_, pattern := f.Handler(r)
+		return h, pattern
+	}
+	return h, ""
 }
 
 // responseWriter notes whether the final response headers have gone out. It forwards Flush,

@@ -166,7 +166,9 @@ func capture(ctx context.Context, err error, panicked bool) *Report {
 }
 
 // contextFields reads keys from ctx's request store, with the values set through AddFields on
-// the trail winning, since they may be newer than what an outer ctx holds.
+// the trail winning, since they may be newer than what an outer ctx holds. http.route, which
+// the otelctx middleware keeps beside the store rather than in it, comes from otelctx.Route
+// when neither has it.
 func contextFields(ctx context.Context, keys []attribute.Key, fromTrail []attribute.KeyValue) []attribute.KeyValue {
 	store := otelctx.FieldsFrom(ctx)
 	var out []attribute.KeyValue
@@ -175,6 +177,11 @@ func contextFields(ctx context.Context, keys []attribute.Key, fromTrail []attrib
 		for _, kv := range fromTrail {
 			if kv.Key == k {
 				v, ok = kv.Value, true
+			}
+		}
+		if !ok && k == semconv.HTTPRouteKey {
+			if route := otelctx.Route(ctx); route != "" {
+				v, ok = attribute.StringValue(route), true
 			}
 		}
 		if !ok {

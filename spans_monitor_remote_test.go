@@ -1,4 +1,4 @@
-package spans
+package ctxtrail_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/spans"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -36,7 +37,7 @@ func TestMonitorSampledOutUnderJaegerRemote(t *testing.T) {
 			// Initial rate 0: until the first poll every span is dropped, so a sampler that never
 			// reached the endpoint samples nothing and fails the fraction check below.
 			t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+srv.URL+"/sampling,pollingIntervalMs=50,initialSamplingRate=0")
-			mon := NewMonitor()
+			mon := spans.NewMonitor()
 			p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
 				ctxtrail.WithServiceName("checkout"), ctxtrail.WithSpanProcessor(mon), ctxtrail.WithSamplerWrapper(mon.Sampler))
 			if err != nil {
@@ -83,9 +84,9 @@ func TestMonitorSampledOutUnderJaegerRemote(t *testing.T) {
 			}
 			after := mon.Stats()
 			rows, rowsBefore := nameStats(after), nameStats(before)
-			delta := func(key string) Counts {
+			delta := func(key string) spans.Counts {
 				a, b := rows[key], rowsBefore[key]
-				return Counts{Created: a.Created - b.Created, SampledOut: a.SampledOut - b.SampledOut}
+				return spans.Counts{Created: a.Created - b.Created, SampledOut: a.SampledOut - b.SampledOut}
 			}
 			for _, c := range []struct {
 				key     string

@@ -1,10 +1,11 @@
-package spans
+package ctxtrail_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/spans"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -13,7 +14,7 @@ import (
 // Install's MeterProvider without any further call.
 func TestMonitorMetricsThroughInstall(t *testing.T) {
 	t.Setenv("OTEL_METRICS_EXPORTER", "")
-	mon := NewMonitor()
+	mon := spans.NewMonitor()
 	rd := sdkmetric.NewManualReader()
 	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
 		ctxtrail.WithSpanProcessor(mon), ctxtrail.WithMetricReader(rd))
