@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/internal/headervalues"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
@@ -61,7 +62,7 @@ func startEdge(t *testing.T, prop propagation.TextMapPropagator, opts ...otelctx
 	base := &http.Transport{}
 	client := &http.Client{Transport: otelctx.NewTransport(base, otelctx.WithTracerProvider(tp), otelctx.WithPropagator(prop))}
 	fopts := append([]otelctx.HandlerOption{otelctx.WithTracerProvider(tp), otelctx.WithPropagator(prop), quiet}, opts...)
-	e.front = httptest.NewServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.front = httptest.NewUnstartedServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		e.mu.Lock()
 		e.seen = otelbaggage.FromContext(ctx)
@@ -76,6 +77,8 @@ func startEdge(t *testing.T, prop propagation.TextMapPropagator, opts ...otelctx
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}), fopts...))
+	headervalues.Allow(e.front.Config, 2000) // the edge's own bounds are under test, not net/http's
+	e.front.Start()
 	t.Cleanup(func() {
 		e.front.Close()
 		e.back.Close()
