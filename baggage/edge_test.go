@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/internal/headervalues"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
@@ -76,7 +77,7 @@ func startEdge(t *testing.T, prop propagation.TextMapPropagator, opts ...otelctx
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}), fopts...))
-	allowHeaderValues(e.front.Config, 2000) // the edge's own bounds are under test, not net/http's
+	headervalues.Allow(e.front.Config, 2000) // the edge's own bounds are under test, not net/http's
 	e.front.Start()
 	t.Cleanup(func() {
 		e.front.Close()
