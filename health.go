@@ -3,8 +3,8 @@ package ctxtrail
 import (
 	"context"
 
+	"github.com/ctxtrail/ctxtrail/internal/exportstats"
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"github.com/ctxtrail/ctxtrail/spans"
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
@@ -81,10 +81,11 @@ func registerHealth(p *Provider, processors []any) error {
 			_, err := r.RegisterMetrics(p.metrics.mp)
 			errs = append(errs, err)
 		}
+		// spans.Monitor shows what became of the ended spans; spans.ExportStats is exportstats.Stats.
 		if r, ok := sp.(interface {
-			SetExportStats(func() spans.ExportStats)
+			SetExportStats(func() exportstats.Stats)
 		}); ok {
-			r.SetExportStats(func() spans.ExportStats { return spans.ExportStats(p.Stats()) }) // the monitor's export section
+			r.SetExportStats(func() exportstats.Stats { return exportstats.Stats(p.Stats()) })
 		}
 	}
 	for _, err := range errs {

@@ -180,9 +180,9 @@ func TestPrometheusPortInUse(t *testing.T) {
 		want []string
 	}{
 		{"env", map[string]string{"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST": "127.0.0.1", "OTEL_EXPORTER_PROMETHEUS_PORT": busy}, nil,
-			[]string{"OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT", "127.0.0.1:" + busy, "set OTEL_EXPORTER_PROMETHEUS_PORT to a free port", "otelctx.WithoutPrometheusServer()", "Provider.MetricsHandler"}},
+			[]string{"OTEL_EXPORTER_PROMETHEUS_HOST and OTEL_EXPORTER_PROMETHEUS_PORT", "127.0.0.1:" + busy, "set OTEL_EXPORTER_PROMETHEUS_PORT to a free port", "ctxtrail.WithoutPrometheusServer()", "Provider.MetricsHandler"}},
 		{"option", nil, []Option{WithMetricsExporterName(ExporterPrometheus), WithPrometheusAddr("127.0.0.1:" + busy)},
-			[]string{`otelctx.WithPrometheusAddr("127.0.0.1:` + busy + `")`, "free port", "otelctx.WithoutPrometheusServer()"}},
+			[]string{`ctxtrail.WithPrometheusAddr("127.0.0.1:` + busy + `")`, "free port", "ctxtrail.WithoutPrometheusServer()"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearMetricsEnv(t)

@@ -325,8 +325,8 @@ func TestMetricsBadConfiguration(t *testing.T) {
 		{"prometheus port word", map[string]string{"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_PORT": "http"}, nil, `OTEL_EXPORTER_PROMETHEUS_PORT="http": want a port number from 1 to 65535`},
 		{"prometheus port zero", map[string]string{"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_PORT": "0"}, nil, `OTEL_EXPORTER_PROMETHEUS_PORT="0"`},
 		{"prometheus port too big", map[string]string{"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_PORT": "70000"}, nil, `OTEL_EXPORTER_PROMETHEUS_PORT="70000"`},
-		{"prometheus addr option", nil, []Option{WithMetricsExporterName(ExporterPrometheus), WithPrometheusAddr("9464")}, `otelctx.WithPrometheusAddr("9464"): want host:port`},
-		{"prometheus addr port", nil, []Option{WithMetricsExporterName(ExporterPrometheus), WithPrometheusAddr("127.0.0.1:x")}, `otelctx.WithPrometheusAddr("127.0.0.1:x"): want a port number`},
+		{"prometheus addr option", nil, []Option{WithMetricsExporterName(ExporterPrometheus), WithPrometheusAddr("9464")}, `ctxtrail.WithPrometheusAddr("9464"): want host:port`},
+		{"prometheus addr port", nil, []Option{WithMetricsExporterName(ExporterPrometheus), WithPrometheusAddr("127.0.0.1:x")}, `ctxtrail.WithPrometheusAddr("127.0.0.1:x"): want a port number`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clearMetricsEnv(t)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"html/template"
+	"log/slog"
 	"maps"
 	"math"
 	"runtime"
@@ -16,7 +17,6 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/zap"
 )
 
 // Monitor defaults.
@@ -225,7 +225,7 @@ type monitorConfig struct {
 	leakThreshold time.Duration
 	leakInterval  time.Duration
 	onLeak        func(ActiveSpan)
-	logger        *zap.Logger
+	logger        *slog.Logger
 	logEvery      time.Duration
 }
 
@@ -270,7 +270,7 @@ func WithLeakCheckInterval(d time.Duration) MonitorOption {
 
 // WithStatsLogger logs the overall counts to l every interval (a minute when every <= 0), and
 // once more at Shutdown, from a goroutine that Shutdown stops.
-func WithStatsLogger(l *zap.Logger, every time.Duration) MonitorOption {
+func WithStatsLogger(l *slog.Logger, every time.Duration) MonitorOption {
 	return monitorOptionFunc(func(c monitorConfig) monitorConfig {
 		c.logger, c.logEvery = l, every
 		return c
@@ -524,14 +524,14 @@ func (m *Monitor) loop() {
 
 func (m *Monitor) logStats() {
 	st := m.Stats()
-	m.cfg.logger.Info("spans monitor",
-		zap.Uint64("created", st.Created),
-		zap.Uint64("ended", st.Ended),
-		zap.Int64("active", st.Active),
-		zap.Uint64("sampled_out", st.SampledOut),
-		zap.Int("tracked", st.Tracked),
-		zap.Uint64("overflow", st.Overflow),
-		zap.Int("leaks", st.Leaks),
+	m.cfg.logger.LogAttrs(context.Background(), slog.LevelInfo, "spans monitor",
+		slog.Uint64("created", st.Created),
+		slog.Uint64("ended", st.Ended),
+		slog.Int64("active", st.Active),
+		slog.Uint64("sampled_out", st.SampledOut),
+		slog.Int("tracked", st.Tracked),
+		slog.Uint64("overflow", st.Overflow),
+		slog.Int("leaks", st.Leaks),
 	)
 }
 

@@ -1,5 +1,7 @@
 package spans
 
+import "github.com/ctxtrail/ctxtrail/internal/exportstats"
+
 // SetExportStats makes the monitor's page and JSON show what happened to the spans after they
 // ended: exported, dropped because the export queue was full, lost in failed exports, still
 // queued. ctxtrail.Install calls it with the Provider's Stats for a Monitor given to
@@ -20,15 +22,9 @@ func (m *Monitor) SetExportStats(fn func() ExportStats) {
 }
 
 // ExportStats is what happened to the spans after they ended, as an exporting pipeline counts
-// it; ctxtrail.Stats has the same fields and converts to it.
-type ExportStats struct {
-	Ended         uint64 // sampled spans that ended and were offered to an exporter
-	Exported      uint64 // spans the exporter accepted
-	Dropped       uint64 // spans refused because the export queue was full
-	Failed        uint64 // spans carried by exports that returned an error
-	FailedExports uint64 // exports that returned an error
-	Queued        uint64 // spans waiting in the queue or being exported now
-}
+// it: Ended, Exported, Dropped (export queue full), Failed (in exports that returned an error),
+// FailedExports and Queued. ctxtrail.Stats has the same fields and converts to it.
+type ExportStats = exportstats.Stats
 
 // exportView is the export section of the page and the JSON.
 type exportView struct {

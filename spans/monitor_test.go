@@ -1,8 +1,11 @@
 package spans
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -13,9 +16,6 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 )
 
 // newMonitored returns a tracer whose provider feeds m (and nothing else, so that spans cost
@@ -444,19 +444,19 @@ func TestMonitorSamplerCountsSampledOut(t *testing.T) {
 }
 
 func TestMonitorStatsLoggerStops(t *testing.T) {
-	core, logs := observer.New(zapcore.InfoLevel)
-	m := NewMonitor(WithStatsLogger(zap.New(core), time.Hour))
+	var logs statsLines
+	m := NewMonitor(WithStatsLogger(slog.New(slog.NewJSONHandler(&logs, nil)), time.Hour))
 	tracer := newMonitored(t, m)
 	_, s := tracer.Start(context.Background(), "one")
 	s.End()
 	if err := m.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	entries := logs.FilterMessage("spans monitor").All()
+	entries := logs.monitorLines(t)
 	if len(entries) != 1 {
 		t.Fatalf("log lines = %d, want 1 (the one at Shutdown)", len(entries))
 	}
-	if f := entries[0].ContextMap(); f["created"] != uint64(1) || f["ended"] != uint64(1) || f["active"] != int64(0) {
+	if f := entries[0]; f["created"] != float64(1) || f["ended"] != float64(1) || f["active"] != float64(0) {
 		t.Fatalf("logged fields = %v, want created 1 ended 1 active 0", f)
 	}
 	// After Shutdown the monitor ignores spans but still answers.
@@ -474,10 +474,43 @@ func TestMonitorStatsLoggerStops(t *testing.T) {
 }
 
 func TestMonitorStatsLoggerTicks(t *testing.T) {
-	core, logs := observer.New(zapcore.InfoLevel)
-	m := NewMonitor(WithStatsLogger(zap.New(core), time.Millisecond))
+	var logs statsLines
+	m := NewMonitor(WithStatsLogger(slog.New(slog.NewJSONHandler(&logs, nil)), time.Millisecond))
 	defer func() { _ = m.Shutdown(context.Background()) }()
-	waitFor(t, "two periodic log lines", func() bool { return logs.FilterMessage("spans monitor").Len() >= 2 })
+	waitFor(t, "two periodic log lines", func() bool { return len(logs.monitorLines(t)) >= 2 })
+}
+
+// statsLines collects the JSON lines a slog.JSONHandler writes, from any goroutine.
+type statsLines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *statsLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// monitorLines returns the "spans monitor" lines' fields.
+func (l *statsLines) monitorLines(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(l.buf.Bytes()), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var f map[string]any
+		if err := json.Unmarshal(line, &f); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if f["msg"] == "spans monitor" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func TestMonitorShutdownHonoursContext(t *testing.T) {
