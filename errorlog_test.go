@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel"
 )
 
@@ -49,7 +49,7 @@ func TestErrorLoggerStructuredAllTheWay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(otelctx.NewHandler(http.NotFoundHandler(), otelctx.WithProvider(p)))
+	srv := httptest.NewServer(httpctx.NewHandler(http.NotFoundHandler(), httpctx.WithProvider(p)))
 	defer srv.Close()
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -93,7 +93,7 @@ func TestErrorLoggerStructuredAllTheWay(t *testing.T) {
 
 func TestWarnLimiterFlush(t *testing.T) {
 	var s errSink
-	l := otelctx.NewWarnLimiter(0, s.sink)
+	l := httpctx.NewWarnLimiter(0, s.sink)
 	l.Flush() // nothing swallowed: nothing said
 	for i := 0; i < 5; i++ {
 		l.Warn("baggage", "malformed members dropped")
@@ -101,10 +101,10 @@ func TestWarnLimiterFlush(t *testing.T) {
 	l.Flush()
 	l.Flush()
 	r := s.reports()
-	var hw *otelctx.HeaderWarning
+	var hw *httpctx.HeaderWarning
 	if len(r) != 2 || !errors.As(r[1], &hw) || hw.Suppressed != 4 || hw.Header != "" || !strings.Contains(hw.Error(), "4 warnings") {
 		t.Fatalf("reports %v", r)
 	}
-	var nilLimiter *otelctx.WarnLimiter
+	var nilLimiter *httpctx.WarnLimiter
 	nilLimiter.Flush()
 }

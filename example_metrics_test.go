@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 )
 
 // Prometheus: Install with the prometheus metrics exporter and mount the scrape endpoint on the
@@ -23,9 +23,9 @@ func ExampleProvider_MetricsHandler() {
 	}
 	defer p.Shutdown(context.Background())
 	mux := http.NewServeMux()
-	mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler())
+	mux.Handle("GET "+httpctx.MetricsPath, p.MetricsHandler())
 	mux.Handle("GET /users/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	h := otelctx.NewHandler(mux, otelctx.WithProvider(p))
+	h := httpctx.NewHandler(mux, httpctx.WithProvider(p))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/7", nil))
 
 	rec := httptest.NewRecorder()

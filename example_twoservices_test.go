@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 )
 
@@ -44,12 +44,12 @@ func ExampleInstall_twoServices() {
 	payMux.HandleFunc("POST /charge", func(w http.ResponseWriter, r *http.Request) {
 		_ = spans.Run(r.Context(), "authorize card", func(context.Context) error { return nil })
 	})
-	paySrv := httptest.NewServer(otelctx.NewHandler(payMux, otelctx.WithProvider(payments.p)))
+	paySrv := httptest.NewServer(httpctx.NewHandler(payMux, httpctx.WithProvider(payments.p)))
 	defer paySrv.Close()
 
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: otelctx.NewTransport(transport, otelctx.WithProvider(orders.p))}
+	client := &http.Client{Transport: httpctx.NewTransport(transport, httpctx.WithProvider(orders.p))}
 	orderMux := http.NewServeMux()
 	orderMux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, paySrv.URL+"/charge", nil)
@@ -58,7 +58,7 @@ func ExampleInstall_twoServices() {
 			resp.Body.Close()
 		}
 	})
-	orderSrv := httptest.NewServer(otelctx.NewHandler(orderMux, otelctx.WithProvider(orders.p)))
+	orderSrv := httptest.NewServer(httpctx.NewHandler(orderMux, httpctx.WithProvider(orders.p)))
 	defer orderSrv.Close()
 
 	resp, err := http.Post(orderSrv.URL+"/orders", "text/plain", nil)

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/ctxtrail/ctxtrail/internal/exportstats"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
@@ -30,7 +30,7 @@ var (
 
 // registerHealth registers the pipeline instruments of p with its meter provider.
 func registerHealth(p *Provider, processors []any) error {
-	m := p.metrics.mp.Meter(otelctx.ScopeName)
+	m := p.metrics.mp.Meter(httpctx.ScopeName)
 	spanProcessed, err1 := m.Int64ObservableCounter("otel.sdk.processor.span.processed", metric.WithUnit("{span}"),
 		metric.WithDescription("Spans the exporting processors handled: passed on, or dropped (error.type=queue_full)."))
 	spanQueue, err2 := m.Int64ObservableUpDownCounter("otel.sdk.processor.span.queue.size", metric.WithUnit("{span}"),

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -57,7 +57,7 @@ func TestHealthMetricsPipelineAndBadHeaders(t *testing.T) {
 	if err := p.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := otelctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), otelctx.WithProvider(p))
+	h := httpctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httpctx.WithProvider(p))
 	for _, hdr := range [][2]string{
 		{"Traceparent", "00-zz-bad"}, {"Traceparent", "garbage"}, {"X-Trace-Id", "not-hex"},
 	} {

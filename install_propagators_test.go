@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -110,9 +110,9 @@ func TestInstallB3AndJaegerPropagators(t *testing.T) {
 				mu.Unlock()
 			}))
 			defer downstream.Close()
-			client := &http.Client{Transport: otelctx.NewTransport(nil, otelctx.WithProvider(p))}
+			client := &http.Client{Transport: httpctx.NewTransport(nil, httpctx.WithProvider(p))}
 			defer client.CloseIdleConnections()
-			front := httptest.NewServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			front := httptest.NewServer(httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, downstream.URL, http.NoBody)
 				if err != nil {
 					http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -124,7 +124,7 @@ func TestInstallB3AndJaegerPropagators(t *testing.T) {
 					return
 				}
 				_ = resp.Body.Close()
-			}), otelctx.WithProvider(p)))
+			}), httpctx.WithProvider(p)))
 			defer front.Close()
 
 			req, err := http.NewRequest(http.MethodGet, front.URL+"/orders", http.NoBody)
@@ -135,7 +135,7 @@ func TestInstallB3AndJaegerPropagators(t *testing.T) {
 				req.Header.Set(k, v)
 			}
 			reqID := "req-" + strings.NewReplacer(" ", "-", ",", "").Replace(tt.name)
-			req.Header.Set(otelctx.HeaderRequestID, reqID)
+			req.Header.Set(httpctx.HeaderRequestID, reqID)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -198,14 +198,14 @@ func TestInstallB3AndJaegerPropagators(t *testing.T) {
 				}
 			}
 			if tt.xtrace {
-				if got := h.Get(otelctx.HeaderTraceID); got != tid {
+				if got := h.Get(httpctx.HeaderTraceID); got != tid {
 					t.Errorf("x-trace-id %q, want %q", got, tid)
 				}
-				if got := h.Get(otelctx.HeaderSpanID); got != clientSID {
+				if got := h.Get(httpctx.HeaderSpanID); got != clientSID {
 					t.Errorf("x-span-id %q, want the client span %q", got, clientSID)
 				}
 			}
-			if got := h.Get(otelctx.HeaderRequestID); got != reqID {
+			if got := h.Get(httpctx.HeaderRequestID); got != reqID {
 				t.Errorf("x-request-id %q, want the caller's %q", got, reqID)
 			}
 			for _, k := range tt.absent {

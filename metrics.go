@@ -281,7 +281,7 @@ func (p *Provider) MetricExporters() []string { return append([]string(nil), p.m
 
 // MetricsHandler returns the Prometheus scrape endpoint when the prometheus metrics exporter is
 // on, for a program that serves the metrics on its own server, with its port, TLS and access
-// control: mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler()), and usually
+// control: mux.Handle("GET "+httpctx.MetricsPath, p.MetricsHandler()), and usually
 // WithoutPrometheusServer so that no second port is opened. It answers in the OpenMetrics format
 // (with exemplars) when the scraper asks for it, as Prometheus does, else in the text format.
 // NewHandler leaves requests for MetricsPath untraced. Without the prometheus exporter the

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -104,14 +104,14 @@ func TestPrometheusServesOnEnvHostPort(t *testing.T) {
 	c.Add(context.Background(), 5, metric.WithAttributes(attribute.String("kind", "book")))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hi") })
-	app := httptest.NewServer(otelctx.NewHandler(mux, otelctx.WithProvider(p)))
+	app := httptest.NewServer(httpctx.NewHandler(mux, httpctx.WithProvider(p)))
 	defer app.Close()
 	client := scrapeClient(t)
 	if code, _, _ := get(t, client, app.URL+"/users/7", ""); code != 200 {
 		t.Fatalf("app answered %d", code)
 	}
 
-	fams := scrape(t, "http://"+addr+otelctx.MetricsPath)
+	fams := scrape(t, "http://"+addr+httpctx.MetricsPath)
 	if f := fams["orders_placed_total"]; f == nil || f.Metric[0].GetCounter().GetValue() != 5 {
 		t.Errorf("orders_placed_total missing or wrong: have %v", keys(fams))
 	}
@@ -146,7 +146,7 @@ func TestPrometheusAddrOptionWinsOverEnv(t *testing.T) {
 	p := install(t, WithoutExporter(), WithMetricsExporterName(ExporterPrometheus), WithPrometheusAddr(addr))
 	c, _ := p.Meter("test").Int64Counter("ticks")
 	c.Add(context.Background(), 2)
-	if f := scrape(t, "http://"+addr+otelctx.MetricsPath)["ticks_total"]; f == nil || f.Metric[0].GetCounter().GetValue() != 2 {
+	if f := scrape(t, "http://"+addr+httpctx.MetricsPath)["ticks_total"]; f == nil || f.Metric[0].GetCounter().GetValue() != 2 {
 		t.Errorf("ticks_total at %s: %v", addr, f)
 	}
 }
@@ -275,8 +275,8 @@ func TestPrometheusExemplarsNameTheRequestTrace(t *testing.T) {
 		WithMetricsExporterName(ExporterPrometheus), WithPrometheusAddr(addr))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "order") })
-	mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler())
-	app := httptest.NewServer(otelctx.NewHandler(mux, otelctx.WithProvider(p)))
+	mux.Handle("GET "+httpctx.MetricsPath, p.MetricsHandler())
+	app := httptest.NewServer(httpctx.NewHandler(mux, httpctx.WithProvider(p)))
 	defer app.Close()
 	client := scrapeClient(t)
 	if code, _, _ := get(t, client, app.URL+"/orders/7", ""); code != 200 {
@@ -288,7 +288,7 @@ func TestPrometheusExemplarsNameTheRequestTrace(t *testing.T) {
 	}
 	want := spans[0].SpanContext()
 
-	for _, url := range []string{app.URL + otelctx.MetricsPath, "http://" + addr + otelctx.MetricsPath} {
+	for _, url := range []string{app.URL + httpctx.MetricsPath, "http://" + addr + httpctx.MetricsPath} {
 		code, ctype, body := get(t, client, url, promAccept)
 		if code != 200 || !strings.HasPrefix(ctype, "application/openmetrics-text") {
 			t.Fatalf("%s: %d %q, want 200 in the OpenMetrics format", url, code, ctype)
@@ -321,14 +321,14 @@ func TestMetricsScrapeIsNotTraced(t *testing.T) {
 	p := install(t, WithoutExporter(), WithSpanProcessor(sr), WithMetricReader(rd),
 		WithMetricsExporterName(ExporterPrometheus), WithoutPrometheusServer())
 	mux := http.NewServeMux()
-	mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler())
+	mux.Handle("GET "+httpctx.MetricsPath, p.MetricsHandler())
 	mux.HandleFunc("GET /metrics/daily", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "42") })
-	app := httptest.NewServer(otelctx.NewHandler(mux, otelctx.WithProvider(p)))
+	app := httptest.NewServer(httpctx.NewHandler(mux, httpctx.WithProvider(p)))
 	defer app.Close()
 	client := scrapeClient(t)
 
 	for range 3 {
-		req, _ := http.NewRequest("GET", app.URL+otelctx.MetricsPath, nil)
+		req, _ := http.NewRequest("GET", app.URL+httpctx.MetricsPath, nil)
 		req.Header.Set("Accept", promAccept)
 		resp, err := client.Do(req)
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -232,7 +232,7 @@ func TestMetricsPrometheusScrape(t *testing.T) {
 	c, _ := p.Meter("test").Int64Counter("orders.placed")
 	c.Add(context.Background(), 5, metric.WithAttributes(attribute.String("kind", "book")))
 	mux := http.NewServeMux()
-	mux.Handle("GET "+otelctx.MetricsPath, p.MetricsHandler())
+	mux.Handle("GET "+httpctx.MetricsPath, p.MetricsHandler())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -428,7 +428,7 @@ func TestMetricsHangingExporterNeverBlocksRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := otelctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), otelctx.WithProvider(p))
+	h := httpctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httpctx.WithProvider(p))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel"
 )
 
@@ -113,10 +113,10 @@ func servePrometheus(option string, h http.Handler) (*promServer, error) {
 		}
 		return nil, configErr("%s: the prometheus metrics exporter cannot serve %s on %s: %w; %s, or use "+
 			"ctxtrail.WithoutPrometheusServer() and mount Provider.MetricsHandler on your own server",
-			source, otelctx.MetricsPath, addr, err, fix)
+			source, httpctx.MetricsPath, addr, err, fix)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(otelctx.MetricsPath, h)
+	mux.Handle(httpctx.MetricsPath, h)
 	s := &promServer{
 		srv: &http.Server{
 			Handler:           mux,
@@ -131,7 +131,7 @@ func servePrometheus(option string, h http.Handler) (*promServer, error) {
 	go func() {
 		defer close(s.done)
 		if err := s.srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
-			otel.Handle(fmt.Errorf("ctxtrail: the prometheus metrics exporter stopped serving %s on %s: %w", otelctx.MetricsPath, addr, err))
+			otel.Handle(fmt.Errorf("ctxtrail: the prometheus metrics exporter stopped serving %s on %s: %w", httpctx.MetricsPath, addr, err))
 		}
 	}()
 	return s, nil

@@ -30,7 +30,7 @@
 // drop-in for the SDK's propagation.Baggage, applies it and also builds at most MaxProperties
 // properties, applies an allowlist while parsing, and reports what it dropped through a
 // rate-limited error handler. otelctx's HeaderCarrier applies the same reading (the code is
-// shared), so behind otelctx.NewHandler the SDK's propagator and this one keep the same members.
+// shared), so behind httpctx.NewHandler the SDK's propagator and this one keep the same members.
 // (The SDK's propagator on its own refuses a baggage-string over 8192 bytes whole and, past 64
 // members, drops members in map order, which is random.)
 //

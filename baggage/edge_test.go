@@ -13,7 +13,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/internal/headervalues"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -25,9 +25,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 )
 
-// edge is two services on 127.0.0.1 behind otelctx.NewHandler: front, whose spans get baggage
+// edge is two services on 127.0.0.1 behind httpctx.NewHandler: front, whose spans get baggage
 // members copied on (baggage.NewSpanProcessor) and whose log lines carry them
-// (zapbridge.WithBaggageMembers), calls back through otelctx.NewTransport; back records the
+// (zapbridge.WithBaggageMembers), calls back through httpctx.NewTransport; back records the
 // baggage header it receives.
 type edge struct {
 	front, back *httptest.Server
@@ -42,7 +42,7 @@ type edge struct {
 
 var copied = []string{baggage.KeyUserID, baggage.KeyTenantID, "plan"}
 
-func startEdge(t *testing.T, prop propagation.TextMapPropagator, opts ...otelctx.HandlerOption) *edge {
+func startEdge(t *testing.T, prop propagation.TextMapPropagator, opts ...httpctx.HandlerOption) *edge {
 	t.Helper()
 	e := &edge{rec: tracetest.NewSpanRecorder()}
 	tp := sdktrace.NewTracerProvider(
@@ -51,18 +51,18 @@ func startEdge(t *testing.T, prop propagation.TextMapPropagator, opts ...otelctx
 	core, logs := observer.New(zapcore.InfoLevel)
 	e.logs = logs
 	log := zapbridge.New(zap.New(core), zapbridge.WithBaggageMembers(copied...))
-	quiet := otelctx.WithWarnLimiter(otelctx.NewWarnLimiter(time.Hour, func(error) {}))
+	quiet := httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Hour, func(error) {}))
 
-	e.back = httptest.NewServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.back = httptest.NewServer(httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.backHdr = r.Header.Values("baggage")
 		e.backSeen = otelbaggage.FromContext(r.Context())
 		e.mu.Unlock()
-	}), otelctx.WithTracerProvider(tp), otelctx.WithPropagator(prop), quiet))
+	}), httpctx.WithTracerProvider(tp), httpctx.WithPropagator(prop), quiet))
 	base := &http.Transport{}
-	client := &http.Client{Transport: otelctx.NewTransport(base, otelctx.WithTracerProvider(tp), otelctx.WithPropagator(prop))}
-	fopts := append([]otelctx.HandlerOption{otelctx.WithTracerProvider(tp), otelctx.WithPropagator(prop), quiet}, opts...)
-	e.front = httptest.NewUnstartedServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Transport: httpctx.NewTransport(base, httpctx.WithTracerProvider(tp), httpctx.WithPropagator(prop))}
+	fopts := append([]httpctx.HandlerOption{httpctx.WithTracerProvider(tp), httpctx.WithPropagator(prop), quiet}, opts...)
+	e.front = httptest.NewUnstartedServer(httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		e.mu.Lock()
 		e.seen = otelbaggage.FromContext(ctx)
@@ -118,7 +118,7 @@ var propagators = []struct {
 	}},
 }
 
-// TestEdgeKeepsTheFirstMembersWithinTheLimits: behind otelctx.NewHandler, baggage over W3C's
+// TestEdgeKeepsTheFirstMembersWithinTheLimits: behind httpctx.NewHandler, baggage over W3C's
 // limits keeps its first members whole and in order, with either propagator, exactly as the
 // baggage package's propagator does on its own.
 func TestEdgeKeepsTheFirstMembersWithinTheLimits(t *testing.T) {
@@ -178,9 +178,9 @@ func TestEdgeIdentifierMembersHoldIdentifiers(t *testing.T) {
 	for _, p := range propagators {
 		for _, boundary := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/boundary=%v", p.name, boundary), func(t *testing.T) {
-				var opts []otelctx.HandlerOption
+				var opts []httpctx.HandlerOption
 				if boundary {
-					opts = append(opts, otelctx.WithTrustBoundary(baggage.KeyTenantID, "plan"))
+					opts = append(opts, httpctx.WithTrustBoundary(baggage.KeyTenantID, "plan"))
 				}
 				e := startEdge(t, p.prop(), opts...)
 				e.call(t, hostile)

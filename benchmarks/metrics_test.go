@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -51,8 +51,8 @@ func metricsContenders(b *testing.B) []metricsContender {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	return []metricsContender{
-		{"CtxtrailDefaults", otelctx.NewHandler(mux, otelctx.WithTracerProvider(tp), otelctx.WithMeterProvider(pDefaults.MeterProvider()))},
-		{"CtxtrailMetrics", otelctx.NewHandler(mux, otelctx.WithTracerProvider(tp), otelctx.WithMeterProvider(p.MeterProvider()))},
+		{"CtxtrailDefaults", httpctx.NewHandler(mux, httpctx.WithTracerProvider(tp), httpctx.WithMeterProvider(pDefaults.MeterProvider()))},
+		{"CtxtrailMetrics", httpctx.NewHandler(mux, httpctx.WithTracerProvider(tp), httpctx.WithMeterProvider(p.MeterProvider()))},
 		{"OTelHTTPMetrics", otelhttp.NewHandler(mux, "users", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mpOTel))},
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -31,7 +31,7 @@ type requestIDKey struct{}
 //     echoed and put in the context: the least any SDK-based middleware can do;
 //   - floor+attrs: the floor with the twelve attributes ctxtrail's span has here, set by hand
 //     (seven at start, five at the end): what the SDK charges for the attributes alone;
-//   - ctxtrail: otelctx.NewHandler with Install's propagator;
+//   - ctxtrail: httpctx.NewHandler with Install's propagator;
 //   - otelhttp: otelhttp.NewHandler (no-op meter) around the same x-request-id glue.
 //
 // cpu-ns/op is process CPU (the collector's work included), which tracks the bytes a request
@@ -78,7 +78,7 @@ func BenchmarkServerMiddleware(b *testing.B) {
 	}{
 		{"floor", floor},
 		{"floor+attrs", floorAttrs},
-		{"ctxtrail", otelctx.NewHandler(app, otelctx.WithTracerProvider(tp), otelctx.WithPropagator(otelctx.NewPropagator()))},
+		{"ctxtrail", httpctx.NewHandler(app, httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()))},
 		{"otelhttp", otelhttp.NewHandler(idGlue(app), "cart", otelhttp.WithTracerProvider(tp),
 			otelhttp.WithPropagators(w3c), otelhttp.WithMeterProvider(noop.NewMeterProvider()))},
 	}

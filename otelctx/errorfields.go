@@ -20,11 +20,3 @@ func ErrorFields(err error) (msg string, fields []attribute.KeyValue) {
 	}
 	return "opentelemetry error", []attribute.KeyValue{attribute.String("error", err.Error())}
 }
-
-// LogFields gives the warning as a log message and fields (ErrorFields).
-func (w *HeaderWarning) LogFields() (string, []attribute.KeyValue) {
-	return "bad incoming header", []attribute.KeyValue{
-		attribute.String("header", w.Header), attribute.String("reason", w.Reason),
-		attribute.Int64("suppressed", int64(w.Suppressed)), attribute.String("interval", w.Interval.String()),
-	}
-}

@@ -1,22 +1,22 @@
 package otelctx
 
-import "context"
+import (
+	"context"
 
-// keyID is the context key behind a Key. Keys compare by the pointer, so two Keys never collide,
-// even when they share a name and a type.
-type keyID struct{ name string }
+	"github.com/ctxtrail/ctxtrail/internal/reqstore"
+)
 
 // Key is a typed slot in a context.Context: ctxtrail's AsyncLocalStorage. A value put in with
 // With is seen by every context derived from the returned one (the rest of the call chain,
 // goroutines started with it) and by nothing else: not the parent, not a sibling request.
 //
 // The zero Key is not usable; create keys with NewKey, usually as package-level variables.
-type Key[T any] struct{ id *keyID }
+type Key[T any] struct{ id *reqstore.KeyID }
 
 // NewKey returns a new Key. The name is for humans (String, debugging); identity comes from the
 // Key itself, so two calls with the same name give two independent slots.
 func NewKey[T any](name string) Key[T] {
-	return Key[T]{id: &keyID{name: name}}
+	return Key[T]{id: &reqstore.KeyID{Name: name}}
 }
 
 // String returns the name the Key was created with.
@@ -24,7 +24,7 @@ func (k Key[T]) String() string {
 	if k.id == nil {
 		return "otelctx.Key(<zero>)"
 	}
-	return k.id.name
+	return k.id.Name
 }
 
 // With returns a copy of ctx in which k holds v.

@@ -3,6 +3,7 @@ package otelctx
 import (
 	"context"
 
+	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"go.opentelemetry.io/otel/attribute"
 )
 
@@ -14,7 +15,7 @@ import (
 // is safe: a later AddFields copies it, as it copies any store.
 //
 // The zero FieldPreset adds nothing.
-type FieldPreset struct{ set *fieldSet }
+type FieldPreset struct{ set *reqstore.Set }
 
 // NewFieldPreset returns a preset holding kvs as AddFields would add them to an empty store:
 // invalid keys dropped, a later value for a key replacing an earlier one.
@@ -22,7 +23,7 @@ func NewFieldPreset(kvs ...attribute.KeyValue) FieldPreset {
 	if len(kvs) == 0 {
 		return FieldPreset{}
 	}
-	return FieldPreset{set: fieldsKey.Value(addFields(context.Background(), nil, kvs))}
+	return FieldPreset{set: reqstore.FieldsOf(reqstore.Add(context.Background(), nil, kvs))}
 }
 
 // AddTo returns a copy of ctx whose request store holds the preset's fields on top of what
@@ -31,8 +32,8 @@ func (p FieldPreset) AddTo(ctx context.Context) context.Context {
 	if p.set == nil {
 		return ctx
 	}
-	if fieldsKey.Value(ctx) == nil {
-		return fieldsKey.With(ctx, p.set)
+	if reqstore.FieldsOf(ctx) == nil {
+		return reqstore.WithFields(ctx, p.set)
 	}
-	return addFields(ctx, nil, p.set.kvs)
+	return reqstore.Add(ctx, nil, p.set.KVs)
 }

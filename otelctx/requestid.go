@@ -4,16 +4,13 @@ import (
 	"context"
 	"math/rand/v2"
 
+	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 )
 
 // MaxRequestIDLen is the longest x-request-id ctxtrail accepts from the network or forwards. An
 // incoming ID past it is replaced by a generated one.
 const MaxRequestIDLen = w3cbaggage.MaxIDLen
-
-// requestIDKey holds a pointer so that NewHandler's request node (serverreq.go) can answer it
-// from its own memory without boxing a string on every lookup.
-var requestIDKey = NewKey[*string]("ctxtrail.request_id")
 
 // WithRequestID returns a copy of ctx that carries id as the request ID. The HTTP middleware
 // sets it from a safe incoming x-request-id or a generated one; zapbridge writes it on every
@@ -22,15 +19,12 @@ var requestIDKey = NewKey[*string]("ctxtrail.request_id")
 // WithRequestID stores id as given; ValidRequestID says whether it will be forwarded, because
 // an ID that could break a header or a log line never leaves the process.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return requestIDKey.With(ctx, &id)
+	return context.WithValue(ctx, reqstore.RequestIDKey, &id)
 }
 
 // RequestID returns the request ID carried by ctx, or "".
 func RequestID(ctx context.Context) string {
-	if p := requestIDKey.Value(ctx); p != nil {
-		return *p
-	}
-	return ""
+	return reqstore.RequestID(ctx)
 }
 
 // ValidRequestID reports whether id is safe to adopt from an incoming x-request-id and to forward:
@@ -49,19 +43,12 @@ func NewRequestID() string {
 	var b [32]byte
 	hi, lo := rand.Uint64(), rand.Uint64()
 	for i := 15; i >= 0; i-- {
-		b[i] = hexDigits[hi&0xf]
+		b[i] = hexDigit[hi&0xf]
 		hi >>= 4
-		b[16+i] = hexDigits[lo&0xf]
+		b[16+i] = hexDigit[lo&0xf]
 		lo >>= 4
 	}
 	return string(b[:])
 }
 
-// requestIDFrom returns the request ID an incoming request should run under: v when it is safe,
-// otherwise a new one, with whether v was present but refused.
-func requestIDFrom(v string) (id string, refused bool) {
-	if ValidRequestID(v) {
-		return v, false
-	}
-	return NewRequestID(), v != ""
-}
+const hexDigit = "0123456789abcdef"

@@ -4,23 +4,13 @@ import (
 	"context"
 	"iter"
 
+	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"go.opentelemetry.io/otel/attribute"
 )
 
 // MaxFields is how many distinct keys the request store holds. Past it, new keys are dropped
 // (and counted by Fields.Dropped); existing keys can still be given new values.
-const MaxFields = 64
-
-// fieldSet is one immutable version of the request store. Each AddFields makes a new one, so a
-// version already handed to another goroutine never changes under it.
-type fieldSet struct {
-	kvs     []attribute.KeyValue
-	dropped int
-	small   [4]attribute.KeyValue // backs kvs for small stores: one allocation instead of two
-	route   *routeSlot            // the server request's, for SetRoute; inherited by every version
-}
-
-var fieldsKey = NewKey[*fieldSet]("ctxtrail.fields")
+const MaxFields = reqstore.MaxFields
 
 // AddFields returns a copy of ctx whose request store holds kvs on top of what ctx's store
 // already holds, as Node code adds to the store AsyncLocalStorage keeps for a request. A later
@@ -34,61 +24,15 @@ func AddFields(ctx context.Context, kvs ...attribute.KeyValue) context.Context {
 	if len(kvs) == 0 {
 		return ctx
 	}
-	return addFields(ctx, nil, kvs)
-}
-
-// addFields is AddFields that can also give the new version a route slot (NewHandler's).
-func addFields(ctx context.Context, route *routeSlot, kvs []attribute.KeyValue) context.Context {
-	next := new(fieldSet)
-	next.fill(fieldsKey.Value(ctx), route, kvs)
-	return fieldsKey.With(ctx, next)
-}
-
-// fill makes next the version of the store that holds kvs on top of old (nil for none). A nil
-// route keeps old's route slot.
-func (next *fieldSet) fill(old *fieldSet, route *routeSlot, kvs []attribute.KeyValue) {
-	next.route = route
-	var have int
-	if old != nil {
-		have = len(old.kvs)
-		next.dropped = old.dropped
-		if route == nil {
-			next.route = old.route
-		}
-	}
-	if have+len(kvs) <= len(next.small) {
-		next.kvs = next.small[:have]
-	} else {
-		next.kvs = make([]attribute.KeyValue, have, have+len(kvs))
-	}
-	if old != nil {
-		copy(next.kvs, old.kvs)
-	}
-outer:
-	for _, kv := range kvs {
-		if !kv.Valid() {
-			continue
-		}
-		for i := range next.kvs {
-			if next.kvs[i].Key == kv.Key {
-				next.kvs[i] = kv
-				continue outer
-			}
-		}
-		if len(next.kvs) >= MaxFields {
-			next.dropped++
-			continue
-		}
-		next.kvs = append(next.kvs, kv)
-	}
+	return reqstore.Add(ctx, nil, kvs)
 }
 
 // Fields is a read-only view of a context's request store. The zero Fields is empty.
-type Fields struct{ set *fieldSet }
+type Fields struct{ set *reqstore.Set }
 
 // FieldsFrom returns the request store of ctx.
 func FieldsFrom(ctx context.Context) Fields {
-	return Fields{set: fieldsKey.Value(ctx)}
+	return Fields{set: reqstore.FieldsOf(ctx)}
 }
 
 // Len returns how many fields the store holds.
@@ -96,19 +40,19 @@ func (f Fields) Len() int {
 	if f.set == nil {
 		return 0
 	}
-	return len(f.set.kvs)
+	return len(f.set.KVs)
 }
 
 // At returns the i-th field, in the order keys were first added. It panics if i is out of
 // range, like a slice index.
-func (f Fields) At(i int) attribute.KeyValue { return f.set.kvs[i] }
+func (f Fields) At(i int) attribute.KeyValue { return f.set.KVs[i] }
 
 // Get returns the value held for key.
 func (f Fields) Get(key attribute.Key) (attribute.Value, bool) {
 	if f.set == nil {
 		return attribute.Value{}, false
 	}
-	for _, kv := range f.set.kvs {
+	for _, kv := range f.set.KVs {
 		if kv.Key == key {
 			return kv.Value, true
 		}
@@ -122,7 +66,7 @@ func (f Fields) All() iter.Seq[attribute.KeyValue] {
 		if f.set == nil {
 			return
 		}
-		for _, kv := range f.set.kvs {
+		for _, kv := range f.set.KVs {
 			if !yield(kv) {
 				return
 			}
@@ -135,7 +79,7 @@ func (f Fields) Slice() []attribute.KeyValue {
 	if f.set == nil {
 		return nil
 	}
-	return append([]attribute.KeyValue(nil), f.set.kvs...)
+	return append([]attribute.KeyValue(nil), f.set.KVs...)
 }
 
 // Dropped returns how many new keys were refused because the store was full.
@@ -143,5 +87,5 @@ func (f Fields) Dropped() int {
 	if f.set == nil {
 		return 0
 	}
-	return f.set.dropped
+	return f.set.Dropped
 }

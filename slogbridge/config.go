@@ -2,7 +2,6 @@ package slogbridge
 
 import (
 	"context"
-	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"log/slog"
 
 	"go.opentelemetry.io/otel/log"
@@ -39,10 +38,10 @@ type config struct {
 	requestIDKey    string
 	baggage         []string
 
-	eventLevel  slog.Leveler       // nil: no span events
-	otel        log.Logger         // WithLoggerProvider's; nil: no OpenTelemetry log records
-	otelUnique  log.Logger         // the same provider's, for records with unique keys (logctx.UniqueKeysProvider); nil: none
-	waterfall   *waterfall.Printer // WithWaterfall's; nil: not wired
+	eventLevel  slog.Leveler // nil: no span events
+	otel        log.Logger   // WithLoggerProvider's; nil: no OpenTelemetry log records
+	otelUnique  log.Logger   // the same provider's, for records with unique keys (logctx.UniqueKeysProvider); nil: none
+	waterfall   LineWriter   // WithWaterfall's; nil: not wired
 	errorStatus bool
 	hooks       []hook
 }

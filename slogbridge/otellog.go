@@ -13,7 +13,7 @@ import (
 const ScopeName = logctx.OTelScope + "slogbridge"
 
 // WithLoggerProvider also emits every record the next handler is given as an OpenTelemetry log
-// record through lp (otelctx.Provider.LoggerProvider(), or any provider): the span's trace ID,
+// record through lp (ctxtrail.Provider.LoggerProvider(), or any provider): the span's trace ID,
 // span ID and flags on the record itself, the severity mapped from the level (slog's level + 9,
 // as OpenTelemetry's log bridges do), the record's time as both its time and its observed time,
 // the message as the body, and as attributes the request ID, the request-store fields, the

@@ -48,7 +48,7 @@
 // leak: a capped active list (the spans past the cap count in "(untracked)" rows), a capped
 // set of names. A span counts under the name it has at the moment it is read, so a request in
 // flight shows under its route as soon as the route is known: from the server span's start
-// when otelctx.NewHandler wraps a ServeMux (directly or through trail.NewHandler), from
+// when httpctx.NewHandler wraps a ServeMux (directly or through trail.NewHandler), from
 // otelctx.SetRoute's call for other routers. Given to ctxtrail.WithSpanProcessor, the monitor
 // also shows what became of the ended spans (exported, dropped, failed; see SetExportStats).
 //
@@ -56,7 +56,7 @@
 //	provider, err := ctxtrail.Install(ctx,
 //		ctxtrail.WithSpanProcessor(p), ctxtrail.WithSpanProcessor(mon),
 //		ctxtrail.WithSampler(mon.Sampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))))
-//	debugMux.Handle(otelctx.MonitorPath, mon) // "/debug/ctxtrail", never traced by otelctx.NewHandler
+//	debugMux.Handle(otelctx.MonitorPath, mon) // "/debug/ctxtrail", never traced by httpctx.NewHandler
 //
 // # Sampled-out spans
 //

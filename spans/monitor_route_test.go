@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 )
 
 // The monitor names a request in flight by its route, on its own page served by the same mux,
-// with the handler stacks the README shows: otelctx.NewHandler around the ServeMux, directly
+// with the handler stacks the README shows: httpctx.NewHandler around the ServeMux, directly
 // or through trail.NewHandler.
 func TestMonitorNamesInFlightRequestByRoute(t *testing.T) {
 	for _, tt := range []struct {
@@ -39,7 +39,7 @@ func TestMonitorNamesInFlightRequestByRoute(t *testing.T) {
 				close(entered)
 				<-release
 			})
-			srv := httptest.NewServer(otelctx.NewHandler(tt.wrap(mux), otelctx.WithProvider(p)))
+			srv := httptest.NewServer(httpctx.NewHandler(tt.wrap(mux), httpctx.WithProvider(p)))
 			defer srv.Close()
 			base := &http.Transport{}
 			defer base.CloseIdleConnections()

@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 )
 
 // The page never lists the request reading it: at otelctx.MonitorPath that request is not
@@ -25,7 +26,7 @@ func TestMonitorPageLeavesOutItsOwnRequest(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+otelctx.MonitorPath, m)
 	mux.Handle("GET /ops/spans", m)
-	srv := httptest.NewServer(otelctx.NewHandler(mux, otelctx.WithTracerProvider(tp)))
+	srv := httptest.NewServer(httpctx.NewHandler(mux, httpctx.WithTracerProvider(tp)))
 	defer srv.Close()
 
 	for _, path := range []string{otelctx.MonitorPath, "/ops/spans"} {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/internal/race"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -28,11 +28,11 @@ func TestAllocLineInServerSpan(t *testing.T) {
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(encoderConfig()), zapcore.AddSync(out), zapcore.InfoLevel)
 	l := New(zap.New(core))
 	logs := true
-	h := otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if logs {
 			l.Ctx(r.Context()).Info("stock checked", zap.Int("n", 1))
 		}
-	}), otelctx.WithTracerProvider(tp), otelctx.WithPropagator(otelctx.NewPropagator()))
+	}), httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()))
 	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
 	r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	w := httptest.NewRecorder()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel/log"
 	"go.uber.org/zap/zapcore"
 )
@@ -42,9 +41,9 @@ type config struct {
 	errorStatus bool
 	hooks       []hook
 	errorOutput zapcore.WriteSyncer
-	otel        log.Logger         // WithLoggerProvider's; nil: no OpenTelemetry log records
-	otelUnique  log.Logger         // the same provider's, for records with unique keys (logctx.UniqueKeysProvider); nil: none
-	waterfall   *waterfall.Printer // WithWaterfall: nil when not wired
+	otel        log.Logger // WithLoggerProvider's; nil: no OpenTelemetry log records
+	otelUnique  log.Logger // the same provider's, for records with unique keys (logctx.UniqueKeysProvider); nil: none
+	waterfall   LineWriter // WithWaterfall: nil when not wired
 }
 
 // Option configures New and NewCore.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -25,7 +26,7 @@ func TestErrorHandlerWritesStructuredLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(otelctx.NewHandler(http.NotFoundHandler(), otelctx.WithProvider(p)))
+	srv := httptest.NewServer(httpctx.NewHandler(http.NotFoundHandler(), httpctx.WithProvider(p)))
 	defer srv.Close()
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()

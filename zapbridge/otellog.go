@@ -25,7 +25,7 @@ const MaxValueLen = logctx.MaxValueLen
 const maxRecordAttributes = 64
 
 // WithLoggerProvider also emits every line the wrapped core is given as an OpenTelemetry log
-// record through lp (otelctx.Provider.LoggerProvider(), or any provider): the span's trace ID,
+// record through lp (ctxtrail.Provider.LoggerProvider(), or any provider): the span's trace ID,
 // span ID and flags on the record itself, the severity mapped from the level (Debug 5, Info 9,
 // Warn 13, Error 17, DPanic 21, Panic 22, Fatal 23), the message as the body, the caller and
 // stack as code.* attributes when the logger records them, and as attributes the request ID,

@@ -65,10 +65,15 @@ func TestWithWaterfall(t *testing.T) {
 	}
 }
 
-// A nil Printer (Provider.Waterfall when the waterfall was not chosen) does nothing.
+// A nil Printer (Provider.Waterfall when the waterfall was not chosen, a typed nil in the
+// LineWriter) does nothing, and costs no work per line: the option drops it.
 func TestWithWaterfallNil(t *testing.T) {
+	var none *waterfall.Printer
+	if c := WithWaterfall(none).apply(config{}); c.waterfall != nil {
+		t.Fatalf("WithWaterfall of a nil *Printer kept %v", c.waterfall)
+	}
 	var w lines
-	log := New(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), &w, zap.InfoLevel)), WithWaterfall(nil))
+	log := New(zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), &w, zap.InfoLevel)), WithWaterfall(none))
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
 	ctx, span := tp.Tracer("t").Start(context.Background(), "x")

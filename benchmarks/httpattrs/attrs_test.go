@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -15,8 +16,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
-
-	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -70,7 +69,7 @@ func keys(attrs []attribute.KeyValue) []string {
 // its server span is on ctxtrail's too, with the same value where the two can agree.
 func TestServerSpanKeysCoverOtelhttp(t *testing.T) {
 	ctxtrail := func(h http.Handler, tp trace.TracerProvider) http.Handler {
-		return otelctx.NewHandler(h, otelctx.WithTracerProvider(tp), otelctx.WithPropagator(otelctx.NewPropagator()))
+		return httpctx.NewHandler(h, httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()))
 	}
 	rival := func(h http.Handler, tp trace.TracerProvider) http.Handler {
 		return otelhttp.NewHandler(h, "server", otelhttp.WithTracerProvider(tp),

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
@@ -71,7 +71,7 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 
 	app := &ctxtrailApp{
 		log:    zapbridge.New(zap.New(cfg.jsonCore()), zopts...),
-		client: &http.Client{Transport: otelctx.NewTransport(s.base, otelctx.WithProvider(p))},
+		client: &http.Client{Transport: httpctx.NewTransport(s.base, httpctx.WithProvider(p))},
 		url:    backURL + backPath,
 		crumbs: loaded,
 	}
@@ -79,7 +79,7 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 	if loaded {
 		front, down = trail.NewHandler(front), trail.NewHandler(down)
 	}
-	return otelctx.NewHandler(front, otelctx.WithProvider(p)), otelctx.NewHandler(down, otelctx.WithProvider(p)), nil
+	return httpctx.NewHandler(front, httpctx.WithProvider(p)), httpctx.NewHandler(down, httpctx.WithProvider(p)), nil
 }
 
 type ctxtrailApp struct {

@@ -22,7 +22,7 @@ const (
 	// OTelStack is what a user wires by hand: the OpenTelemetry SDK, otelhttp on both sides, the
 	// contrib otelzap bridge (teed with the JSON core) and an x-request-id middleware.
 	OTelStack
-	// CtxtrailDefaults is ctxtrail.Install, otelctx.NewHandler/NewTransport, spans.Run and
+	// CtxtrailDefaults is ctxtrail.Install, httpctx.NewHandler/NewTransport, spans.Run and
 	// zapbridge, all with their defaults.
 	CtxtrailDefaults
 	// CtxtrailLoaded is CtxtrailDefaults plus a spans.Processor with all four hooks set, a

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -22,9 +22,9 @@ import (
 func headerFlood(t *testing.T, mk func(http.Handler) *http.Server, n, conc int) (refused, served int64, peak uint64) {
 	t.Helper()
 	var handled atomic.Int64
-	h := otelctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { handled.Add(1) }),
-		otelctx.WithTracerProvider(sdktrace.NewTracerProvider()),
-		otelctx.WithWarnLimiter(otelctx.NewWarnLimiter(time.Hour, func(error) {})))
+	h := httpctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { handled.Add(1) }),
+		httpctx.WithTracerProvider(sdktrace.NewTracerProvider()),
+		httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Hour, func(error) {})))
 	srv := mk(h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

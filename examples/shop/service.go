@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/examples/shopdb"
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/sqltx"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
@@ -50,7 +50,7 @@ func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, erro
 		cfg: cfg,
 		tel: tel,
 		client: &http.Client{
-			Transport: otelctx.NewTransport(nil, otelctx.WithProvider(tel.Provider)),
+			Transport: httpctx.NewTransport(nil, httpctx.WithProvider(tel.Provider)),
 			Timeout:   10 * time.Second,
 		},
 		mux: http.NewServeMux(),
@@ -116,7 +116,7 @@ func (g grpcServer) Shutdown(ctx context.Context) error {
 // Handler is the service's HTTP handler: ctxtrail's middleware (trace, request store) around
 // the trail's (breadcrumbs, panic recovery with a report) around the routes.
 func (s *Service) Handler() http.Handler {
-	return otelctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(s.tel.ReportSink())), otelctx.WithProvider(s.tel.Provider))
+	return httpctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(s.tel.ReportSink())), httpctx.WithProvider(s.tel.Provider))
 }
 
 // Close releases the database and the connection to payments.

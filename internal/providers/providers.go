@@ -1,5 +1,5 @@
 // Package providers turns the Provider that ctxtrail.Install returns, seen through the small
-// interface the instrumentation packages take (otelctx.Provider), back into the OpenTelemetry
+// interface the instrumentation packages take (httpctx.Provider, grpcctx.WithProvider), back into the OpenTelemetry
 // API's tracer and meter providers, so that HTTP and gRPC instrumentation can use it without
 // compiling Install's exporters.
 package providers

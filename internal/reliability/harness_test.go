@@ -25,12 +25,13 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 )
 
-// The topology: front (GET /work) calls back (GET /echo) through otelctx.NewTransport. Both log
+// The topology: front (GET /work) calls back (GET /echo) through httpctx.NewTransport. Both log
 // through zapbridge, run a child span with spans.Run, and front leaves breadcrumbs and does work
 // on a goroutine that is not handed the request's context. It stands in for the shop example,
 // whose SQLite would dominate at 256 concurrency.
@@ -269,7 +270,7 @@ func startService(name string, logs zapcore.WriteSyncer, back *service, opts []c
 		mux.HandleFunc("/echo/{n}", s.echo)
 	} else {
 		s.tr = &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
-		client := &http.Client{Transport: otelctx.NewTransport(s.tr, otelctx.WithProvider(p)), Timeout: 30 * time.Second}
+		client := &http.Client{Transport: httpctx.NewTransport(s.tr, httpctx.WithProvider(p)), Timeout: 30 * time.Second}
 		mux.HandleFunc("/work/{n}", func(w http.ResponseWriter, r *http.Request) { s.work(w, r, client, back.url) })
 	}
 	// A context with none of any request's values: what detached work runs under. It carries one
@@ -277,7 +278,7 @@ func startService(name string, logs zapcore.WriteSyncer, back *service, opts []c
 	base, cancel := context.WithCancel(otelctx.AddFields(context.Background(), attribute.String(sharedField, name)))
 	s.base = base
 	s.srv = &http.Server{
-		Handler:           otelctx.NewHandler(trail.NewHandler(mux), otelctx.WithProvider(p)),
+		Handler:           httpctx.NewHandler(trail.NewHandler(mux), httpctx.WithProvider(p)),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}

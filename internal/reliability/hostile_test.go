@@ -18,6 +18,7 @@ import (
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/headervalues"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 )
@@ -66,8 +67,8 @@ func newHostileApp(t *testing.T) *hostileApp {
 			trail.FromContext(ctx).Len(), otelctx.FieldsFrom(ctx).Len(), otelbaggage.FromContext(ctx).Len(),
 			otelctx.RequestID(ctx), trace.SpanContextFromContext(ctx).TraceID())
 	})
-	return &hostileApp{p: p, mon: mon, handler: otelctx.NewHandler(trail.NewHandler(app), otelctx.WithProvider(p),
-		otelctx.WithWarnLimiter(otelctx.NewWarnLimiter(time.Minute, func(error) {})))}
+	return &hostileApp{p: p, mon: mon, handler: httpctx.NewHandler(trail.NewHandler(app), httpctx.WithProvider(p),
+		httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Minute, func(error) {})))}
 }
 
 func baggageHeaders(n int) []string {

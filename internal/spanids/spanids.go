@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -38,8 +37,10 @@ func (e *IDs) fill(span trace.Span, tid trace.TraceID, sid trace.SpanID, withPar
 	hex.Encode(buf[32:48], sid[:])
 	n := 48
 	if withParent {
-		// Only a local SDK span knows its parent; a remote or non-recording one has no parent here.
-		if ro, ok := span.(sdktrace.ReadOnlySpan); ok {
+		// Only a local SDK span knows its parent (sdktrace.ReadOnlySpan's Parent; asked through an
+		// interface so that the log bridges do not compile the SDK); a remote or non-recording one
+		// has no parent here.
+		if ro, ok := span.(interface{ Parent() trace.SpanContext }); ok {
 			if p := ro.Parent(); p.HasSpanID() {
 				pid := p.SpanID()
 				hex.Encode(buf[48:64], pid[:])

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -14,7 +15,7 @@ import (
 )
 
 // NewClientHandler returns a grpc stats.Handler for clients (install it with
-// grpc.WithStatsHandler) that does for each RPC what otelctx.NewTransport does for an HTTP
+// grpc.WithStatsHandler) that does for each RPC what httpctx.NewTransport does for an HTTP
 // request: it starts a client span named "package.Service/Method" with rpc.system.name,
 // rpc.method and otelctx.AttrRequestID (the context's request ID, when
 // otelctx.ValidRequestID accepts it), and writes the trace context and baggage into the
@@ -55,8 +56,8 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	out := pairsPool.Get().(*pairs)
 	out.dropXTrace = !h.cfg.xTrace
 	h.cfg.prop.Inject(ctx, out)
-	if validID && out.get(otelctx.HeaderRequestID) == "" {
-		out.Set(otelctx.HeaderRequestID, id)
+	if validID && out.get(httpctx.HeaderRequestID) == "" {
+		out.Set(httpctx.HeaderRequestID, id)
 	}
 	ctx = appendOutgoing(ctx, out.kv, !h.cfg.xTrace)
 	out.release()
@@ -79,14 +80,14 @@ func appendOutgoing(ctx context.Context, kv []string, dropXTrace bool) context.C
 		md[kv[i]] = []string{kv[i+1]}
 	}
 	if dropXTrace {
-		delete(md, otelctx.HeaderTraceID)
-		delete(md, otelctx.HeaderSpanID)
+		delete(md, httpctx.HeaderTraceID)
+		delete(md, httpctx.HeaderSpanID)
 	}
 	return metadata.NewOutgoingContext(ctx, md)
 }
 
 // pairs collects what a propagator injects as metadata key/value pairs, keys lowercased. Get
-// returns what was Set, so otelctx.XTrace slices x-trace-id and x-span-id out of the
+// returns what was Set, so httpctx.XTrace slices x-trace-id and x-span-id out of the
 // traceparent instead of encoding them again. With dropXTrace, Set ignores x-trace-id and
 // x-span-id. A client handler takes one from pairsPool per RPC: the propagator's Inject takes
 // an interface, so a pairs on the stack would escape, and the metadata copies the strings out
@@ -126,7 +127,7 @@ func (p *pairs) Get(key string) string { return p.get(strings.ToLower(key)) }
 // Set sets key to value, replacing an earlier value.
 func (p *pairs) Set(key, value string) {
 	key = strings.ToLower(key)
-	if p.dropXTrace && (key == otelctx.HeaderTraceID || key == otelctx.HeaderSpanID) {
+	if p.dropXTrace && (key == httpctx.HeaderTraceID || key == httpctx.HeaderSpanID) {
 		return
 	}
 	if p.kv == nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	otelcodes "go.opentelemetry.io/otel/codes"
@@ -59,9 +60,9 @@ func TestHandlerContextWorksLikeHTTP(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
-	hs := httptest.NewServer(otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := httptest.NewServer(httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.Ctx(r.Context()).Info("in http handler")
-	}), otelctx.WithTracerProvider(tp)))
+	}), httpctx.WithTracerProvider(tp)))
 	defer hs.Close()
 	req, _ := http.NewRequest(http.MethodGet, hs.URL, nil)
 	req.Header.Set("x-request-id", "http-req-1")

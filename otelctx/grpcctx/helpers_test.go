@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -127,7 +128,7 @@ type rig struct {
 	client    testpb.TestServiceClient
 	conn      *grpc.ClientConn
 	addr      string
-	warn      *otelctx.WarnLimiter
+	warn      *httpctx.WarnLimiter
 	warnings  *warnSink
 	reports   *trail.MemorySink
 	srvCalled sync.WaitGroup
@@ -166,10 +167,10 @@ func startRigWith(t *testing.T, srvOpts, cliOpts []grpcctx.Option, extra ...grpc
 		reports:  trail.NewMemorySink(16),
 	}
 	// A limiter that reports every warning, so tests can count them.
-	r.warn = otelctx.NewWarnLimiter(time.Nanosecond, r.warnings.add)
+	r.warn = httpctx.NewWarnLimiter(time.Nanosecond, r.warnings.add)
 	srvTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.srvRec))
 	r.cliTP = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.cliRec))
-	prop := otelctx.NewPropagator()
+	prop := httpctx.NewPropagator()
 	so := append([]grpcctx.Option{grpcctx.WithTracerProvider(srvTP), grpcctx.WithPropagator(prop), grpcctx.WithWarnLimiter(r.warn)}, srvOpts...)
 	srv := grpc.NewServer(append(append(grpcctx.ServerOptions(so...),
 		grpc.ChainUnaryInterceptor(trail.UnaryServerInterceptor(trail.WithSink(r.reports))),

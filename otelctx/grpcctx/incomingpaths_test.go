@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -82,7 +82,7 @@ func TestIncomingMetadataPaths(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			prop := tt.prop
 			if prop == nil {
-				prop = propagation.NewCompositeTextMapPropagator(otelctx.NewPropagator(), b3Single{})
+				prop = propagation.NewCompositeTextMapPropagator(httpctx.NewPropagator(), b3Single{})
 			}
 			inPlace := viewThrough(t, false, prop, tt.md)
 			copied := viewThrough(t, true, prop, tt.md)

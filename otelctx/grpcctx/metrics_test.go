@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -94,7 +94,7 @@ func TestAllocRPCMetrics(t *testing.T) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{"traceparent": {goodParent}})
 	info := &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/EmptyCall"}
 	measure := func(opts ...grpcctx.Option) float64 {
-		h := grpcctx.NewServerHandler(append(opts, grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(otelctx.NewPropagator()))...)
+		h := grpcctx.NewServerHandler(append(opts, grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(httpctx.NewPropagator()))...)
 		return testing.AllocsPerRun(200, func() {
 			c := h.TagRPC(ctx, info)
 			h.HandleRPC(c, &stats.End{})

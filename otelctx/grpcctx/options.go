@@ -5,7 +5,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/internal/providers"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -29,8 +29,8 @@ type config struct {
 	prop           propagation.TextMapPropagator
 	public         func(ctx context.Context, fullMethod string) bool
 	allowBaggage   baggage.Filter
-	warn           *otelctx.WarnLimiter
-	providerWarn   *otelctx.WarnLimiter // WithProvider's, the default of warn
+	warn           *httpctx.WarnLimiter
+	providerWarn   *httpctx.WarnLimiter // WithProvider's, the default of warn
 	messageEvents  bool
 	trustRequestID bool
 	xTrace         bool // WithXTraceHeaders
@@ -55,7 +55,7 @@ func newConfig(opts []Option) config {
 		c.warn = c.providerWarn
 	}
 	if c.warn == nil {
-		c.warn = otelctx.NewWarnLimiter(otelctx.DefaultWarnInterval, nil)
+		c.warn = httpctx.NewWarnLimiter(httpctx.DefaultWarnInterval, nil)
 	}
 	return c
 }
@@ -67,7 +67,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithPropagator sets the propagator that reads and writes metadata (the global one by
-// default). It is always handed an otelctx.MetadataCarrier or, for outgoing metadata, a
+// default). It is always handed an httpctx.MetadataCarrier or, for outgoing metadata, a
 // carrier whose Get returns what was Set.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c config) config { c.prop = p; return c })
@@ -77,8 +77,8 @@ func WithPropagator(p propagation.TextMapPropagator) Option {
 // limiter (Provider.WarnLimiter, unless WithWarnLimiter names another) from a Provider made by
 // ctxtrail.Install; handy with ctxtrail.WithoutGlobal. Warnings about bad incoming metadata then
 // go where Install's WithErrorHandler says, and the Provider's Shutdown reports those its last
-// interval swallowed, as for an HTTP handler given otelctx.WithProvider.
-func WithProvider(p otelctx.Provider) Option {
+// interval swallowed, as for an HTTP handler given httpctx.WithProvider.
+func WithProvider(p httpctx.Provider) Option {
 	return optionFunc(func(c config) config {
 		if p != nil {
 			c.tp, c.prop, c.mp = providers.Tracers(p), p.Propagator(), providers.Meters(p)
@@ -88,7 +88,7 @@ func WithProvider(p otelctx.Provider) Option {
 	})
 }
 
-// WithTrustBoundary marks the server as a public endpoint, as otelctx.WithTrustBoundary does
+// WithTrustBoundary marks the server as a public endpoint, as httpctx.WithTrustBoundary does
 // for HTTP: the incoming trace context is never adopted (each RPC starts a new root trace whose
 // server span links to the incoming span context, without its tracestate), tracestate is
 // dropped, and incoming baggage is dropped except the members named in allowBaggage. The caller
@@ -111,7 +111,7 @@ func WithTrustBoundaryFunc(fn func(ctx context.Context, fullMethod string) bool,
 }
 
 // WithTrustedRequestID makes a server at a trust boundary adopt a safe incoming x-request-id,
-// as otelctx.WithTrustedRequestID does for HTTP: only when whatever sits in front of the server
+// as httpctx.WithTrustedRequestID does for HTTP: only when whatever sits in front of the server
 // replaces the header on every call.
 func WithTrustedRequestID() Option {
 	return optionFunc(func(c config) config { c.trustRequestID = true; return c })
@@ -119,10 +119,10 @@ func WithTrustedRequestID() Option {
 
 // WithWarnLimiter sets where warnings about bad incoming metadata go. By default a handler given
 // WithProvider(p) uses p.WarnLimiter(), which p.Shutdown flushes, and any other server handler
-// has its own otelctx.NewWarnLimiter(otelctx.DefaultWarnInterval, nil), which reports through
-// otel.Handle; share one with the HTTP middleware (otelctx.WithWarnLimiter) to rate-limit them
+// has its own httpctx.NewWarnLimiter(httpctx.DefaultWarnInterval, nil), which reports through
+// otel.Handle; share one with the HTTP middleware (httpctx.WithWarnLimiter) to rate-limit them
 // together, and call its Flush when the process stops.
-func WithWarnLimiter(l *otelctx.WarnLimiter) Option {
+func WithWarnLimiter(l *httpctx.WarnLimiter) Option {
 	return optionFunc(func(c config) config { c.warn = l; return c })
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/propagation"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 )
@@ -23,7 +24,7 @@ func TestRequestIDWithW3COnlyPropagator(t *testing.T) {
 	}
 	got := r.call(t)
 	md := <-in
-	if v := md.Get(otelctx.HeaderRequestID); len(v) != 1 || v[0] != "req-w3c-only" {
+	if v := md.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != "req-w3c-only" {
 		t.Errorf("x-request-id on the wire %v, want [req-w3c-only]", v)
 	}
 	if got.requestID != "req-w3c-only" {

@@ -8,6 +8,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/internal/ctxkey"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -18,7 +19,7 @@ import (
 
 // incomingKeys are the metadata keys ExtractIncoming reads.
 var incomingKeys = [...]string{"traceparent", "tracestate", "baggage",
-	otelctx.HeaderTraceID, otelctx.HeaderSpanID, otelctx.HeaderRequestID}
+	httpctx.HeaderTraceID, httpctx.HeaderSpanID, httpctx.HeaderRequestID}
 
 // DefaultMaxHeaderListSize is the bound ServerOptions puts on the metadata of one call, in
 // bytes as HTTP/2 counts them (names, values and 32 bytes per field, uncompressed): 64 KiB, what
@@ -50,10 +51,10 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 }
 
 // NewServerHandler returns a grpc stats.Handler (install it with grpc.StatsHandler) that does
-// for each RPC what otelctx.NewHandler does for an HTTP request:
+// for each RPC what httpctx.NewHandler does for an HTTP request:
 //
 //  1. reads traceparent, tracestate, baggage, x-trace-id, x-span-id and x-request-id from the
-//     incoming metadata through otelctx.MetadataCarrier and otelctx.ExtractIncoming: bounded,
+//     incoming metadata through httpctx.MetadataCarrier and httpctx.ExtractIncoming: bounded,
 //     bad values counted through the WarnLimiter, a fresh trace when the trace headers are bad;
 //  2. starts a server span named "package.Service/Method" with rpc.system.name, rpc.method
 //     and otelctx.AttrRequestID (see the package documentation): a child of the caller's span, or at a trust
@@ -80,21 +81,21 @@ var _ stats.Handler = (*serverHandler)(nil)
 // TagRPC extracts the incoming context and starts the server span.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	md := incomingMetadata(ctx, h.cfg.prop)
-	ctx, id := otelctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
+	ctx, id := httpctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
 
 	m := h.methods.get(info.FullMethodName)
 	spanOpts := m.opts
 	public := h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName)
 	if public {
 		spanOpts = append(spanOpts[:len(spanOpts):len(spanOpts)], trace.WithNewRoot())
-		if link, ok := otelctx.TrustBoundaryLink(ctx); ok {
+		if link, ok := httpctx.TrustBoundaryLink(ctx); ok {
 			spanOpts = append(spanOpts, trace.WithLinks(link))
 		}
 		ctx = baggage.Restrict(ctx, h.cfg.allowBaggage)
 	}
 	ctx, span := h.tracer.Start(ctx, m.name, spanOpts...)
 	if public && !h.cfg.trustRequestID {
-		ctx, id = otelctx.TrustBoundaryRequestID(ctx, id, md, span)
+		ctx, id = httpctx.TrustBoundaryRequestID(ctx, id, md, span)
 	}
 	// After the start attributes, so the span's attribute slice grows once, with room for
 	// rpc.response.status_code at the end.
@@ -109,19 +110,19 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 // (incomingKey), else copies out the keys it reads: ctxtrail's (incomingKeys) and those prop
 // lists in Fields, so that a propagator reading other headers (b3, say) sees on both paths
 // what the caller sent. A carrier from here is never written to.
-func incomingMetadata(ctx context.Context, prop propagation.TextMapPropagator) otelctx.MetadataCarrier {
+func incomingMetadata(ctx context.Context, prop propagation.TextMapPropagator) httpctx.MetadataCarrier {
 	if incomingKey != nil {
 		md, _ := ctx.Value(incomingKey).(metadata.MD)
-		return otelctx.MetadataCarrier(md)
+		return httpctx.MetadataCarrier(md)
 	}
-	var md otelctx.MetadataCarrier
+	var md httpctx.MetadataCarrier
 	copyKey := func(k string) {
 		if _, done := md[k]; done {
 			return
 		}
 		if vs := metadata.ValueFromIncomingContext(ctx, k); len(vs) > 0 {
 			if md == nil {
-				md = make(otelctx.MetadataCarrier, len(incomingKeys))
+				md = make(httpctx.MetadataCarrier, len(incomingKeys))
 			}
 			md[k] = vs
 		}
@@ -209,11 +210,11 @@ func echo(ctx context.Context, xTrace bool) {
 	e := echoPool.Get().(*echoMD)
 	if id != "" {
 		e.vals[0] = id
-		e.md[otelctx.HeaderRequestID] = e.vals[0:1:1]
+		e.md[httpctx.HeaderRequestID] = e.vals[0:1:1]
 	}
 	if tid != "" {
 		e.vals[1] = tid
-		e.md[otelctx.HeaderTraceID] = e.vals[1:2:2]
+		e.md[httpctx.HeaderTraceID] = e.vals[1:2:2]
 	}
 	// SetHeader fails only when the headers are gone already: nothing to do then.
 	_ = grpc.SetHeader(ctx, e.md)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"google.golang.org/grpc"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
@@ -17,7 +17,7 @@ import (
 // TestProviderShutdownFlushesGRPCWarnings: a server built with WithProvider(p) warns about bad
 // incoming metadata through p.WarnLimiter, so its warnings go to Install's WithErrorHandler and
 // p.Shutdown reports the ones the limiter swallowed in its last interval, as it does for an
-// HTTP handler given otelctx.WithProvider.
+// HTTP handler given httpctx.WithProvider.
 func TestProviderShutdownFlushesGRPCWarnings(t *testing.T) {
 	errs := &warnSink{}
 	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
@@ -43,9 +43,9 @@ func TestProviderShutdownFlushesGRPCWarnings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	warnings := func() (hws []*otelctx.HeaderWarning) {
+	warnings := func() (hws []*httpctx.HeaderWarning) {
 		for _, err := range errs.all() {
-			var hw *otelctx.HeaderWarning
+			var hw *httpctx.HeaderWarning
 			if errors.As(err, &hw) {
 				hws = append(hws, hw)
 			}
@@ -76,7 +76,7 @@ func TestWithWarnLimiterBeatsProvider(t *testing.T) {
 	defer p.Shutdown(context.Background())
 	for _, order := range []string{"limiter first", "provider first"} {
 		t.Run(order, func(t *testing.T) {
-			mine := otelctx.NewWarnLimiter(time.Hour, func(error) {})
+			mine := httpctx.NewWarnLimiter(time.Hour, func(error) {})
 			opts := []grpcctx.Option{grpcctx.WithWarnLimiter(mine), grpcctx.WithProvider(p)}
 			if order == "provider first" {
 				opts[0], opts[1] = opts[1], opts[0]

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -184,6 +185,13 @@ func (p *Printer) OnEnd(s sdktrace.ReadOnlySpan) {
 	default:
 		p.spansDropped.Add(1)
 	}
+}
+
+// WriteLine is Log with the line's parts. It is what zapbridge.WithWaterfall,
+// slogbridge.WithWaterfall and trail.NewWaterfallSink take (their LineWriter), so that a log
+// bridge never compiles this package and the SDK it draws from.
+func (p *Printer) WriteLine(t time.Time, traceID trace.TraceID, spanID trace.SpanID, level, message string, attrs []attribute.KeyValue) {
+	p.Log(Line{Time: t, TraceID: traceID, SpanID: spanID, Level: level, Message: message, Attrs: attrs})
 }
 
 // Log queues a log line to be printed under its trace. Lines without a valid trace ID belong to

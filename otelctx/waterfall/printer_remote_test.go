@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"github.com/ctxtrail/ctxtrail/spans"
 )
@@ -37,10 +37,10 @@ func TestPrinterPrintsRemoteParentTraceWhenLocalRootEnds(t *testing.T) {
 			}
 			p := install(t, "orders", append(opts, ctxtrail.WithWaterfall(printer))...)
 			printer = p.Waterfall()
-			url := serve(t, otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			url := serve(t, httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_ = spans.Run(r.Context(), "charge", func(context.Context) error { return nil })
 				fmt.Fprint(w, "ok")
-			}), otelctx.WithProvider(p)))
+			}), httpctx.WithProvider(p)))
 
 			const traceID, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 			req, _ := http.NewRequest(http.MethodPost, url+"/orders", nil)
@@ -50,7 +50,7 @@ func TestPrinterPrintsRemoteParentTraceWhenLocalRootEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if got := resp.Header.Get(otelctx.HeaderTraceID); got != traceID {
+			if got := resp.Header.Get(httpctx.HeaderTraceID); got != traceID {
 				t.Fatalf("x-trace-id %q: the server did not continue the caller's trace %s", got, traceID)
 			}
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
@@ -99,7 +99,7 @@ func TestPrinterOneTraceAcrossAnHTTPHop(t *testing.T) {
 	}
 	flog, blog := logger(front), logger(back)
 
-	backURL := serve(t, otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	backURL := serve(t, httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		who := r.URL.Query().Get("who")
 		_ = spans.Run(r.Context(), "lookup", func(ctx context.Context) error {
 			blog.Ctx(ctx).Info("looked up", zap.String("who", who))
@@ -110,9 +110,9 @@ func TestPrinterOneTraceAcrossAnHTTPHop(t *testing.T) {
 			return
 		}
 		fmt.Fprint(w, "ok")
-	}), otelctx.WithProvider(back)))
-	client := &http.Client{Transport: otelctx.NewTransport(nil, otelctx.WithProvider(front))}
-	frontURL := serve(t, otelctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}), httpctx.WithProvider(back)))
+	client := &http.Client{Transport: httpctx.NewTransport(nil, httpctx.WithProvider(front))}
+	frontURL := serve(t, httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		who := r.URL.Query().Get("who")
 		flog.Ctx(r.Context()).Info("asking back", zap.String("who", who))
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, backURL+"/lookup?who="+who, nil)
@@ -124,7 +124,7 @@ func TestPrinterOneTraceAcrossAnHTTPHop(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
-	}), otelctx.WithProvider(front)))
+	}), httpctx.WithProvider(front)))
 
 	// Requests of different users at once: each trace must get only its own lines.
 	users := []string{"alice", "bob", "mallory", "carol"}
@@ -142,7 +142,7 @@ func TestPrinterOneTraceAcrossAnHTTPHop(t *testing.T) {
 			}
 			resp.Body.Close()
 			mu.Lock()
-			traceOf[who] = resp.Header.Get(otelctx.HeaderTraceID)
+			traceOf[who] = resp.Header.Get(httpctx.HeaderTraceID)
 			mu.Unlock()
 		}()
 	}

@@ -53,14 +53,14 @@
 //
 //	sink := trail.NewLogSink(logger)
 //	defer sink.Shutdown(context.Background())
-//	handler := otelctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink)))
+//	handler := httpctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink)))
 //
 // # Panics
 //
 // NewHandler recovers a panic in the handler it wraps, captures it with the request's
 // breadcrumbs and records it on the span, answers 500 if the handler had not sent its headers
 // (and otherwise aborts the response, so a cut body never passes for a whole one) and lets the
-// server go on. Put it inside otelctx.NewHandler so the span and request store are there.
+// server go on. Put it inside httpctx.NewHandler so the span and request store are there.
 //
 // # Log lines as breadcrumbs
 //

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.opentelemetry.io/otel/attribute"
@@ -74,7 +75,7 @@ func ExampleNewHandler() {
 		var items []string
 		_ = items[2] // a bug: index out of range
 	})
-	srv := httptest.NewServer(otelctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink))))
+	srv := httptest.NewServer(httpctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink))))
 	defer srv.Close()
 
 	resp, err := srv.Client().Get(srv.URL + "/orders")

@@ -27,12 +27,12 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 //     http.ErrAbortHandler, which net/http turns into a closed connection without a log line.
 //
 // Either way the server goes on serving. http.ErrAbortHandler raised by next is let through
-// untouched. Put NewHandler inside otelctx.NewHandler, so that the server span, the request ID
+// untouched. Put NewHandler inside httpctx.NewHandler, so that the server span, the request ID
 // and the request store are in the context it captures from; when next is a ServeMux,
-// otelctx.NewHandler sees its pattern through NewHandler, so the span is named by its route
+// httpctx.NewHandler sees its pattern through NewHandler, so the span is named by its route
 // from its start and reports carry http.route:
 //
-//	handler := otelctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink)))
+//	handler := httpctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink)))
 func NewHandler(next http.Handler, opts ...Option) http.Handler {
 	return newHandler(next, newConfig(opts))
 }
@@ -92,7 +92,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.next.ServeHTTP(rw, r2)
 }
 
-// Handler returns, for otelctx.NewHandler outside, the pattern a ServeMux inside would match
+// Handler returns, for httpctx.NewHandler outside, the pattern a ServeMux inside would match
 // (ServeMux's Handler method, passed on), so that the server span is named by its route from
 // its start and error reports carry http.route. The handler returned is h itself.
 func (h *handler) Handler(r *http.Request) (http.Handler, string) {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -26,9 +26,9 @@ func newServer(t *testing.T, app http.Handler, opts ...Option) (*httptest.Server
 	t.Helper()
 	tp, rec := newProvider(t)
 	sink := NewMemorySink(1000)
-	h := otelctx.NewHandler(
+	h := httpctx.NewHandler(
 		NewHandler(app, append([]Option{WithSink(sink)}, opts...)...),
-		otelctx.WithTracerProvider(tp), otelctx.WithPropagator(otelctx.NewPropagator()),
+		httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()),
 	)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -11,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 )
 
@@ -51,8 +52,8 @@ func TestCaptureCarriesServeMuxRoute(t *testing.T) {
 			sink := trail.NewMemorySink(10)
 			tp := sdktrace.NewTracerProvider()
 			defer tp.Shutdown(context.Background())
-			srv := httptest.NewServer(otelctx.NewHandler(trail.NewHandler(tt.app(), trail.WithSink(sink)),
-				otelctx.WithTracerProvider(tp)))
+			srv := httptest.NewServer(httpctx.NewHandler(trail.NewHandler(tt.app(), trail.WithSink(sink)),
+				httpctx.WithTracerProvider(tp)))
 			defer srv.Close()
 			base := &http.Transport{}
 			defer base.CloseIdleConnections()

@@ -2,9 +2,10 @@ package trail
 
 import (
 	"context"
+	"reflect"
 	"strings"
+	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -12,12 +13,22 @@ import (
 // maxWaterfallCrumbs is how many of a report's latest breadcrumbs its waterfall line names.
 const maxWaterfallCrumbs = 8
 
+// LineWriter is where NewWaterfallSink sends reports: the terminal waterfall's *waterfall.Printer
+// (ctxtrail's Provider.Waterfall()) is one. An interface, so that this package does not compile
+// the waterfall and the SDK it draws from.
+type LineWriter interface {
+	WriteLine(t time.Time, traceID trace.TraceID, spanID trace.SpanID, level, message string, attrs []attribute.KeyValue)
+}
+
 // NewWaterfallSink returns a Sink that prints each report as one line under its trace in the
-// terminal waterfall p (otelctx.Provider.Waterfall()): the message, where the stack comes from,
+// terminal waterfall p (ctxtrail's Provider.Waterfall()): the message, where the stack comes from,
 // and the breadcrumbs that led there. The report's full JSON stays the job of a sink such as
 // LogSink: combine them with Sinks. It is synchronous, as Printer.Log only queues; a nil p
 // does nothing.
-func NewWaterfallSink(p *waterfall.Printer) Sink {
+func NewWaterfallSink(p LineWriter) Sink {
+	if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
+		p = nil // Provider.Waterfall() when the waterfall was not chosen
+	}
 	return SinkFunc(func(_ context.Context, r *Report) {
 		if p == nil || r == nil {
 			return
@@ -27,13 +38,9 @@ func NewWaterfallSink(p *waterfall.Printer) Sink {
 			return // not in a trace: no waterfall to print it in
 		}
 		sid, _ := trace.SpanIDFromHex(r.SpanID)
-		p.Log(waterfall.Line{
-			Time: r.Time, TraceID: tid, SpanID: sid, Level: "error",
-			Message: "error report: " + r.Message,
-			Attrs: []attribute.KeyValue{
-				attribute.String("stack", r.StackSource),
-				attribute.String("breadcrumbs", crumbPath(r.Breadcrumbs, r.BreadcrumbsDropped)),
-			},
+		p.WriteLine(r.Time, tid, sid, "error", "error report: "+r.Message, []attribute.KeyValue{
+			attribute.String("stack", r.StackSource),
+			attribute.String("breadcrumbs", crumbPath(r.Breadcrumbs, r.BreadcrumbsDropped)),
 		})
 	})
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 )
 
 func main() {
@@ -32,7 +32,7 @@ func main() {
 	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("hello\n"))
 	})
-	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: otelctx.NewHandler(mux), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: httpctx.NewHandler(mux), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Shutdown(context.Background())
