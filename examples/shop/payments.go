@@ -10,6 +10,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
+	"github.com/ctxtrail/ctxtrail/spans/trail/trailgrpc"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -54,7 +55,7 @@ var paymentsDesc = grpc.ServiceDesc{
 // report and codes.Internal.
 func (s *Service) newPaymentsServer() *grpc.Server {
 	opts := append(grpcctx.ServerOptions(grpcctx.WithProvider(s.tel.Provider)),
-		grpc.ChainUnaryInterceptor(trail.UnaryServerInterceptor(trail.WithSink(s.tel.ReportSink()))))
+		grpc.ChainUnaryInterceptor(trailgrpc.UnaryServerInterceptor(trail.WithSink(s.tel.ReportSink()))))
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&paymentsDesc, s)
 	return srv

@@ -25,9 +25,9 @@
 // the stream, or closes a connection that keeps sending) before any handler runs.
 // grpc.MaxHeaderListSize placed after ServerOptions' options changes the bound.
 //
-// Panics are trail's business: trail.UnaryServerInterceptor and trail.StreamServerInterceptor
-// (package spans/trail) turn a panic into an error report with the RPC's breadcrumbs and
-// codes.Internal, and keep the server serving.
+// Panics are trail's business: trailgrpc.UnaryServerInterceptor and
+// trailgrpc.StreamServerInterceptor (package spans/trail/trailgrpc) turn a panic into an error
+// report with the RPC's breadcrumbs and codes.Internal, and keep the server serving.
 //
 // # Client
 //

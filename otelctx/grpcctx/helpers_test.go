@@ -13,6 +13,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
+	"github.com/ctxtrail/ctxtrail/spans/trail/trailgrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -173,8 +174,8 @@ func startRigWith(t *testing.T, srvOpts, cliOpts []grpcctx.Option, extra ...grpc
 	prop := httpctx.NewPropagator()
 	so := append([]grpcctx.Option{grpcctx.WithTracerProvider(srvTP), grpcctx.WithPropagator(prop), grpcctx.WithWarnLimiter(r.warn)}, srvOpts...)
 	srv := grpc.NewServer(append(append(grpcctx.ServerOptions(so...),
-		grpc.ChainUnaryInterceptor(trail.UnaryServerInterceptor(trail.WithSink(r.reports))),
-		grpc.ChainStreamInterceptor(trail.StreamServerInterceptor(trail.WithSink(r.reports)))), extra...)...)
+		grpc.ChainUnaryInterceptor(trailgrpc.UnaryServerInterceptor(trail.WithSink(r.reports))),
+		grpc.ChainStreamInterceptor(trailgrpc.StreamServerInterceptor(trail.WithSink(r.reports)))), extra...)...)
 	testpb.RegisterTestServiceServer(srv, r.svc)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -62,6 +62,9 @@
 // (and otherwise aborts the response, so a cut body never passes for a whole one) and lets the
 // server go on. Put it inside httpctx.NewHandler so the span and request store are there.
 //
+// For gRPC servers, package trailgrpc (spans/trail/trailgrpc) does the same with interceptors
+// that answer codes.Internal; it is apart so that this package does not compile gRPC.
+//
 // # Log lines as breadcrumbs
 //
 // LogBreadcrumb has the signature of zapbridge's hooks, so that every error-level line logged
