@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/remotesampling"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -47,12 +48,13 @@ type config struct {
 	otlpProtocol  string
 	waterfall     *waterfall.Printer // WithWaterfall's, owned by the caller
 
-	sampler     sdktrace.Sampler
-	wrapSampler []func(sdktrace.Sampler) sdktrace.Sampler // WithSamplerWrapper
-	processors  []sdktrace.SpanProcessor
-	batchOpts   []sdktrace.BatchSpanProcessorOption
-	propagators []propagation.TextMapPropagator
-	noGlobal    bool
+	sampler       sdktrace.Sampler
+	wrapSampler   []func(sdktrace.Sampler) sdktrace.Sampler // WithSamplerWrapper
+	remoteSampler remotesampling.Start                      // jaegerremote.Enable's (remotesampling.go)
+	processors    []sdktrace.SpanProcessor
+	batchOpts     []sdktrace.BatchSpanProcessorOption
+	propagators   []propagation.TextMapPropagator
+	noGlobal      bool
 
 	lossInterval time.Duration
 	lossSink     func(error)
@@ -153,10 +155,10 @@ func WithSampler(s sdktrace.Sampler) Option {
 }
 
 // WithSamplerWrapper wraps the sampler Install chooses, WithSampler's or else the one
-// OTEL_TRACES_SAMPLER names (a jaeger_remote sampler once it polls Jaeger). spans.Monitor counts
-// the spans sampled out under any of them with WithSamplerWrapper(mon.Sampler), where
-// WithSampler(mon.Sampler(s)) counts only under an s of your own and makes Install ignore
-// OTEL_TRACES_SAMPLER. Wrappers apply in the order given, the last outermost; one that returns
+// OTEL_TRACES_SAMPLER names (a jaeger_remote sampler, given jaegerremote.Enable, once it polls
+// Jaeger). spans.Monitor counts the spans sampled out under any of them with
+// WithSamplerWrapper(mon.Sampler), where WithSampler(mon.Sampler(s)) counts only under an s of
+// your own and makes Install ignore OTEL_TRACES_SAMPLER. Wrappers apply in the order given, the last outermost; one that returns
 // nil leaves the sampler as it was. Under OTEL_SDK_DISABLED=true nothing is sampled and
 // nothing is wrapped.
 func WithSamplerWrapper(wrap func(sdktrace.Sampler) sdktrace.Sampler) Option {

@@ -11,7 +11,8 @@
 // Install builds and registers the tracer provider: resource (service name, OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES, host and process), sampler (parent-based always-on, or
 // OTEL_TRACES_SAMPLER, including jaeger_remote and parentbased_jaeger_remote, which poll Jaeger for
-// per-service and per-operation rates), batch processor (OTEL_BSP_*), exporter (options, then
+// per-service and per-operation rates when Install is given jaegerremote.Enable() and are an
+// ErrConfig error without it), batch processor (OTEL_BSP_*), exporter (options, then
 // OTEL_TRACES_EXPORTER, then OTLP when an OTEL_EXPORTER_OTLP_ENDPOINT is set, else JSON lines on
 // stdout, written ConsoleScheduleDelay after the spans end, whatever the exporters' order) and
 // propagators (OTEL_PROPAGATORS: tracecontext, baggage, xtrace, b3, b3multi, jaeger or none).

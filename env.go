@@ -42,7 +42,8 @@ func splitList(s string) []string {
 
 // samplerFromEnv reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. Unlike the SDK, which
 // reports a bad value to the global error handler and carries on, it returns the error.
-func samplerFromEnv() (sdktrace.Sampler, error) {
+// remote says whether jaegerremote.Enable compiled the Jaeger remote sampler in.
+func samplerFromEnv(remote bool) (sdktrace.Sampler, error) {
 	name := strings.ToLower(getenv("OTEL_TRACES_SAMPLER"))
 	arg := getenv("OTEL_TRACES_SAMPLER_ARG")
 	ratio := func() (sdktrace.Sampler, error) {
@@ -73,7 +74,7 @@ func samplerFromEnv() (sdktrace.Sampler, error) {
 		}
 		return sdktrace.ParentBased(s), nil
 	case "jaeger_remote", "parentbased_jaeger_remote":
-		return remoteSamplerFromEnv(name, arg) // remotesampler.go
+		return remoteSamplerFromEnv(name, arg, remote) // remotesampling.go
 	default:
 		return nil, configErr("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio, "+
 			"parentbased_always_on, parentbased_always_off, parentbased_traceidratio, "+

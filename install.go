@@ -80,7 +80,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	}
 	sampler := cfg.sampler
 	if sampler == nil {
-		if sampler, err = samplerFromEnv(); err != nil {
+		if sampler, err = samplerFromEnv(cfg.remoteSampler != nil); err != nil {
 			return nil, err
 		}
 	}
@@ -116,8 +116,8 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	}
 
 	exportCtx, stopExports := context.WithCancel(context.Background())
-	// jaeger_remote polls from here on, reporting to the handler already in place (remotesampler.go)
-	sampler, stopSampler := startSampler(sampler, res, router.warn)
+	// jaeger_remote polls from here on, reporting to the handler already in place (remotesampling.go)
+	sampler, stopSampler := startSampler(sampler, cfg.remoteSampler, res, router.warn)
 	for _, wrap := range cfg.wrapSampler {
 		if sdkDisabled {
 			break // nothing is sampled: a Monitor would count every span as sampled out

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -74,25 +72,23 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // With WithErrorHandler, Install's own warnings reach the service's handler and nothing else,
 // whether Install sets the global handler or not: the one for OTEL_SDK_DISABLED=yes, raised
 // before the Provider exists, and the first failed jaeger_remote poll, which runs in the
-// background as soon as the sampler starts. The SDK's "unsupported sampler: jaeger_remote",
-// about a sampler Install reads itself, is not passed on.
+// background as soon as the sampler starts (here a stand-in that reports at once;
+// jaegerremote's TestFailedPollsReachErrorHandler runs the real sampler). The SDK's
+// "unsupported sampler: jaeger_remote", about a sampler Install reads itself, is not passed on.
 func TestInstallWarningsReachErrorHandlerFirst(t *testing.T) {
-	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "strategies unavailable", http.StatusInternalServerError)
-	}))
-	defer failing.Close()
-
 	for _, global := range []bool{true, false} {
 		t.Run(fmt.Sprintf("global=%v", global), func(t *testing.T) {
 			for run := range 4 { // the poll raced Install's handler one run in four
 				clearEnv(t)
 				t.Setenv("OTEL_SDK_DISABLED", "yes")
 				t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote")
-				t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+failing.URL+"/sampling,pollingIntervalMs=60000")
+				t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint=http://jaeger:5778/sampling,pollingIntervalMs=60000")
 				stray, logged := stderrWatch(t)
 				service := new(errorCapture)
+				remote := &fakeRemote{pollErr: errors.New("ctxtrail: jaeger_remote sampler: status 500 from http://jaeger:5778/sampling")}
 
-				opts := []Option{WithErrorHandler(service.handle), WithoutExporter(), WithServiceName("checkout")}
+				opts := []Option{WithRemoteSampler(remote.start), WithErrorHandler(service.handle), WithoutExporter(),
+					WithServiceName("checkout")}
 				if !global {
 					opts = append(opts, WithoutGlobal())
 				}

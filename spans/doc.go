@@ -67,7 +67,7 @@
 // To count what the sampler drops, wrap it with Monitor.Sampler: the drops then show as
 // "sampled out", by name and kind. To wrap whatever sampler ctxtrail.Install picks, the one
 // OTEL_TRACES_SAMPLER names included (jaeger_remote and parentbased_jaeger_remote, whose rate
-// Jaeger sets), give the wrapper to Install rather than a sampler:
+// Jaeger sets, with jaegerremote.Enable()), give the wrapper to Install rather than a sampler:
 //
 //	ctxtrail.Install(ctx, ctxtrail.WithSpanProcessor(mon), ctxtrail.WithSamplerWrapper(mon.Sampler))
 //

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/jaegerremote"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -348,7 +349,9 @@ func installAccepts(t *testing.T, name string, env map[string]string) {
 			t.Setenv(k, v)
 		}
 	}
-	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal())
+	// jaegerremote.Enable(), as NewTelemetry passes it: the services may be run under
+	// OTEL_TRACES_SAMPLER=parentbased_jaeger_remote (OPERATIONS.md).
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), jaegerremote.Enable())
 	if err != nil {
 		t.Errorf("%s: Install refuses its environment: %v", name, err)
 		return

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/jaegerremote"
 	"github.com/ctxtrail/ctxtrail/slogbridge"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
@@ -32,9 +33,10 @@ type Telemetry struct {
 // ctxtrail.Install (an exporter, WithoutGlobal for several services in one process, …).
 func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...ctxtrail.Option) (*Telemetry, error) {
 	mon := spans.NewMonitor(spans.WithLeakThreshold(30 * time.Second))
-	// The monitor counts what the sampler drops, whichever OTEL_TRACES_SAMPLER chooses.
+	// The monitor counts what the sampler drops, whichever OTEL_TRACES_SAMPLER chooses, Jaeger's
+	// remote sampler included: the shop is the service OPERATIONS.md runs under it.
 	opts = append([]ctxtrail.Option{ctxtrail.WithServiceName(service), ctxtrail.WithSpanProcessor(mon),
-		ctxtrail.WithSamplerWrapper(mon.Sampler)}, opts...)
+		ctxtrail.WithSamplerWrapper(mon.Sampler), jaegerremote.Enable()}, opts...)
 	p, err := ctxtrail.Install(ctx, opts...)
 	if err != nil {
 		_ = mon.Shutdown(ctx)

@@ -1,4 +1,4 @@
-package ctxtrail_test
+package jaegerremote_test
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/jaegerremote"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // The Monitor's sampled-out count under the samplers OTEL_TRACES_SAMPLER=jaeger_remote and
-// parentbased_jaeger_remote choose: Install wraps the remote sampler, once it polls, with
+// parentbased_jaeger_remote choose with Enable: Install wraps the remote sampler, once it polls, with
 // WithSamplerWrapper(mon.Sampler), and every span the sampler drops is counted, exactly, by
 // name; the remote strategy (probabilistic 0.5, served as Jaeger serves it) is what decides.
 func TestMonitorSampledOutUnderJaegerRemote(t *testing.T) {
@@ -33,12 +34,13 @@ func TestMonitorSampledOutUnderJaegerRemote(t *testing.T) {
 
 	for _, name := range []string{"jaeger_remote", "parentbased_jaeger_remote"} {
 		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
 			t.Setenv("OTEL_TRACES_SAMPLER", name)
 			// Initial rate 0: until the first poll every span is dropped, so a sampler that never
 			// reached the endpoint samples nothing and fails the fraction check below.
 			t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+srv.URL+"/sampling,pollingIntervalMs=50,initialSamplingRate=0")
 			mon := spans.NewMonitor()
-			p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+			p, err := ctxtrail.Install(context.Background(), jaegerremote.Enable(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
 				ctxtrail.WithServiceName("checkout"), ctxtrail.WithSpanProcessor(mon), ctxtrail.WithSamplerWrapper(mon.Sampler))
 			if err != nil {
 				t.Fatal(err)

@@ -1,4 +1,4 @@
-package ctxtrail
+package jaegerremote_test
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/jaegertest"
 )
 
@@ -99,7 +100,7 @@ func TestJaegerRemoteSamplingFollowsStrategies(t *testing.T) {
 	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote")
 	// initialSamplingRate 0: neither phase's rates, so a sampler that never reached Jaeger fails.
 	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+endpoint+",pollingIntervalMs=100,initialSamplingRate=0")
-	p := install(t, WithoutExporter(), WithServiceName("checkout"))
+	p := install(t, ctxtrail.WithoutExporter(), ctxtrail.WithServiceName("checkout"))
 
 	const n = 4000
 	within := func(got, want float64) bool {

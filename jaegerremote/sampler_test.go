@@ -1,4 +1,4 @@
-package ctxtrail
+package jaegerremote_test
 
 import (
 	"context"
@@ -7,63 +7,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/jaegerremote"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Every bad OTEL_TRACES_SAMPLER_ARG for the jaeger_remote samplers fails Install with ErrConfig,
-// naming the setting and the key.
-func TestRemoteSamplerBadArgs(t *testing.T) {
-	tests := []struct {
-		arg  string
-		want []string
-	}{
-		{"endpoint", []string{"OTEL_TRACES_SAMPLER_ARG", `"endpoint" is not key=value`}},
-		{"=http://x", []string{"OTEL_TRACES_SAMPLER_ARG", "is not key=value"}},
-		{"endpoint=jaeger:5778", []string{"OTEL_TRACES_SAMPLER_ARG endpoint=", "http or https URL"}},
-		{"endpoint=grpc://jaeger:14250", []string{"endpoint=", "speaks HTTP"}},
-		{"endpoint=http://jaeger:99999/sampling", []string{"endpoint=", `port "99999"`}},
-		{"endpoint=http://jaeger:5778/sampling?service=x", []string{"endpoint="}},
-		{"pollingIntervalMs=5s", []string{"pollingIntervalMs=", "the unit is milliseconds", "pollingIntervalMs=5000"}},
-		{"pollingIntervalMs=0", []string{"pollingIntervalMs=", "positive whole number of milliseconds"}},
-		{"pollingIntervalMs=-10", []string{"pollingIntervalMs="}},
-		{"initialSamplingRate=2", []string{"initialSamplingRate=", "ratio from 0 to 1"}},
-		{"initialSamplingRate=NaN", []string{"initialSamplingRate=", "ratio from 0 to 1"}},
-		{"initialSamplingRate=half", []string{"initialSamplingRate="}},
-		{"initialsamplingrate=0.5", []string{"not \"initialsamplingrate\"", "case-sensitive"}},
-		{"endpoint=http://a:5778,endpoint=http://b:5778", []string{"endpoint is given twice"}},
-	}
-	for _, name := range []string{"jaeger_remote", "parentbased_jaeger_remote"} {
-		for _, tt := range tests {
-			t.Run(name+"/"+tt.arg, func(t *testing.T) {
-				clearEnv(t)
-				t.Setenv("OTEL_TRACES_SAMPLER", name)
-				t.Setenv("OTEL_TRACES_SAMPLER_ARG", tt.arg)
-				p, err := Install(context.Background(), WithoutGlobal(), WithoutExporter())
-				if err == nil {
-					_ = p.Shutdown(context.Background())
-					t.Fatalf("Install accepted OTEL_TRACES_SAMPLER_ARG=%q", tt.arg)
-				}
-				if !errors.Is(err, ErrConfig) {
-					t.Errorf("error %v does not wrap ErrConfig", err)
-				}
-				for _, w := range tt.want {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not contain %q", err, w)
-					}
-				}
-			})
-		}
-	}
-}
-
 // sampledFraction starts n root spans named op and returns the fraction sampled.
-func sampledFraction(p *Provider, op string, n int) float64 {
+func sampledFraction(p *ctxtrail.Provider, op string, n int) float64 {
 	tr := p.Tracer("remote-sampling-test")
 	sampled := 0
 	for range n {
@@ -103,7 +60,8 @@ func TestRemoteSamplerUnreachableFallsBackToInitialRate(t *testing.T) {
 			clearEnv(t)
 			t.Setenv("OTEL_TRACES_SAMPLER", "jaeger_remote")
 			t.Setenv("OTEL_TRACES_SAMPLER_ARG", fmt.Sprintf("endpoint=http://%s,pollingIntervalMs=20,initialSamplingRate=%v", addr, rate))
-			p, err := Install(context.Background(), WithoutGlobal(), WithoutExporter(), WithServiceName("checkout"))
+			p, err := ctxtrail.Install(context.Background(), jaegerremote.Enable(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),
+				ctxtrail.WithServiceName("checkout"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,7 +119,7 @@ func TestRemoteSamplerHungEndpoint(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote")
 	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+srv.URL+",initialSamplingRate=1")
-	p, err := Install(context.Background(), WithoutGlobal(), WithoutExporter())
+	p, err := ctxtrail.Install(context.Background(), jaegerremote.Enable(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +162,7 @@ func TestRemoteSamplerFollowsServedStrategy(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote")
 	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+srv.URL+"/sampling, pollingIntervalMs=20, initialSamplingRate=1")
-	p := install(t, WithoutExporter(), WithServiceName("checkout"))
+	p := install(t, ctxtrail.WithoutExporter(), ctxtrail.WithServiceName("checkout"))
 
 	waitFraction := func(want float64) {
 		t.Helper()
@@ -234,4 +192,99 @@ func TestRemoteSamplerFollowsServedStrategy(t *testing.T) {
 	child.End()
 	rate.Store("1")
 	waitFraction(1)
+}
+
+// The same environment that Install refuses without Enable (ErrConfig naming the variable and
+// this package) it accepts with it; a bad argument is still ErrConfig, read by Install itself.
+func TestEnableIsWhatInstallAsksFor(t *testing.T) {
+	for _, name := range []string{"jaeger_remote", "parentbased_jaeger_remote"} {
+		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("OTEL_TRACES_SAMPLER", name)
+			t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint=http://"+closedPort(t)+",pollingIntervalMs=60000")
+			opts := []ctxtrail.Option{ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(), ctxtrail.WithErrorHandler(func(error) {})}
+			_, err := ctxtrail.Install(context.Background(), opts...)
+			if !errors.Is(err, ctxtrail.ErrConfig) || !strings.Contains(err.Error(), "jaegerremote.Enable()") {
+				t.Fatalf("Install without Enable: %v, want ErrConfig naming jaegerremote.Enable()", err)
+			}
+			p, err := ctxtrail.Install(context.Background(), append(opts, jaegerremote.Enable())...)
+			if err != nil {
+				t.Fatalf("Install with Enable: %v", err)
+			}
+			if err := p.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			t.Setenv("OTEL_TRACES_SAMPLER_ARG", "pollingIntervalMs=5s")
+			_, err = ctxtrail.Install(context.Background(), append(opts, jaegerremote.Enable())...)
+			if !errors.Is(err, ctxtrail.ErrConfig) || !strings.Contains(err.Error(), "pollingIntervalMs=5000") {
+				t.Fatalf("Install with Enable and a bad argument: %v, want ErrConfig naming the key", err)
+			}
+		})
+	}
+}
+
+// Failed polls go to WithErrorHandler's function, and nowhere else, whether Install sets the
+// global error handler or not; the first poll runs as soon as the sampler starts, so the handler
+// must be in place by then (TestInstallWarningsReachErrorHandlerFirst checks Install's side of
+// this with a stand-in sampler). The SDK's "unsupported sampler" complaint about the variable
+// Install reads itself is not passed on.
+func TestFailedPollsReachErrorHandler(t *testing.T) {
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "strategies unavailable", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+
+	for _, global := range []bool{true, false} {
+		t.Run(fmt.Sprintf("global=%v", global), func(t *testing.T) {
+			for run := range 4 { // the poll raced Install's handler one run in four, once
+				clearEnv(t)
+				t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_jaeger_remote")
+				t.Setenv("OTEL_TRACES_SAMPLER_ARG", "endpoint="+failing.URL+"/sampling,pollingIntervalMs=60000")
+				stray := new(errSink)
+				old := otel.GetErrorHandler()
+				otel.SetErrorHandler(otel.ErrorHandlerFunc(stray.sink))
+				service := new(errSink)
+
+				opts := []ctxtrail.Option{jaegerremote.Enable(), ctxtrail.WithErrorHandler(service.sink),
+					ctxtrail.WithoutExporter(), ctxtrail.WithServiceName("checkout")}
+				if !global {
+					opts = append(opts, ctxtrail.WithoutGlobal())
+				}
+				p, err := ctxtrail.Install(context.Background(), opts...)
+				if err != nil {
+					otel.SetErrorHandler(old)
+					t.Fatal(err)
+				}
+				deadline := time.Now().Add(10 * time.Second) // a bound, not a timing assertion
+				for service.find("jaeger_remote sampler") == nil && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				err = p.Shutdown(context.Background())
+				otel.SetErrorHandler(old)
+				if err != nil {
+					t.Fatal(err)
+				}
+
+				got := service.find("jaeger_remote sampler")
+				if got == nil || !strings.Contains(got.Error(), "status 500") || !strings.Contains(got.Error(), failing.URL+"/sampling") {
+					t.Errorf("run %d: the service's handler did not get the failed poll; it got %v", run, service.reports())
+				}
+				if err := service.find("unsupported sampler"); err != nil {
+					t.Errorf("run %d: the service's handler was told %q about a sampler Install reads itself", run, err)
+				}
+				errs := stray.reports()
+				if !global {
+					// The SDK's NewTracerProvider reads OTEL_TRACES_SAMPLER itself and reports its
+					// complaint through otel.Handle, which WithoutGlobal leaves alone.
+					errs = slices.DeleteFunc(errs, func(err error) bool {
+						return err.Error() == "unsupported sampler: parentbased_jaeger_remote"
+					})
+				}
+				if len(errs) > 0 {
+					t.Errorf("run %d: went to the global error handler instead: %v", run, errs)
+				}
+			}
+		})
+	}
 }

@@ -1,19 +1,13 @@
 package ctxtrail
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
-	"go.opentelemetry.io/contrib/samplers/jaegerremote"
+	"github.com/ctxtrail/ctxtrail/internal/remotesampling"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -27,9 +21,19 @@ const (
 	defaultRemoteSamplingEndpoint = "http://localhost:5778/sampling"
 	defaultRemoteSamplingInterval = 60 * time.Second
 	defaultRemoteSamplingRate     = 0.001
-	// remoteSamplingReportEvery bounds how often a failing poll is reported.
-	remoteSamplingReportEvery = time.Minute
 )
+
+// WithRemoteSampler is the seam package jaegerremote plugs into: call jaegerremote.Enable()
+// instead. Its argument's type is internal to ctxtrail, so no other package can make one; a nil
+// start changes nothing.
+func WithRemoteSampler(start remotesampling.Start) Option {
+	return optionFunc(func(c config) config {
+		if start != nil {
+			c.remoteSampler = start
+		}
+		return c
+	})
+}
 
 // remoteSamplerPlan is what samplerFromEnv returns for jaeger_remote and
 // parentbased_jaeger_remote: the parsed arguments, checked, with no goroutine yet. Install
@@ -55,7 +59,14 @@ func (p *remoteSamplerPlan) Description() string {
 // remoteSamplerFromEnv parses OTEL_TRACES_SAMPLER_ARG for the jaeger_remote samplers: a
 // comma-separated list of key=value with the keys endpoint, pollingIntervalMs and
 // initialSamplingRate, each optional. Every bad part is an ErrConfig error naming the key.
-func remoteSamplerFromEnv(name, arg string) (sdktrace.Sampler, error) {
+// Without a remote sampler compiled in (jaegerremote.Enable), the sampler name itself is the
+// error, before the argument is read.
+func remoteSamplerFromEnv(name, arg string, compiledIn bool) (sdktrace.Sampler, error) {
+	if !compiledIn {
+		return nil, configErr("OTEL_TRACES_SAMPLER=%q: the Jaeger remote sampler is not compiled into "+
+			"this program; add jaegerremote.Enable() to Install's options "+
+			"(import github.com/ctxtrail/ctxtrail/jaegerremote)", name)
+	}
 	p := &remoteSamplerPlan{
 		parentBased: name == "parentbased_jaeger_remote",
 		endpoint:    defaultRemoteSamplingEndpoint,
@@ -122,109 +133,26 @@ func remoteSamplerFromEnv(name, arg string) (sdktrace.Sampler, error) {
 	return p, nil
 }
 
-// startSampler starts the polling of a jaeger_remote plan for the service named in res and
-// returns the sampler to give the SDK and the function that stops the polling. Any other sampler
-// is returned as it is, with a stop that does nothing. The first poll runs in the background:
-// until it answers, and whenever the endpoint cannot be reached, the sampler keeps the last
-// strategy it had, the initial rate at first, so neither start-up nor requests wait on Jaeger.
-// A failing poll is reported through warn (WithErrorHandler's function, or otel.Handle), at most
-// once a minute; warn is in place before the first poll starts.
-func startSampler(s sdktrace.Sampler, res *resource.Resource, warn func(error)) (sdktrace.Sampler, func()) {
+// startSampler starts the polling of a jaeger_remote plan, through start (jaegerremote.Enable's),
+// for the service named in res, and returns the sampler to give the SDK and the function that
+// stops the polling. Any other sampler is returned as it is, with a stop that does nothing.
+// Failed polls are reported through warn (WithErrorHandler's function, or otel.Handle), which is
+// in place before the first poll starts.
+func startSampler(s sdktrace.Sampler, start remotesampling.Start, res *resource.Resource, warn func(error)) (sdktrace.Sampler, func()) {
 	p, ok := s.(*remoteSamplerPlan)
-	if !ok {
+	if !ok || start == nil { // a plan exists only when start does (remoteSamplerFromEnv)
 		return s, func() {}
 	}
 	service := "unknown_service"
 	if v, ok := res.Set().Value(attribute.Key("service.name")); ok && v.AsString() != "" {
 		service = v.AsString()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := jaegerremote.New(service,
-		jaegerremote.WithSamplingServerURL(p.endpoint),
-		jaegerremote.WithSamplingStrategyFetcher(&strategyFetcher{ctx: ctx, endpoint: p.endpoint}),
-		jaegerremote.WithSamplingRefreshInterval(p.interval),
-		jaegerremote.WithInitialSampler(sdktrace.TraceIDRatioBased(p.initial)),
-		jaegerremote.WithLogger(logr.New(&remoteSamplingSink{ctx: ctx, endpoint: p.endpoint, initial: p.initial, warn: warn})),
-	)
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); r.Close() }) } // cancel first: Close waits for a poll in flight
-	if p.parentBased {
-		return sdktrace.ParentBased(r), stop
-	}
-	return r, stop
-}
-
-// maxStrategyBytes bounds the strategy document read from the endpoint; Jaeger's are a few KiB.
-const maxStrategyBytes = 1 << 20
-
-// strategyFetcher is the sampler's HTTP fetch with a context that stopping the sampler cancels,
-// so Provider.Shutdown does not wait out a hung endpoint (the contrib fetcher's timeout is 10s),
-// and a bounded read of the answer.
-type strategyFetcher struct {
-	ctx      context.Context
-	endpoint string
-}
-
-// strategyClient closes its connections after each poll: polls are a minute apart by default,
-// and an idle connection would be a goroutine left running after Shutdown.
-var strategyClient = func() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DisableKeepAlives = true
-	return &http.Client{Timeout: 10 * time.Second, Transport: t}
-}()
-
-func (f *strategyFetcher) Fetch(service string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(f.ctx, http.MethodGet,
-		f.endpoint+"?"+url.Values{"service": {service}}.Encode(), http.NoBody)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := strategyClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxStrategyBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxStrategyBytes {
-		return nil, fmt.Errorf("strategy larger than %d bytes", maxStrategyBytes)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
-	}
-	return body, nil
-}
-
-// remoteSamplingSink turns the jaegerremote sampler's error logs (a poll that failed) into
-// reports through warn, at most one per remoteSamplingReportEvery, and drops its info logs.
-type remoteSamplingSink struct {
-	ctx      context.Context // cancelled when the sampler stops: a poll cut short then is no failure
-	endpoint string
-	initial  float64
-	warn     func(error)  // the Provider's error route (errorRouter.warn)
-	last     atomic.Int64 // unix nanoseconds of the last report
-}
-
-func (*remoteSamplingSink) Init(logr.RuntimeInfo)            {}
-func (*remoteSamplingSink) Enabled(int) bool                 { return false }
-func (*remoteSamplingSink) Info(int, string, ...any)         {}
-func (s *remoteSamplingSink) WithValues(...any) logr.LogSink { return s }
-func (s *remoteSamplingSink) WithName(string) logr.LogSink   { return s }
-func (s *remoteSamplingSink) Error(err error, msg string, _ ...any) {
-	if s.ctx.Err() != nil {
-		return
-	}
-	now := time.Now().UnixNano()
-	last := s.last.Load()
-	if last != 0 && now-last < int64(remoteSamplingReportEvery) {
-		return
-	}
-	if !s.last.CompareAndSwap(last, now) {
-		return
-	}
-	s.warn(fmt.Errorf("ctxtrail: jaeger_remote sampler: %s from %s: %w; sampling goes on with the "+
-		"last strategy received, or initialSamplingRate=%v if none was (next report in %v at the earliest)",
-		msg, s.endpoint, err, s.initial, remoteSamplingReportEvery))
+	return start(remotesampling.Settings{
+		ParentBased:         p.parentBased,
+		Endpoint:            p.endpoint,
+		PollingInterval:     p.interval,
+		InitialSamplingRate: p.initial,
+		ServiceName:         service,
+		Warn:                warn,
+	})
 }
