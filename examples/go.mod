@@ -23,6 +23,7 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/ctxtrail/ctxtrail/jaegerremote v0.0.0
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -73,3 +74,5 @@ require (
 )
 
 replace github.com/ctxtrail/ctxtrail => ../
+
+replace github.com/ctxtrail/ctxtrail/jaegerremote => ../jaegerremote
