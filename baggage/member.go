@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 )
 
@@ -207,12 +207,13 @@ func (BoolCodec) Decode(s string) (bool, error) {
 }
 
 // MaxIDLen is the longest identifier IDCodec carries: otelctx's bound on request IDs.
-const MaxIDLen = otelctx.MaxRequestIDLen
+const MaxIDLen = w3cbaggage.MaxIDLen
 
 // IDCodec carries identifiers: 1 to MaxIDLen bytes, each one of A-Z a-z 0-9 . _ @ : -. That
 // covers UUIDs, ULIDs, numbers, slugs and e-mail-like IDs, and keeps out everything that could
 // break a header, a log line or a query (spaces, quotes, commas, control bytes, non-ASCII). The
-// rule is otelctx.ValidRequestID's, so an ID valid in one is valid in the other.
+// rule is otelctx.ValidRequestID's (both are internal/w3cbaggage's), so an ID valid in one is
+// valid in the other.
 type IDCodec struct{}
 
 // Encode returns id, or an error if it is not an identifier.
@@ -232,14 +233,14 @@ func (IDCodec) Decode(s string) (string, error) {
 }
 
 func checkID(id string) error {
-	if otelctx.ValidRequestID(id) {
+	if w3cbaggage.ValidID(id) {
 		return nil
 	}
 	if len(id) == 0 || len(id) > MaxIDLen {
 		return fmt.Errorf("identifier of %d bytes, want 1 to %d", len(id), MaxIDLen)
 	}
 	for i := 0; i < len(id); i++ { // say which byte: only on the error path
-		if !otelctx.ValidRequestID(id[i : i+1]) {
+		if !w3cbaggage.ValidID(id[i : i+1]) {
 			return fmt.Errorf("identifier holds byte %q at %d, want A-Z a-z 0-9 . _ @ : -", id[i], i)
 		}
 	}
