@@ -137,11 +137,14 @@ func WithTrustBoundaryFunc(fn func(r *http.Request) bool, allowBaggage ...string
 }
 
 // WithWarnLimiter sets where warnings about bad incoming headers go. By default a handler given
-// WithProvider(p) uses p.WarnLimiter(), whose reports go where Install's WithErrorHandler says
-// and which p.Shutdown flushes; any other handler has its own limiter,
-// NewWarnLimiter(DefaultWarnInterval, nil), which reports through otel.Handle (routed too when
-// Install set the global error handler). Share one limiter between handlers to rate-limit them
-// together.
+// WithProvider(p) uses p.WarnLimiter(), whose reports go where Install's WithErrorHandler says,
+// which p.Shutdown flushes and whose counts p publishes as ctxtrail.http.bad_headers; any other
+// handler has its own limiter, NewWarnLimiter(DefaultWarnInterval, nil), which reports through
+// otel.Handle (routed too when Install set the global error handler) and which the handler
+// registers with the meter provider it records with, for as long as the handler lives. Share one
+// limiter between handlers to rate-limit them together. A limiter given here is the caller's: its
+// counts reach a meter provider only through l.RegisterMetrics(mp), whose Registration the caller
+// holds (or through the Provider, for p.WarnLimiter()).
 func WithWarnLimiter(l *WarnLimiter) HandlerOption {
 	return handlerOption(func(c handlerConfig) handlerConfig { c.warn = l; return c })
 }
@@ -227,6 +230,7 @@ func NewHandler(next http.Handler, opts ...HandlerOption) http.Handler {
 	}
 	if c.warn == nil {
 		c.warn = NewWarnLimiter(DefaultWarnInterval, nil)
+		c.meters.own = newOwnWarnMetrics(c.meters) // the handler's own: it publishes its counts
 	}
 	if next == nil {
 		next = http.NotFoundHandler()
