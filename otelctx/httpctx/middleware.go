@@ -165,9 +165,12 @@ type tracerCache struct{ p atomic.Pointer[cachedTracer] }
 type cachedTracer struct {
 	tp     trace.TracerProvider
 	tracer trace.Tracer
+	copies bool // attrbuf.Copies(tracer): its spans may get pooled attribute buffers
 }
 
-func (c *httpConfig) tracer() trace.Tracer {
+// tracer returns the tracer of the current provider and whether it copies what it is given
+// (attrbuf.Copies), so that its spans may be given pooled attribute buffers.
+func (c *httpConfig) tracer() (trace.Tracer, bool) {
 	tp := c.tp
 	if tp == nil {
 		tp = otel.GetTracerProvider()
@@ -175,13 +178,14 @@ func (c *httpConfig) tracer() trace.Tracer {
 	// Interface comparison panics only for two equal, non-comparable dynamic types, and only
 	// comparable providers are ever stored.
 	if ct := c.tracers.p.Load(); ct != nil && ct.tp == tp {
-		return ct.tracer
+		return ct.tracer, ct.copies
 	}
 	tr := tp.Tracer(ScopeName)
+	copies := attrbuf.Copies(tr)
 	if reflect.TypeOf(tp).Comparable() {
-		c.tracers.p.Store(&cachedTracer{tp: tp, tracer: tr})
+		c.tracers.p.Store(&cachedTracer{tp: tp, tracer: tr, copies: copies})
 	}
-	return tr
+	return tr, copies
 }
 
 func (c *httpConfig) propagator() propagation.TextMapPropagator {
@@ -250,26 +254,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := new(serverRequest) // serverreq.go: the request's one allocation of ctxtrail's own
 	hdr := HeaderCarrier(r.Header)
-	tracer := h.cfg.tracer()
+	tracer, copies := h.cfg.tracer()
 	prop := h.cfg.propagator()
 	fp, fused := prop.(fusedPropagator)
 	if fused {
-		// The request ID goes in s, and so does the remote parent when s can answer for it.
 		var parent trace.SpanContext
 		s.Context, parent = fp.extractTrace(r.Context(), hdr)
 		if parent.TraceID().IsValid() {
-			if spanKey != nil && tracer != deprecatedNoopTracer {
-				s.parent.sc = parent
-			} else {
-				s.Context = trace.ContextWithRemoteSpanContext(s.Context, parent)
-			}
+			s.Context = trace.ContextWithRemoteSpanContext(s.Context, parent)
 		}
 	} else {
 		s.Context = prop.Extract(r.Context(), hdr)
 	}
 	h.checkHeaders(hdr, s)
 
-	b := attrbuf.Get() // pooled, back after the span ends
+	b := attrbuf.ForCopies(copies) // pooled when the tracer copies; back after the span ends
 	method, methodKnown := normalizeMethod(r.Method)
 	path := reqstore.Bound(r.URL.Path)
 	scheme := "http"
