@@ -57,7 +57,7 @@ type Provider struct {
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and otherwise the console exporter writing JSON
 // lines to stdout (or WithWriter's writer), ConsoleScheduleDelay after the spans end.
 //
-// The propagators come from WithPropagators, else OTEL_PROPAGATORS (tracecontext, baggage,
+// The propagators come from WithPropagation, else OTEL_PROPAGATORS (tracecontext, baggage,
 // xtrace, b3, b3multi, jaeger, none), else tracecontext, baggage and xtrace in one pass
 // (NewPropagator).
 //
