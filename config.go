@@ -189,8 +189,11 @@ func WithBatchOptions(opts ...sdktrace.BatchSpanProcessorOption) Option {
 	})
 }
 
-// WithPropagators sets the propagators, winning over OTEL_PROPAGATORS.
-func WithPropagators(ps ...propagation.TextMapPropagator) Option {
+// WithPropagation sets the propagation formats Install composes into the Provider's propagator
+// (and the global one, unless WithoutGlobal), winning over OTEL_PROPAGATORS. It is named apart
+// from httpctx.WithPropagator and grpcctx.WithPropagator, which hand one built propagator to one
+// handler, transport or interceptor.
+func WithPropagation(ps ...propagation.TextMapPropagator) Option {
 	return optionFunc(func(c config) config {
 		c.propagators = append(append([]propagation.TextMapPropagator(nil), c.propagators...), ps...)
 		return c

@@ -211,7 +211,7 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		p, ok := propagatorByName(n)
 		if !ok {
 			return nil, configErr("OTEL_PROPAGATORS names %q: ctxtrail knows %s and none "+
-				"(for another propagator use ctxtrail.WithPropagators)", n, strings.Join(knownPropagatorNames, ", "))
+				"(for another propagator use ctxtrail.WithPropagation)", n, strings.Join(knownPropagatorNames, ", "))
 		}
 		if seen[n] {
 			continue // b3,b3 would write the header twice

@@ -55,7 +55,7 @@ func registerHealth(p *Provider, processors []any) error {
 	lok := metric.WithAttributes(compLogProcessor)
 	lfull := metric.WithAttributes(compLogProcessor, errQueueFull)
 	lfailed := metric.WithAttributes(compLogProcessor, errExportFailed)
-	_, err8 := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	reg, err8 := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s := p.Stats()
 		o.ObserveInt64(spanProcessed, int64(s.Ended-s.Dropped), ok)
 		o.ObserveInt64(spanProcessed, int64(s.Dropped), full)
@@ -75,10 +75,15 @@ func registerHealth(p *Provider, processors []any) error {
 		}
 		return nil
 	}, spanProcessed, spanQueue, spanCap, spanExported, logProcessed, logQueue, logExported)
-	errs := []error{err1, err2, err3, err4, err5, err6, err7, err8}
+	p.keep(reg)
+	// The Provider's own WarnLimiter: handlers given WithProvider(p) count into it.
+	reg, err9 := p.headerWarn.RegisterMetrics(p.metrics.mp)
+	p.keep(reg)
+	errs := []error{err1, err2, err3, err4, err5, err6, err7, err8, err9}
 	for _, sp := range processors {
 		if r, ok := sp.(MetricsRegisterer); ok {
-			_, err := r.RegisterMetrics(p.metrics.mp)
+			reg, err := r.RegisterMetrics(p.metrics.mp)
+			p.keep(reg)
 			errs = append(errs, err)
 		}
 		// spans.Monitor shows what became of the ended spans; spans.ExportStats is exportstats.Stats.
@@ -94,6 +99,23 @@ func registerHealth(p *Provider, processors []any) error {
 		}
 	}
 	return nil
+}
+
+// keep holds a registration Install made until Shutdown releases it (unregisterMetrics).
+func (p *Provider) keep(reg metric.Registration) {
+	if reg != nil {
+		p.registrations = append(p.registrations, reg)
+	}
+}
+
+// unregisterMetrics releases what Install registered, once the last metrics are exported: the
+// callbacks read the Provider's counters and limiter, and nothing should keep those reachable
+// from a meter provider after the Provider is gone.
+func (p *Provider) unregisterMetrics() {
+	for _, reg := range p.registrations {
+		_ = reg.Unregister()
+	}
+	p.registrations = nil
 }
 
 func processorsOf(cfg config) []any {

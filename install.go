@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -38,6 +39,8 @@ type Provider struct {
 	errors     *errorRouter             // WithErrorHandler's, or nil
 	waterfall  *waterfall.Printer       // the terminal waterfall, when chosen
 
+	registrations []metric.Registration // registerHealth's, released by Shutdown (health.go)
+
 	stopExports context.CancelFunc // aborts exports still running when Shutdown's ctx ends
 	stopSampler func()             // stops a jaeger_remote sampler's polling
 	once        sync.Once
@@ -54,7 +57,7 @@ type Provider struct {
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, and otherwise the console exporter writing JSON
 // lines to stdout (or WithWriter's writer), ConsoleScheduleDelay after the spans end.
 //
-// The propagators come from WithPropagators, else OTEL_PROPAGATORS (tracecontext, baggage,
+// The propagators come from WithPropagation, else OTEL_PROPAGATORS (tracecontext, baggage,
 // xtrace, b3, b3multi, jaeger, none), else tracecontext, baggage and xtrace in one pass
 // (NewPropagator).
 //
@@ -737,6 +740,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 			}
 		}
 		p.err = errors.Join(err, p.lostSince(before), p.metrics.shutdown(ctx), <-logsDone)
+		p.unregisterMetrics()
 		p.flushWarnings()
 	})
 	return p.err

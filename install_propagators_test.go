@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -252,3 +253,15 @@ func names(spans tracetest.SpanStubs) []string {
 }
 
 var _ sdktrace.SpanExporter = (*tracetest.InMemoryExporter)(nil)
+
+// WithPropagation wins over OTEL_PROPAGATORS.
+func TestInstallWithPropagationWinsOverEnv(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("OTEL_PROPAGATORS", "b3")
+	p := install(t, WithoutExporter(), WithPropagation(propagation.TraceContext{}))
+	got := p.Propagator().Fields()
+	slices.Sort(got)
+	if want := []string{"traceparent", "tracestate"}; !slices.Equal(got, want) {
+		t.Errorf("Fields() = %q, want %q", got, want)
+	}
+}

@@ -62,7 +62,7 @@
 //	prop := baggage.Deny(propagation.NewCompositeTextMapPropagator(
 //		propagation.TraceContext{}, baggage.NewPropagator()), baggage.Keys("auth.token"))
 //	p, err := ctxtrail.Install(ctx,
-//		ctxtrail.WithPropagators(prop),
+//		ctxtrail.WithPropagation(prop),
 //		ctxtrail.WithSpanProcessor(baggage.NewSpanProcessor(allowIn)))
 //	…
 //	handler = baggage.Allow(allowIn)(mux) // inside the extracting middleware

@@ -222,7 +222,7 @@ func encode(b otelbaggage.Baggage) (string, int) {
 // baggage-carrying propagator of a composite (W3C, Jaeger's uberctx-, OpenTracing's ot-baggage-)
 // at once. A transport would guard only the HTTP clients built with it, and a secret would leak
 // through the first client that was not. Set the wrapped propagator globally (ctxtrail.Install
-// with WithPropagators) and no code path can forget the denylist.
+// with WithPropagation) and no code path can forget the denylist.
 func Deny(inner propagation.TextMapPropagator, deny Filter) propagation.TextMapPropagator {
 	if inner == nil {
 		inner = propagation.NewCompositeTextMapPropagator()

@@ -7,13 +7,17 @@
 // so a buffer on the stack would move to the heap anyway. A pooled one costs no allocation, and
 // the boxed trace.WithAttributes of each length is made once per buffer.
 //
-// Reuse is safe because nothing keeps what it is given: trace.NewSpanStartConfig and
-// trace.NewEventConfig copy the attributes out of the options, and the SDK's span copies what
-// SetAttributes and the configs hand it. Put a buffer back only when the calls that were given
-// its contents have returned.
+// Reuse is safe only when nothing keeps what it is given. The SDK keeps nothing: its tracer
+// reads the options through trace.NewSpanStartConfig, which copies the attributes, and its span
+// copies what SetAttributes and AddEvent hand it. Another tracer or span may keep the option
+// slice or the attribute slice it was handed (nothing in the API forbids it), so For hands out a
+// pooled buffer only for a tracer or span of a package known to copy (Copies), and a buffer of
+// its own, never reused, for any other. Put a pooled buffer back only when the calls that were
+// given its contents have returned.
 package attrbuf
 
 import (
+	"reflect"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -31,15 +35,56 @@ type Buf struct {
 	Start [4]trace.SpanStartOption
 	Event [2]trace.EventOption
 	boxed [Size + 1]trace.SpanStartEventOption // boxed[n] is trace.WithAttributes(KV[:n]...)
+	own   bool                                 // not pooled: Release leaves it to its keeper
 }
 
 var pool = sync.Pool{New: func() any { return new(Buf) }}
 
-// Get returns a buffer from the pool.
+// Get returns a buffer from the pool, for a tracer or span known to copy what it is given.
 func Get() *Buf { return pool.Get().(*Buf) }
 
-// Attrs returns the buffer's attributes, empty, to append to.
-func (b *Buf) Attrs() []attribute.KeyValue { return b.KV[:0] }
+// For returns a pooled buffer when the tracer or span v copies what it is given (Copies), and
+// otherwise a buffer of its own, whose every Attrs is a new slice and which Release leaves alone,
+// so that v may keep what it is handed.
+func For(v any) *Buf { return ForCopies(Copies(v)) }
+
+// ForCopies is For with the answer of Copies already known (cached with the tracer).
+func ForCopies(copies bool) *Buf {
+	if copies {
+		return Get()
+	}
+	return &Buf{own: true}
+}
+
+// Copies reports whether v, a tracer or a span, comes from a package known to keep nothing of
+// the attributes and options it is handed: the SDK's (go.opentelemetry.io/otel/sdk/trace) and
+// the no-op ones. Anything else may keep them, so its buffers must not be reused.
+func Copies(v any) bool {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return false
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.PkgPath() {
+	case "go.opentelemetry.io/otel/sdk/trace", // copies: NewSpanStartConfig, SetAttributes, AddEvent
+		"go.opentelemetry.io/otel/trace/noop", // keeps nothing
+		"go.opentelemetry.io/otel/trace":      // its non-recording span and deprecated no-op tracer keep nothing
+		return true
+	}
+	return false
+}
+
+// Attrs returns the buffer's attributes, empty, to append to. A span's start and end attributes
+// share a pooled buffer, whose span copied the first before the second are written; a buffer of
+// its own (For) hands out a fresh slice each time, since its span may read the first still.
+func (b *Buf) Attrs() []attribute.KeyValue {
+	if b.own {
+		return make([]attribute.KeyValue, 0, 16)
+	}
+	return b.KV[:0]
+}
 
 // WithAttributes returns trace.WithAttributes(kvs...), boxed once per buffer and length when
 // kvs is the buffer's own slice (it always is, unless an append outgrew the buffer).
@@ -55,14 +100,15 @@ func (b *Buf) WithAttributes(kvs []attribute.KeyValue) trace.SpanStartEventOptio
 	return o
 }
 
-// Release clears what the buffer holds (request strings, links, timestamps) and pools it.
-// Attributes are only ever appended from the start, so the written ones end at the first empty.
+// Release clears what the buffer holds (request strings, links, timestamps) and pools it; a
+// buffer For made for a tracer that may keep its contents is left as it is. Every attribute slot
+// is cleared, not only those before the first empty key: an attribute with an empty key would
+// leave the request data after it in the pool.
 func (b *Buf) Release() {
-	n := 0
-	for n < len(b.KV) && b.KV[n].Key != "" {
-		n++
+	if b.own {
+		return
 	}
-	clear(b.KV[:n])
+	clear(b.KV[:])
 	clear(b.Start[:])
 	clear(b.Event[:])
 	pool.Put(b)

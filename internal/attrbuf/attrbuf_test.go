@@ -57,6 +57,31 @@ func TestRelease(t *testing.T) {
 	}
 }
 
+// Release clears every slot written, not only those before the first empty key: an attribute
+// with an empty key must not leave the request data after it in the pool.
+func TestReleaseClearsPastAnEmptyKey(t *testing.T) {
+	b := Get()
+	_ = append(b.Attrs(), attribute.String("a", "1"), attribute.String("", "x"), attribute.String("token", "secret"))
+	b.Release()
+	for i, kv := range b.KV {
+		if kv != (attribute.KeyValue{}) {
+			t.Fatalf("slot %d still holds %v after Release", i, kv)
+		}
+	}
+}
+
+// A buffer of its own is for a tracer that may keep what it is given: each Attrs is a new slice
+// and Release touches nothing.
+func TestOwnBufferIsNeverReused(t *testing.T) {
+	b := ForCopies(false)
+	start := append(b.Attrs(), attribute.String("url.path", "/a"))
+	end := append(b.Attrs(), attribute.Int("status", 200))
+	b.Release()
+	if start[0].Key != "url.path" || end[0].Key != "status" {
+		t.Fatalf("start %v, end %v: the second Attrs overwrote the first, or Release cleared them", start, end)
+	}
+}
+
 func attrsOf(o trace.SpanStartOption) []attribute.KeyValue {
 	c := trace.NewSpanStartConfig(o)
 	return c.Attributes()

@@ -2,12 +2,11 @@ package httpctx
 
 import (
 	"context"
-	"reflect"
+	"runtime"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 )
 
 // AttrHeader names the header a bad-header count is about (ctxtrail.http.bad_headers).
@@ -43,61 +42,80 @@ func (l *WarnLimiter) ByHeader() map[string]uint64 {
 	return out
 }
 
-// maxWarnLimiters bounds how many limiters one meter provider's bad-header metric sums.
-const maxWarnLimiters = 1024
-
-// warnMetrics sums the bad-header counts of the WarnLimiters of every handler that records
-// metrics with one meter provider, into ctxtrail.http.bad_headers{ctxtrail.header}.
-type warnMetrics struct {
-	mu       sync.Mutex
-	limiters []*WarnLimiter
+// RegisterMetrics publishes the limiter's counts on mp as ctxtrail.http.bad_headers{ctxtrail.header}:
+// an observable counter read at collection, so Warn pays nothing for it. The caller owns the
+// Registration and unregisters it when the limiter's handlers are done (nothing else does).
+// Several limiters registered with one provider add up; registering one limiter twice with the
+// same provider counts it twice.
+//
+// The Provider that ctxtrail.Install returns registers its own WarnLimiter with its own
+// MeterProvider and unregisters it at Shutdown, so handlers given WithProvider need nothing
+// more; a handler's default limiter is registered by the handler (see WithWarnLimiter).
+func (l *WarnLimiter) RegisterMetrics(mp metric.MeterProvider) (metric.Registration, error) {
+	m := mp.Meter(ScopeName)
+	c, err := m.Int64ObservableCounter("ctxtrail.http.bad_headers", metric.WithUnit("{header}"),
+		metric.WithDescription("Bad incoming trace headers (refused or repaired) by header name, as the WarnLimiters counted them."))
+	if err != nil {
+		return nil, err
+	}
+	opts := make([]metric.ObserveOption, numWarnHeaders)
+	for i, h := range warnHeaders {
+		opts[i] = metric.WithAttributes(attribute.String(AttrHeader, h))
+	}
+	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		if l == nil {
+			return nil
+		}
+		for i := range l.byHeader {
+			o.ObserveInt64(c, int64(l.byHeader[i].Load()), opts[i])
+		}
+		return nil
+	}, c)
 }
 
-var warnRegistry sync.Map // metric.MeterProvider → *warnMetrics
+// ownWarnMetrics is the registration of a handler's own default limiter (one it made because
+// it was given neither WithProvider nor WithWarnLimiter) with the meter provider it records
+// with. The handler holds it: it moves when the provider changes and is released when the
+// handler is garbage (a handler has no Shutdown), so a long-lived provider does not keep the
+// limiters of handlers long gone.
+type ownWarnMetrics struct {
+	mu  sync.Mutex
+	mp  metric.MeterProvider
+	reg metric.Registration
+}
 
-// registerWarnLimiter adds l to the bad-header metric of mp (once per limiter and provider).
-func registerWarnLimiter(mp metric.MeterProvider, l *WarnLimiter) {
-	if l == nil || !reflect.TypeOf(mp).Comparable() {
+// track registers l with mp, unregistering it from the provider before.
+func (w *ownWarnMetrics) track(mp metric.MeterProvider, l *WarnLimiter) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.mp == mp && w.reg != nil {
 		return
 	}
-	if _, off := mp.(noop.MeterProvider); off {
-		return
+	w.release()
+	if reg, err := l.RegisterMetrics(mp); err == nil {
+		w.mp, w.reg = mp, reg
 	}
-	v, loaded := warnRegistry.LoadOrStore(mp, &warnMetrics{})
-	wm := v.(*warnMetrics)
-	if !loaded {
-		m := mp.Meter(ScopeName)
-		c, err := m.Int64ObservableCounter("ctxtrail.http.bad_headers", metric.WithUnit("{header}"),
-			metric.WithDescription("Bad incoming trace headers (refused or repaired) by header name, as the WarnLimiters counted them."))
-		if err == nil {
-			opts := make([]metric.ObserveOption, numWarnHeaders)
-			for i, h := range warnHeaders {
-				opts[i] = metric.WithAttributes(attribute.String(AttrHeader, h))
-			}
-			_, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-				wm.mu.Lock()
-				defer wm.mu.Unlock()
-				var sums [numWarnHeaders]uint64
-				for _, l := range wm.limiters {
-					for i := range sums {
-						sums[i] += l.byHeader[i].Load()
-					}
-				}
-				for i, n := range sums {
-					o.ObserveInt64(c, int64(n), opts[i])
-				}
-				return nil
-			}, c)
-		}
+}
+
+// drop unregisters the limiter: the handler now records with a provider that records nothing.
+func (w *ownWarnMetrics) drop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.release()
+}
+
+// release unregisters the limiter. Callers hold w.mu.
+func (w *ownWarnMetrics) release() {
+	if w.reg != nil {
+		_ = w.reg.Unregister()
 	}
-	wm.mu.Lock()
-	defer wm.mu.Unlock()
-	for _, have := range wm.limiters {
-		if have == l {
-			return
-		}
-	}
-	if len(wm.limiters) < maxWarnLimiters {
-		wm.limiters = append(wm.limiters, l)
-	}
+	w.mp, w.reg = nil, nil
+}
+
+// newOwnWarnMetrics returns the registration holder of a handler whose meters are m: released
+// when m, which only the handler holds, is collected.
+func newOwnWarnMetrics(m *httpMeters) *ownWarnMetrics {
+	w := new(ownWarnMetrics)
+	runtime.AddCleanup(m, (*ownWarnMetrics).drop, w)
+	return w
 }

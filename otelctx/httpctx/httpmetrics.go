@@ -51,6 +51,8 @@ func WithBodySizeMetrics() HTTPOption {
 type httpMeters struct {
 	p  atomic.Pointer[httpInstruments]
 	mu sync.Mutex // serialises building instruments
+
+	own *ownWarnMetrics // a handler's own default WarnLimiter's registration (health.go), or nil
 }
 
 type httpInstruments struct {
@@ -74,7 +76,8 @@ func (c *httpConfig) meterProvider() metric.MeterProvider {
 }
 
 // instruments returns the instruments of the current meter provider, building them on first use.
-// warn, the handler's WarnLimiter, joins mp's ctxtrail.http.bad_headers (health.go).
+// warn is the handler's WarnLimiter: when the handler made it (c.meters.own), it is registered
+// with the provider's ctxtrail.http.bad_headers (health.go).
 func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstruments {
 	mp := c.meterProvider()
 	if in := c.meters.p.Load(); in != nil && in.mp == mp {
@@ -89,6 +92,9 @@ func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstrument
 	if recordsNothing(mp) {
 		in.off = true
 		c.meters.p.Store(in)
+		if c.meters.own != nil {
+			c.meters.own.drop()
+		}
 		return in
 	}
 	m := mp.Meter(ScopeName)
@@ -113,7 +119,9 @@ func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstrument
 	// Only comparable providers are cached (every real one is); others rebuild per request.
 	if reflect.TypeOf(mp).Comparable() {
 		c.meters.p.Store(in)
-		registerWarnLimiter(mp, warn)
+		if c.meters.own != nil {
+			c.meters.own.track(mp, warn)
+		}
 	}
 	return in
 }

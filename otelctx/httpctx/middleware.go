@@ -137,11 +137,14 @@ func WithTrustBoundaryFunc(fn func(r *http.Request) bool, allowBaggage ...string
 }
 
 // WithWarnLimiter sets where warnings about bad incoming headers go. By default a handler given
-// WithProvider(p) uses p.WarnLimiter(), whose reports go where Install's WithErrorHandler says
-// and which p.Shutdown flushes; any other handler has its own limiter,
-// NewWarnLimiter(DefaultWarnInterval, nil), which reports through otel.Handle (routed too when
-// Install set the global error handler). Share one limiter between handlers to rate-limit them
-// together.
+// WithProvider(p) uses p.WarnLimiter(), whose reports go where Install's WithErrorHandler says,
+// which p.Shutdown flushes and whose counts p publishes as ctxtrail.http.bad_headers; any other
+// handler has its own limiter, NewWarnLimiter(DefaultWarnInterval, nil), which reports through
+// otel.Handle (routed too when Install set the global error handler) and which the handler
+// registers with the meter provider it records with, for as long as the handler lives. Share one
+// limiter between handlers to rate-limit them together. A limiter given here is the caller's: its
+// counts reach a meter provider only through l.RegisterMetrics(mp), whose Registration the caller
+// holds (or through the Provider, for p.WarnLimiter()).
 func WithWarnLimiter(l *WarnLimiter) HandlerOption {
 	return handlerOption(func(c handlerConfig) handlerConfig { c.warn = l; return c })
 }
@@ -162,9 +165,12 @@ type tracerCache struct{ p atomic.Pointer[cachedTracer] }
 type cachedTracer struct {
 	tp     trace.TracerProvider
 	tracer trace.Tracer
+	copies bool // attrbuf.Copies(tracer): its spans may get pooled attribute buffers
 }
 
-func (c *httpConfig) tracer() trace.Tracer {
+// tracer returns the tracer of the current provider and whether it copies what it is given
+// (attrbuf.Copies), so that its spans may be given pooled attribute buffers.
+func (c *httpConfig) tracer() (trace.Tracer, bool) {
 	tp := c.tp
 	if tp == nil {
 		tp = otel.GetTracerProvider()
@@ -172,13 +178,14 @@ func (c *httpConfig) tracer() trace.Tracer {
 	// Interface comparison panics only for two equal, non-comparable dynamic types, and only
 	// comparable providers are ever stored.
 	if ct := c.tracers.p.Load(); ct != nil && ct.tp == tp {
-		return ct.tracer
+		return ct.tracer, ct.copies
 	}
 	tr := tp.Tracer(ScopeName)
+	copies := attrbuf.Copies(tr)
 	if reflect.TypeOf(tp).Comparable() {
-		c.tracers.p.Store(&cachedTracer{tp: tp, tracer: tr})
+		c.tracers.p.Store(&cachedTracer{tp: tp, tracer: tr, copies: copies})
 	}
-	return tr
+	return tr, copies
 }
 
 func (c *httpConfig) propagator() propagation.TextMapPropagator {
@@ -227,6 +234,7 @@ func NewHandler(next http.Handler, opts ...HandlerOption) http.Handler {
 	}
 	if c.warn == nil {
 		c.warn = NewWarnLimiter(DefaultWarnInterval, nil)
+		c.meters.own = newOwnWarnMetrics(c.meters) // the handler's own: it publishes its counts
 	}
 	if next == nil {
 		next = http.NotFoundHandler()
@@ -246,26 +254,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := new(serverRequest) // serverreq.go: the request's one allocation of ctxtrail's own
 	hdr := HeaderCarrier(r.Header)
-	tracer := h.cfg.tracer()
+	tracer, copies := h.cfg.tracer()
 	prop := h.cfg.propagator()
 	fp, fused := prop.(fusedPropagator)
 	if fused {
-		// The request ID goes in s, and so does the remote parent when s can answer for it.
 		var parent trace.SpanContext
 		s.Context, parent = fp.extractTrace(r.Context(), hdr)
 		if parent.TraceID().IsValid() {
-			if spanKey != nil && tracer != deprecatedNoopTracer {
-				s.parent.sc = parent
-			} else {
-				s.Context = trace.ContextWithRemoteSpanContext(s.Context, parent)
-			}
+			s.Context = trace.ContextWithRemoteSpanContext(s.Context, parent)
 		}
 	} else {
 		s.Context = prop.Extract(r.Context(), hdr)
 	}
 	h.checkHeaders(hdr, s)
 
-	b := attrbuf.Get() // pooled, back after the span ends
+	b := attrbuf.ForCopies(copies) // pooled when the tracer copies; back after the span ends
 	method, methodKnown := normalizeMethod(r.Method)
 	path := reqstore.Bound(r.URL.Path)
 	scheme := "http"

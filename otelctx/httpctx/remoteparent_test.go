@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -12,20 +13,55 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// NewHandler answers the span key with the remote parent itself only if the key was learned;
-// without it every request pays two allocations more and TestAllocServerRequest fails too.
-func TestSpanKeyLearned(t *testing.T) {
-	if spanKey == nil {
-		t.Fatal("the trace package's span key was not learned: NewHandler falls back to a context value")
+// Any tracer, not only the SDK's, receives the caller's span context as the trace package's
+// own remote parent: trace.SpanFromContext gives the same concrete type that
+// trace.ContextWithRemoteSpanContext stores, so a tracer that checks the parent's type (the
+// deprecated no-op one does) keeps it (issue 28, goal 6: the probe that answered for the trace
+// package's unexported key with a type of its own is gone).
+func TestRemoteParentAnyTracer(t *testing.T) {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{9}, SpanID: trace.SpanID{9}, Remote: true})
+	want := reflect.TypeOf(trace.SpanFromContext(trace.ContextWithRemoteSpanContext(context.Background(), sc)))
+	tp := &parentTypeProvider{}
+	h := NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
+		WithTracerProvider(tp), WithPropagator(NewPropagator()))
+	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
+	r.Header.Set("Traceparent", "00-"+rpTraceID+"-"+rpSpanID+"-01")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if tp.parent == nil {
+		t.Fatal("the tracer was not asked to start a span")
 	}
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{9}, SpanID: trace.SpanID{9}})
-	ctx := trace.ContextWithSpanContext(context.Background(), sc)
-	if s, ok := ctx.Value(spanKey).(trace.Span); !ok || !s.SpanContext().Equal(sc) {
-		t.Fatalf("spanKey finds %v in a context holding %v", ctx.Value(spanKey), sc)
+	got := trace.SpanFromContext(tp.parent)
+	if reflect.TypeOf(got) != want {
+		t.Errorf("the tracer's parent is a %v, want the trace package's %v", reflect.TypeOf(got), want)
 	}
+	if p := got.SpanContext(); p.TraceID().String() != rpTraceID || p.SpanID().String() != rpSpanID || !p.IsRemote() {
+		t.Errorf("the tracer's parent is %v, want the caller's remote span", p)
+	}
+}
+
+// parentTypeProvider is a tracer provider that is not the SDK's: it keeps the context its
+// tracer was asked to start a span in.
+type parentTypeProvider struct {
+	embedded.TracerProvider
+	parent context.Context
+}
+
+func (p *parentTypeProvider) Tracer(string, ...trace.TracerOption) trace.Tracer {
+	return parentTypeTracer{p: p}
+}
+
+type parentTypeTracer struct {
+	embedded.Tracer
+	p *parentTypeProvider
+}
+
+func (t parentTypeTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	t.p.parent = ctx
+	return noop.NewTracerProvider().Tracer("").Start(ctx, name, opts...)
 }
 
 const (

@@ -10,13 +10,13 @@ import (
 )
 
 // serverRequest is what NewHandler keeps for one request, in one allocation: the response
-// writer wrapper, the first version of the request store, the request ID, the remote parent, a
-// slot for the log bridges' encoded span IDs and the echoed header values. It is also a context:
-// the parent context of the server span, which answers the request-store and request-ID keys
-// from its own fields, the span key with the remote parent (remoteparent.go), the IDs slot's key
-// with the slot (internal/spanids), and passes every other key to the context it wraps. The
-// handler runs under the server span's context, whose parent it is. Three context values, the
-// parent's wrapper, a boxed string and five small objects per request become one object.
+// writer wrapper, the first version of the request store, the request ID, a slot for the log
+// bridges' encoded span IDs and the echoed header values. It is also a context: the parent
+// context of the server span, which answers the request-store and request-ID keys from its own
+// fields, the IDs slot's key with the slot (internal/spanids), and passes every other key to the
+// context it wraps (the remote parent among them, put there by the trace package's own
+// ContextWithRemoteSpanContext, so every tracer finds it as it expects). The handler runs under
+// the server span's context, whose parent it is.
 //
 // Every field Value reads is written before the node is handed to tracer.Start, so processors
 // that keep the parent context may read it from any goroutine. Later, only the response
@@ -28,15 +28,14 @@ type serverRequest struct {
 	rw     responseWriter
 	fields reqstore.Set
 	id     string       // set last, once fields is filled: until then Value passes their keys on
-	parent remoteSpan   // the remote parent; answers the span key when it names a trace
 	ids    spanids.Slot // the log bridges' encoded IDs of the first span that logs under it
 
 	echo [2]string // x-trace-id, x-request-id: the response headers' value slices
 	tid  [32]byte  // the hex behind echo[0]
 }
 
-// Value returns the request store, the request ID and the remote parent from the node itself
-// and asks the wrapped context for anything else.
+// Value returns the request store, the request ID and the IDs slot from the node itself and
+// asks the wrapped context for anything else.
 func (s *serverRequest) Value(key any) any {
 	if k, ok := key.(*reqstore.KeyID); ok {
 		if s.id != "" {
@@ -47,8 +46,6 @@ func (s *serverRequest) Value(key any) any {
 				return &s.id
 			}
 		}
-	} else if key == spanKey && s.parent.sc.TraceID().IsValid() {
-		return &s.parent
 	} else if key == spanids.Key {
 		return &s.ids
 	}

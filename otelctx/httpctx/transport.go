@@ -59,7 +59,8 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !t.cfg.traced(r) {
 		return t.base.RoundTrip(r)
 	}
-	b := attrbuf.Get() // pooled, back once the span has its end attributes
+	tracer, copies := t.cfg.tracer()
+	b := attrbuf.ForCopies(copies) // pooled when the tracer copies; back once the span has its end attributes
 	method, known := normalizeMethod(r.Method)
 	attrs := append(b.Attrs(), semconv.HTTPRequestMethodKey.String(method))
 	if !known {
@@ -83,7 +84,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		name = "HTTP"
 	}
 	opts := append(b.Start[:0], clientKindOption, b.WithAttributes(attrs))
-	ctx, span := t.cfg.tracer().Start(r.Context(), name, opts...)
+	ctx, span := tracer.Start(r.Context(), name, opts...)
 
 	r2 := r.WithContext(ctx)
 	r2.Header = r.Header.Clone()
@@ -114,7 +115,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
 	}
 	span.SetAttributes(end...)
-	b.Release() // the span copied them: the SDK keeps nothing it is handed
+	b.Release() // a pooled buffer's span copied them
 	// The call lasts until its body is read, as otelhttp's client span does: end the span at
 	// EOF, a read error or Close, whichever comes first. A 101 body is the raw connection
 	// (an io.ReadWriteCloser), so it is left unwrapped.

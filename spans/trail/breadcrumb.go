@@ -74,9 +74,9 @@ func Add(ctx context.Context, b Breadcrumb) {
 	b.Message = boundString(b.Message, MaxMessageLen)
 	b.Category = boundString(b.Category, MaxMessageLen)
 	if recording {
-		// The event's attributes and options come from a pooled buffer, which the span copies;
-		// the kept crumb gets its own copy of the bounded data.
-		buf := attrbuf.Get()
+		// The event's attributes and options come from a pooled buffer when the span copies
+		// them (the SDK's does); the kept crumb gets its own copy of the bounded data.
+		buf := attrbuf.For(span)
 		attrs := append(buf.Attrs(), LevelKey.String(b.Level.String()), CategoryKey.String(b.Category), MessageKey.String(b.Message))
 		attrs = appendData(attrs, b.Data)
 		opts := append(buf.Event[:0], trace.WithTimestamp(b.Time), buf.WithAttributes(attrs))
