@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -34,7 +34,7 @@ type Provider struct {
 	processors []sdktrace.SpanProcessor // WithSpanProcessor's, shut down by hand if the SDK skips them
 	metrics    *metricsPipeline         // metrics.go
 	logs       *logsSignal              // the logs signal (logs.go)
-	headerWarn *httpctx.WarnLimiter     // errorlog.go
+	headerWarn *propagators.WarnLimiter // errorlog.go
 	errors     *errorRouter             // WithErrorHandler's, or nil
 	waterfall  *waterfall.Printer       // the terminal waterfall, when chosen
 
@@ -511,7 +511,7 @@ type lossWarner struct {
 
 func newLossWarner(interval time.Duration, sink func(error)) *lossWarner {
 	if interval <= 0 {
-		interval = httpctx.DefaultWarnInterval
+		interval = propagators.DefaultWarnInterval
 	}
 	if sink == nil {
 		sink = otel.Handle

@@ -12,7 +12,7 @@
 // x-trace-id, x-span-id and x-request-id from the incoming metadata through
 // httpctx.MetadataCarrier, bounded exactly as HTTP headers are: a thousand traceparents,
 // oversized or non-ASCII values and "-bin" keys never become a trace; they start a fresh one
-// and are counted through an httpctx.WarnLimiter (WithProvider's Provider.WarnLimiter, which the
+// and are counted through an propagators.WarnLimiter (WithProvider's Provider.WarnLimiter, which the
 // Provider's Shutdown flushes, or WithWarnLimiter's). The request ID is a safe
 // incoming x-request-id or a new one, and the request store holds rpc.method, so zapbridge
 // lines and trail reports inside a handler carry it, as they carry http.request.method inside

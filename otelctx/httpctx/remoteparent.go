@@ -65,20 +65,3 @@ func (*remoteSpan) TracerProvider() trace.TracerProvider    { return noop.NewTra
 // when it is the trace package's own non-recording span; under it NewHandler puts the parent in
 // a context value, so that the trace still propagates.
 var deprecatedNoopTracer = trace.NewNoopTracerProvider().Tracer("") //nolint:staticcheck // compared against, not used
-
-// parseTraceparent reads a traceparent and tracestate as propagation.TraceContext does (the fuzz
-// tests hold the two to the same result): the remote span context, or an invalid one. tp is
-// the one traceparent, already trimmed (traceparentValue); ts the tracestate fields joined
-// (tracestateValue).
-func parseTraceparent(tp, ts string) trace.SpanContext {
-	var scc trace.SpanContextConfig
-	var flags byte
-	if !decodeTraceparent(tp, &scc.TraceID, &scc.SpanID, &flags) {
-		return trace.SpanContext{}
-	}
-	scc.TraceFlags = trace.TraceFlags(flags) & (trace.FlagsSampled | trace.FlagsRandom)
-	// As the W3C specification asks, a tracestate that does not parse leaves the traceparent be.
-	scc.TraceState, _ = trace.ParseTraceState(ts)
-	scc.Remote = true
-	return trace.NewSpanContext(scc)
-}

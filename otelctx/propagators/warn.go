@@ -1,4 +1,4 @@
-package httpctx
+package propagators
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/wire"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -54,7 +55,7 @@ type WarnLimiter struct {
 	next       atomic.Int64 // UnixNano before which warnings are only counted
 	total      atomic.Uint64
 	suppressed atomic.Uint64
-	byHeader   [numWarnHeaders]atomic.Uint64 // health.go
+	byHeader   [wire.NumWarnHeaders]atomic.Uint64
 }
 
 // NewWarnLimiter returns a limiter that passes at most one warning per interval to sink, as a
@@ -78,7 +79,7 @@ func (l *WarnLimiter) Warn(header, reason string) {
 		return
 	}
 	l.total.Add(1)
-	l.byHeader[warnHeaderIndex(header)].Add(1)
+	l.byHeader[wire.WarnHeaderIndex(header)].Add(1)
 	now := l.now().UnixNano()
 	next := l.next.Load()
 	if now < next || !l.next.CompareAndSwap(next, now+int64(l.interval)) {
@@ -115,4 +116,20 @@ func (w *HeaderWarning) LogFields() (string, []attribute.KeyValue) {
 		attribute.String("header", w.Header), attribute.String("reason", w.Reason),
 		attribute.Int64("suppressed", int64(w.Suppressed)), attribute.String("interval", w.Interval.String()),
 	}
+}
+
+// ByHeader returns how many warnings the limiter has counted for each header name, reported or
+// not: "traceparent", "tracestate", "baggage", "x-trace-id", "x-span-id", "x-request-id", and
+// "other" for the rest. Headers with no warning are left out.
+func (l *WarnLimiter) ByHeader() map[string]uint64 {
+	out := map[string]uint64{}
+	if l == nil {
+		return out
+	}
+	for i := range l.byHeader {
+		if n := l.byHeader[i].Load(); n > 0 {
+			out[wire.WarnHeaders[i]] = n
+		}
+	}
+	return out
 }
