@@ -117,3 +117,58 @@ func TestServerExtractAtTrustBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedExtractMatchesComposite: Server.Extract's one-pass extraction for propagators.New
+// gives the remote parent, baggage, tracestate and request ID the composite's Extract gives.
+func TestFusedExtractMatchesComposite(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	composite := propagation.NewCompositeTextMapPropagator(propagators.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
+	for _, kv := range [][]string{
+		{},
+		{"traceparent", tp, "tracestate", "rojo=1,1vendor=x", "baggage", "k=v", "x-request-id", "r-1"},
+		{"traceparent", tp, "tracestate", "rojo=1"},
+		{"x-trace-id", "4bf92f3577b34da6a3ce929d0e0e4736", "x-span-id", "bad"},
+		{"traceparent", "00-xyz", "x-trace-id", "4bf92f3577b34da6a3ce929d0e0e4736", "x-span-id", "00f067aa0ba902b7"},
+		{"traceparent", tp, "traceparent", tp, "x-request-id", "bad id"},
+	} {
+		h := http.Header{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h.Add(kv[i], kv[i+1])
+		}
+		want := composite.Extract(context.Background(), propagators.HeaderCarrier(h))
+		for _, holdParent := range []bool{false, true} {
+			s := wire.Server{Prop: propagators.New(), Warn: (*propagators.WarnLimiter)(nil)}
+			in := s.Extract(context.Background(), propagators.HeaderCarrier(h), wire.HeaderFields(h), false, holdParent)
+			parent := in.Parent
+			if !parent.IsValid() && !parent.TraceID().IsValid() {
+				parent = trace.SpanContextFromContext(in.Context)
+			}
+			if w := trace.SpanContextFromContext(want); !parent.Equal(w) {
+				t.Errorf("%q hold %v: parent %v, composite %v", kv, holdParent, parent, w)
+			}
+			if got, w := baggage.FromContext(in.Context).String(), baggage.FromContext(want).String(); got != w {
+				t.Errorf("%q: baggage %q, composite %q", kv, got, w)
+			}
+			if w := otelctx.RequestID(want); w != "" && in.RequestID != w {
+				t.Errorf("%q: request ID %q, composite %q", kv, in.RequestID, w)
+			}
+			out, wout := http.Header{}, http.Header{}
+			ctx := in.Context
+			if in.Parent.IsValid() {
+				ctx = trace.ContextWithRemoteSpanContext(ctx, in.Parent)
+			}
+			propagators.TraceContext{}.Inject(ctx, propagators.HeaderCarrier(out))
+			propagators.TraceContext{}.Inject(want, propagators.HeaderCarrier(wout))
+			if out.Get("tracestate") != wout.Get("tracestate") {
+				t.Errorf("%q: tracestate %q, composite %q", kv, out.Get("tracestate"), wout.Get("tracestate"))
+			}
+		}
+	}
+}
+
+// The x-header names wire reads are the public ones.
+func TestHeaderNames(t *testing.T) {
+	if wire.TraceID != propagators.HeaderTraceID || wire.SpanID != propagators.HeaderSpanID || wire.RequestID != propagators.HeaderRequestID {
+		t.Fatal("wire's x-header names differ from propagators'")
+	}
+}

@@ -139,3 +139,13 @@ func BenchmarkHandler(b *testing.B) {
 		})
 	}
 }
+
+// xtComposite is the composite of the SDK's W3C propagators and XTrace, unfused.
+func xtComposite() propagation.TextMapPropagator {
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
+}
+
+const (
+	xtTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	xtSpanID  = "00f067aa0ba902b7"
+)

@@ -1,4 +1,4 @@
-package httpctx_test
+package propagators_test
 
 import (
 	"context"
