@@ -56,7 +56,7 @@ type Provider struct {
 //
 // The propagators come from WithPropagators, else OTEL_PROPAGATORS (tracecontext, baggage,
 // xtrace, b3, b3multi, jaeger, none), else tracecontext, baggage and xtrace in one pass
-// (NewPropagator).
+// (propagators.New).
 //
 // A bad setting is returned as an error wrapping ErrConfig that names the setting and what it
 // wants; Install never falls back silently. An OTEL_* variable in the environment that neither

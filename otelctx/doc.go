@@ -87,16 +87,17 @@
 // # Propagation
 //
 // NewHandler and NewTransport carry a trace across HTTP in W3C traceparent, tracestate and
-// baggage and in x-trace-id, x-span-id and x-request-id (XTrace; part of Install's default,
-// OTEL_PROPAGATORS name "xtrace"). A valid traceparent always wins; the x-headers are read only
+// baggage and in x-trace-id, x-span-id and x-request-id (propagators.XTrace; part of
+// Install's default, propagators.New; OTEL_PROPAGATORS name "xtrace"). A valid traceparent
+// always wins; the x-headers are read only
 // without one, so a caller that knows only x-trace-id joins the trace. OTEL_PROPAGATORS may
 // also name b3 (the single b3 header), b3multi (x-b3-*) and jaeger (uber-trace-id), which use
 // contrib's propagators; name xtrace beside them to keep the x-headers (b3,xtrace), which are
 // then read only when none of the others brought a trace context, so their flags (a B3 "not
-// sampled") win. The request ID goes with every propagator. HeaderCarrier reads
+// sampled") win. The request ID goes with every propagator. propagators.HeaderCarrier reads
 // repeated headers as W3C requires: two traceparents make a new trace, tracestate and baggage
 // fields are joined in order. A Level 2 tracestate, which the SDK's parser refuses, is passed on
-// unchanged (TraceContext). The request ID is a safe incoming x-request-id
+// unchanged (propagators.TraceContext). The request ID is a safe incoming x-request-id
 // ([A-Za-z0-9._@:-], at most 128 bytes) or a new one; it is echoed on the response and
 // forwarded by the transport, and every server and client span carries it as
 // ctxtrail.request_id (AttrRequestID), so a tag search finds the trace of a logged request.
@@ -128,7 +129,7 @@
 // # Bad input
 //
 // Everything read from the network is bounded and never panics: bad headers start a fresh trace
-// and are reported through a WarnLimiter (one line per interval, the rest counted; the default
+// and are reported through a propagators.WarnLimiter (one line per interval, the rest counted; the default
 // sink is otel.Handle). A header refused for being over a limit warns like a malformed one: a
 // tracestate of more than 32 members, 64 fields or 32 full members' bytes is discarded whole
 // (the traceparent still counts) and reported.
@@ -139,5 +140,5 @@
 // them, and the SDK's own errors, to the service's logger as structured Warn records
 // (ErrorFields), still counted and rate-limited. Handlers given WithProvider(p) share
 // p.WarnLimiter(), and p.Shutdown reports what the limiters swallowed since their last report
-// (WarnLimiter.Flush).
+// (propagators.WarnLimiter.Flush).
 package otelctx

@@ -15,7 +15,7 @@ import (
 )
 
 // The per-request allocation counts of the server middleware and the client transport with
-// Install's defaults (NewPropagator, a recording SDK span, no metrics reader), measured in
+// Install's defaults (propagators.New, a recording SDK span, no metrics reader), measured in
 // process so the count is exact: the network's share is net/http's and the same for every build.
 // benchmarks/requestpath measures the whole path; these guards keep its ctxtrail share from
 // growing back unnoticed (issue 19). Lower a limit when a change earns it.

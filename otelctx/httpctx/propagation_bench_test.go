@@ -17,7 +17,7 @@ import (
 )
 
 // The benchmarks compare ctxtrail's composite (W3C tracecontext + baggage + xtrace, what
-// Install sets by default) and its fused form (NewPropagator) with the SDK's TraceContext alone, through the SDK's
+// Install sets by default) and its fused form (propagators.New) with the SDK's TraceContext alone, through the SDK's
 // propagation.HeaderCarrier (what otelhttp uses), propagators.HeaderCarrier and a MapCarrier.
 // Run: go test -run '^$' -bench 'Inject|Extract' -count 6 ./otelctx
 

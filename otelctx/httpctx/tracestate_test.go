@@ -23,7 +23,7 @@ type tsHop struct {
 	Down       *tsHop `json:"down,omitempty"`
 }
 
-// tsService runs one service on loopback whose propagator is NewPropagator (Install's default). It answers
+// tsService runs one service on loopback whose propagator is propagators.New (Install's default). It answers
 // with the tracestate it received and, when down is set, calls down first; edit, when set,
 // changes the span context's TraceState before the call, as vendor code would.
 func tsService(t *testing.T, name, down string, edit func(trace.TraceState) trace.TraceState, opts ...HandlerOption) *httptest.Server {

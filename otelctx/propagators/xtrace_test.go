@@ -204,9 +204,9 @@ func TestInstallPropagators(t *testing.T) {
 	}
 }
 
-// TestNewPropagatorMatchesComposite holds the fused Inject to the composite's output, header for
+// TestNewMatchesComposite holds the fused Inject to the composite's output, header for
 // header, over flags, tracestate, baggage and request IDs, and on every carrier.
-func TestNewPropagatorMatchesComposite(t *testing.T) {
+func TestNewMatchesComposite(t *testing.T) {
 	fused, composite := propagators.New(), xtComposite()
 	ts, err := trace.ParseTraceState("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
 	if err != nil {
