@@ -22,7 +22,7 @@ import (
 
 // Fuzz targets for every parser that reads the network: traceparent and tracestate through
 // HeaderCarrier, baggage, the x-headers, the request ID, and the whole middleware. Run one with
-// go test -fuzz FuzzTraceparent -fuzztime 30s ./otelctx; without -fuzz the seeds below run as
+// go test -fuzz FuzzTraceparent -fuzztime 30s ./otelctx/httpctx; without -fuzz the seeds below run as
 // ordinary tests.
 
 const (
@@ -76,7 +76,7 @@ func FuzzTraceparent(f *testing.F) {
 		if want := tp2 == "" && wire.ValidTraceparent(v); sc.IsValid() != want {
 			t.Fatalf("SDK extract valid=%v, wire.ValidTraceparent=%v for %q", sc.IsValid(), want, h["Traceparent"])
 		}
-		// NewHandler's own parse (remoteparent.go) gives exactly the SDK's span context.
+		// The handlers' own parse (internal/wire) gives exactly the SDK's span context.
 		if got := wire.ParseTraceparent(v, c.Get("tracestate")); !got.Equal(sc) {
 			t.Fatalf("wire.ParseTraceparent gave %+v, the SDK %+v, for %q %q", got, sc, h["Traceparent"], h["Tracestate"])
 		}

@@ -19,11 +19,11 @@ const (
 )
 
 // XTrace is a propagation.TextMapPropagator for the x-headers: x-trace-id, x-span-id and
-// x-request-id. It runs beside the W3C propagators (Install's default composite is
-// tracecontext, baggage, xtrace; OTEL_PROPAGATORS calls it "xtrace").
+// x-request-id. It runs beside the W3C propagators (New, Install's default, is tracecontext,
+// baggage and xtrace; OTEL_PROPAGATORS calls it "xtrace").
 //
 // Inject writes the current span's trace and span IDs and the context's request ID (when
-// ValidRequestID accepts it). When the carrier already holds a traceparent for the same span,
+// otelctx.ValidRequestID accepts it). When the carrier already holds a traceparent for the same span,
 // the IDs are sliced out of it instead of being encoded again.
 //
 // Extract reads the x-headers only when the carrier has no valid traceparent, so a caller that
@@ -32,7 +32,7 @@ const (
 // x-trace-id with no valid x-span-id makes the next span a root span inside that trace. The
 // x-headers carry no flags: a trace continued from them counts as sampled, because a caller
 // that sends its trace ID wants the spans recorded. The request ID is extracted into the context
-// (see RequestID) when it is safe.
+// (otelctx.RequestID) when it is safe.
 //
 // The zero value is ready to use.
 type XTrace struct{}
