@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/goleak"
 )
@@ -328,7 +328,7 @@ func TestLossWarningError(t *testing.T) {
 // The default sink is otel.Handle and the default interval DefaultWarnInterval.
 func TestLossWarnerDefaults(t *testing.T) {
 	w := newLossWarner(0, nil)
-	if w.interval != httpctx.DefaultWarnInterval || w.sink == nil {
+	if w.interval != propagators.DefaultWarnInterval || w.sink == nil {
 		t.Fatalf("defaults: interval %v, sink set %v", w.interval, w.sink != nil)
 	}
 }

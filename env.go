@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/contrib/propagators/b3"
 	"go.opentelemetry.io/contrib/propagators/jaeger"
 	"go.opentelemetry.io/otel/attribute"
@@ -170,11 +170,11 @@ func checkEndpointFor(protocol, source, raw string) (*url.URL, error) {
 func propagatorByName(name string) (propagation.TextMapPropagator, bool) {
 	switch name {
 	case "tracecontext":
-		return httpctx.TraceContext{}, true
+		return propagators.TraceContext{}, true
 	case "baggage":
 		return propagation.Baggage{}, true
 	case "xtrace":
-		return httpctx.XTrace{}, true
+		return propagators.XTrace{}, true
 	case "b3":
 		return b3.New(b3.WithInjectEncoding(b3.B3SingleHeader)), true
 	case "b3multi":
@@ -197,7 +197,7 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 	if len(names) == 0 {
 		// The default set, as one propagator that injects in a single pass: the same headers as
 		// the composite of defaultPropagatorNames, for less than the SDK's TraceContext alone.
-		return httpctx.NewPropagator(), nil
+		return propagators.New(), nil
 	}
 	var (
 		ps      []propagation.TextMapPropagator

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -80,7 +80,7 @@ func (r *errorRouter) Handle(err error) {
 		return
 	}
 	var (
-		hw *httpctx.HeaderWarning
+		hw *propagators.HeaderWarning
 		lw *LossWarning
 		gw *LogLossWarning
 	)
@@ -146,7 +146,7 @@ func routeErrorsFirst(cfg config) (r *errorRouter, restore func()) {
 	if cfg.errorFunc == nil {
 		return nil, func() {}
 	}
-	r = &errorRouter{fn: cfg.errorFunc, interval: httpctx.DefaultWarnInterval}
+	r = &errorRouter{fn: cfg.errorFunc, interval: propagators.DefaultWarnInterval}
 	if cfg.noGlobal {
 		return r, func() {}
 	}
@@ -173,16 +173,16 @@ func (r *errorRouter) warn(err error) {
 func (p *Provider) installErrors(cfg config, r *errorRouter) {
 	p.errors = r
 	if cfg.errorFunc == nil {
-		p.headerWarn = httpctx.NewWarnLimiter(0, nil)
+		p.headerWarn = propagators.NewWarnLimiter(0, nil)
 		return
 	}
-	p.headerWarn = httpctx.NewWarnLimiter(0, cfg.errorFunc)
+	p.headerWarn = propagators.NewWarnLimiter(0, cfg.errorFunc)
 }
 
 // WarnLimiter returns the limiter for warnings about bad incoming headers that Install made: its
 // reports go where WithErrorHandler says (otel.Handle by default), and Shutdown reports what it
 // swallowed. Handlers given WithProvider(p) use it; hand it to others with WithWarnLimiter.
-func (p *Provider) WarnLimiter() *httpctx.WarnLimiter { return p.headerWarn }
+func (p *Provider) WarnLimiter() *propagators.WarnLimiter { return p.headerWarn }
 
 // flushWarnings reports, at shutdown, the warnings and errors swallowed since their last report.
 func (p *Provider) flushWarnings() {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel"
 )
 
@@ -93,7 +94,7 @@ func TestErrorLoggerStructuredAllTheWay(t *testing.T) {
 
 func TestWarnLimiterFlush(t *testing.T) {
 	var s errSink
-	l := httpctx.NewWarnLimiter(0, s.sink)
+	l := propagators.NewWarnLimiter(0, s.sink)
 	l.Flush() // nothing swallowed: nothing said
 	for i := 0; i < 5; i++ {
 		l.Warn("baggage", "malformed members dropped")
@@ -101,10 +102,10 @@ func TestWarnLimiterFlush(t *testing.T) {
 	l.Flush()
 	l.Flush()
 	r := s.reports()
-	var hw *httpctx.HeaderWarning
+	var hw *propagators.HeaderWarning
 	if len(r) != 2 || !errors.As(r[1], &hw) || hw.Suppressed != 4 || hw.Header != "" || !strings.Contains(hw.Error(), "4 warnings") {
 		t.Fatalf("reports %v", r)
 	}
-	var nilLimiter *httpctx.WarnLimiter
+	var nilLimiter *propagators.WarnLimiter
 	nilLimiter.Flush()
 }

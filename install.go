@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -35,7 +35,7 @@ type Provider struct {
 	processors []sdktrace.SpanProcessor // WithSpanProcessor's, shut down by hand if the SDK skips them
 	metrics    *metricsPipeline         // metrics.go
 	logs       *logsSignal              // the logs signal (logs.go)
-	headerWarn *httpctx.WarnLimiter     // errorlog.go
+	headerWarn *propagators.WarnLimiter // errorlog.go
 	errors     *errorRouter             // WithErrorHandler's, or nil
 	waterfall  *waterfall.Printer       // the terminal waterfall, when chosen
 
@@ -59,7 +59,7 @@ type Provider struct {
 //
 // The propagators come from WithPropagation, else OTEL_PROPAGATORS (tracecontext, baggage,
 // xtrace, b3, b3multi, jaeger, none), else tracecontext, baggage and xtrace in one pass
-// (NewPropagator).
+// (propagators.New).
 //
 // A bad setting is returned as an error wrapping ErrConfig that names the setting and what it
 // wants; Install never falls back silently. An OTEL_* variable in the environment that neither
@@ -514,7 +514,7 @@ type lossWarner struct {
 
 func newLossWarner(interval time.Duration, sink func(error)) *lossWarner {
 	if interval <= 0 {
-		interval = httpctx.DefaultWarnInterval
+		interval = propagators.DefaultWarnInterval
 	}
 	if sink == nil {
 		sink = otel.Handle

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -136,7 +137,7 @@ func TestInstallB3AndJaegerPropagators(t *testing.T) {
 				req.Header.Set(k, v)
 			}
 			reqID := "req-" + strings.NewReplacer(" ", "-", ",", "").Replace(tt.name)
-			req.Header.Set(httpctx.HeaderRequestID, reqID)
+			req.Header.Set(propagators.HeaderRequestID, reqID)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -199,14 +200,14 @@ func TestInstallB3AndJaegerPropagators(t *testing.T) {
 				}
 			}
 			if tt.xtrace {
-				if got := h.Get(httpctx.HeaderTraceID); got != tid {
+				if got := h.Get(propagators.HeaderTraceID); got != tid {
 					t.Errorf("x-trace-id %q, want %q", got, tid)
 				}
-				if got := h.Get(httpctx.HeaderSpanID); got != clientSID {
+				if got := h.Get(propagators.HeaderSpanID); got != clientSID {
 					t.Errorf("x-span-id %q, want the client span %q", got, clientSID)
 				}
 			}
-			if got := h.Get(httpctx.HeaderRequestID); got != reqID {
+			if got := h.Get(propagators.HeaderRequestID); got != reqID {
 				t.Errorf("x-request-id %q, want the caller's %q", got, reqID)
 			}
 			for _, k := range tt.absent {

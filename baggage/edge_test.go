@@ -14,6 +14,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/baggage"
 	"github.com/ctxtrail/ctxtrail/internal/headervalues"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -51,7 +52,7 @@ func startEdge(t *testing.T, prop propagation.TextMapPropagator, opts ...httpctx
 	core, logs := observer.New(zapcore.InfoLevel)
 	e.logs = logs
 	log := zapbridge.New(zap.New(core), zapbridge.WithBaggageMembers(copied...))
-	quiet := httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Hour, func(error) {}))
+	quiet := httpctx.WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {}))
 
 	e.back = httptest.NewServer(httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
@@ -105,7 +106,7 @@ func (e *edge) call(t *testing.T, baggageFields ...string) {
 	}
 }
 
-var propagators = []struct {
+var edgePropagators = []struct {
 	name string
 	prop func() propagation.TextMapPropagator
 }{
@@ -141,7 +142,7 @@ func TestEdgeKeepsTheFirstMembersWithinTheLimits(t *testing.T) {
 		{"50 members of 200 bytes", []string{strings.Join(members(50, 200), ",")}, 40}, // 40×201−1 ≤ 8192 < 41×201−1
 		{"a malformed member counts among the 64", append([]string{"=bad"}, members(64, 6)...), 63},
 	}
-	for _, p := range propagators {
+	for _, p := range edgePropagators {
 		for _, tt := range tests {
 			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
 				// The reference: the baggage package's propagator straight on the header.
@@ -175,7 +176,7 @@ func TestEdgeKeepsTheFirstMembersWithinTheLimits(t *testing.T) {
 // the next service; at a trust boundary that lets tenant.id in, too. Other members pass.
 func TestEdgeIdentifierMembersHoldIdentifiers(t *testing.T) {
 	const hostile = "user.id=bob%20%22x%22%0D%0Aevil,tenant.id=acme%20corp%0D%0AX-Evil:%201,plan=gold"
-	for _, p := range propagators {
+	for _, p := range edgePropagators {
 		for _, boundary := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/boundary=%v", p.name, boundary), func(t *testing.T) {
 				var opts []httpctx.HandlerOption

@@ -91,23 +91,6 @@ func sortedMembers(b otelbaggage.Baggage) []otelbaggage.Member {
 	return ms
 }
 
-// present counts the members of b a Keys filter names and holdable reports true for, without
-// allocating.
-func (f Filter) present(b otelbaggage.Baggage) int {
-	n := 0
-	for _, k := range f.keys {
-		if m := b.Member(k); m.Key() != "" && holdable(m) {
-			n++
-		}
-	}
-	return n
-}
-
-// holdable reports whether m's value may travel and be copied under its key: any value but for
-// the identifier members (KeyUserID, KeyTenantID, KeySessionID, KeyRequestID), whose value must
-// be an identifier (IDCodec), however it entered the context.
-func holdable(m otelbaggage.Member) bool { return w3cbaggage.ValidValue(m.Key(), m.Value()) }
-
 // Restrict returns ctx with only the baggage members allow chooses: the allowlist of a trust
 // boundary, for carriers other than HTTP (queues, gRPC metadata). An identifier member
 // (KeyUserID, KeyTenantID, KeySessionID, KeyRequestID) whose value is not an identifier is not
@@ -116,43 +99,7 @@ func Restrict(ctx context.Context, allow Filter) context.Context {
 	if ctx == nil {
 		return context.Background()
 	}
-	b := otelbaggage.FromContext(ctx)
-	if b.Len() == 0 {
-		return ctx
-	}
-	if allow.fn == nil {
-		// Count first: the common cases, everything or nothing allowed, then cost no allocation.
-		switch allow.present(b) {
-		case b.Len():
-			return ctx
-		case 0:
-			return otelbaggage.ContextWithoutBaggage(ctx)
-		}
-	}
-	kept := make([]otelbaggage.Member, 0, b.Len())
-	if allow.fn == nil {
-		for _, k := range allow.keys {
-			if m := b.Member(k); m.Key() != "" && holdable(m) {
-				kept = append(kept, m)
-			}
-		}
-	} else {
-		for _, m := range b.Members() {
-			if allow.fn(m.Key()) && holdable(m) {
-				kept = append(kept, m)
-			}
-		}
-	}
-	switch len(kept) {
-	case 0:
-		return otelbaggage.ContextWithoutBaggage(ctx)
-	case b.Len():
-		return ctx
-	}
-	// A subset of b is within the limits whenever b is; a b built past them with SetMember is
-	// cut by New here and by Propagator.Inject on the way out.
-	nb, _ := otelbaggage.New(kept...)
-	return otelbaggage.ContextWithBaggage(ctx, nb)
+	return w3cbaggage.Restrict(ctx, allow.keys, allow.fn)
 }
 
 // Without returns ctx with the baggage members deny chooses removed: the denylist for outgoing
@@ -212,14 +159,14 @@ func AppendAttributes(dst []attribute.KeyValue, ctx context.Context, f Filter) [
 	}
 	if f.fn == nil {
 		for _, k := range f.keys {
-			if m := b.Member(k); m.Key() != "" && holdable(m) {
+			if m := b.Member(k); m.Key() != "" && w3cbaggage.Holdable(m) {
 				dst = append(dst, attribute.String(k, m.Value()))
 			}
 		}
 		return dst
 	}
 	for _, m := range sortedMembers(b) {
-		if f.fn(m.Key()) && holdable(m) {
+		if f.fn(m.Key()) && w3cbaggage.Holdable(m) {
 			dst = append(dst, attribute.String(m.Key(), m.Value()))
 		}
 	}

@@ -25,7 +25,7 @@ const (
 //     value is read), reads at most MaxBytes of them and keeps at most MaxMembers members and
 //     MaxProperties properties, whole and in order: members past a limit are dropped, never
 //     cut, and malformed members and identifier members whose value is not an identifier are
-//     skipped (the reading httpctx.HeaderCarrier shares; see the package doc). otelctx's
+//     skipped (the reading propagators.HeaderCarrier shares; see the package doc). otelctx's
 //     HeaderCarrier is neither: its Get returns the fields already combined by that reading. With
 //     WithAllow it builds only the members the allowlist chooses; the others are checked and never
 //     copied.

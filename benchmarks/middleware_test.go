@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -78,7 +79,7 @@ func BenchmarkServerMiddleware(b *testing.B) {
 	}{
 		{"floor", floor},
 		{"floor+attrs", floorAttrs},
-		{"ctxtrail", httpctx.NewHandler(app, httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()))},
+		{"ctxtrail", httpctx.NewHandler(app, httpctx.WithTracerProvider(tp), httpctx.WithPropagator(propagators.New()))},
 		{"otelhttp", otelhttp.NewHandler(idGlue(app), "cart", otelhttp.WithTracerProvider(tp),
 			otelhttp.WithPropagators(w3c), otelhttp.WithMeterProvider(noop.NewMeterProvider()))},
 	}

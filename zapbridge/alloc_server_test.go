@@ -9,6 +9,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -32,7 +33,7 @@ func TestAllocLineInServerSpan(t *testing.T) {
 		if logs {
 			l.Ctx(r.Context()).Info("stock checked", zap.Int("n", 1))
 		}
-	}), httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()))
+	}), httpctx.WithTracerProvider(tp), httpctx.WithPropagator(propagators.New()))
 	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
 	r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	w := httptest.NewRecorder()

@@ -9,7 +9,7 @@
 //   - otelgrpc: otelgrpc's server and client stats handlers, W3C tracecontext + baggage, the
 //     no-op meter provider (no metrics are recorded by ctxtrail either);
 //   - ctxtrail: grpcctx.ServerOptions (stats handler + the interceptors that echo x-request-id)
-//     and grpcctx.NewClientHandler, with httpctx.NewPropagator (Install's default) and the
+//     and grpcctx.NewClientHandler, with propagators.New (Install's default) and the
 //     no-op meter provider: traceparent and x-request-id on the request, x-request-id echoed;
 //   - ctxtrail-noecho: grpcctx's stats handlers alone, without the echo interceptors;
 //   - ctxtrail-xtrace: ctxtrail WithXTraceHeaders: x-trace-id and x-span-id on the request too,

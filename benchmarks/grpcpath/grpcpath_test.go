@@ -14,7 +14,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -75,7 +75,7 @@ func start(tb testing.TB, name string) *variant {
 		copts = append(copts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(o...)))
 	case "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace":
 		// Install's default propagator (W3C trace context and baggage, x-headers).
-		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(httpctx.NewPropagator()), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
+		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New()), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
 		if name == "ctxtrail-xtrace" {
 			o = append(o, grpcctx.WithXTraceHeaders())
 		}

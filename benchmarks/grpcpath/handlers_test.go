@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -50,7 +50,7 @@ func newHandlerPair(tb testing.TB, name string) *handlerPair {
 			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))}
 		p.cli, p.srv = otelgrpc.NewClientHandler(o...), otelgrpc.NewServerHandler(o...)
 	case "ctxtrail", "ctxtrail-noecho":
-		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(httpctx.NewPropagator()), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
+		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New()), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
 		p.cli, p.srv = grpcctx.NewClientHandler(o...), grpcctx.NewServerHandler(o...)
 		if name == "ctxtrail" {
 			p.echo = grpcctx.UnaryServerInterceptor(o...)

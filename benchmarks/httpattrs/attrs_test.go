@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -69,7 +70,7 @@ func keys(attrs []attribute.KeyValue) []string {
 // its server span is on ctxtrail's too, with the same value where the two can agree.
 func TestServerSpanKeysCoverOtelhttp(t *testing.T) {
 	ctxtrail := func(h http.Handler, tp trace.TracerProvider) http.Handler {
-		return httpctx.NewHandler(h, httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()))
+		return httpctx.NewHandler(h, httpctx.WithTracerProvider(tp), httpctx.WithPropagator(propagators.New()))
 	}
 	rival := func(h http.Handler, tp trace.TracerProvider) http.Handler {
 		return otelhttp.NewHandler(h, "server", otelhttp.WithTracerProvider(tp),

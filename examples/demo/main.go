@@ -25,7 +25,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/examples/shop"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 )
 
@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		resp.Body.Close()
 		fmt.Fprintf(out, "── request %d: %s → %s\n", i+1, rq.what, resp.Status)
-		block, ok := traces.wait(ctx, resp.Header.Get(httpctx.HeaderTraceID), traceWait)
+		block, ok := traces.wait(ctx, resp.Header.Get(propagators.HeaderTraceID), traceWait)
 		if !ok {
 			fmt.Fprintf(out, "(its trace was not printed within %v)\n\n", traceWait)
 			continue

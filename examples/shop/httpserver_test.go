@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -24,7 +25,7 @@ func headerFlood(t *testing.T, mk func(http.Handler) *http.Server, n, conc int) 
 	var handled atomic.Int64
 	h := httpctx.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { handled.Add(1) }),
 		httpctx.WithTracerProvider(sdktrace.NewTracerProvider()),
-		httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Hour, func(error) {})))
+		httpctx.WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {})))
 	srv := mk(h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

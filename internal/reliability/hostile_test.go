@@ -19,6 +19,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/internal/headervalues"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 )
@@ -68,7 +69,7 @@ func newHostileApp(t *testing.T) *hostileApp {
 			otelctx.RequestID(ctx), trace.SpanContextFromContext(ctx).TraceID())
 	})
 	return &hostileApp{p: p, mon: mon, handler: httpctx.NewHandler(trail.NewHandler(app), httpctx.WithProvider(p),
-		httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Minute, func(error) {})))}
+		httpctx.WithWarnLimiter(propagators.NewWarnLimiter(time.Minute, func(error) {})))}
 }
 
 func baggageHeaders(n int) []string {

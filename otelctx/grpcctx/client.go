@@ -5,8 +5,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -56,8 +57,8 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	out := pairsPool.Get().(*pairs)
 	out.dropXTrace = !h.cfg.xTrace
 	h.cfg.prop.Inject(ctx, out)
-	if validID && out.get(httpctx.HeaderRequestID) == "" {
-		out.Set(httpctx.HeaderRequestID, id)
+	if validID && out.get(propagators.HeaderRequestID) == "" {
+		out.Set(propagators.HeaderRequestID, id)
 	}
 	ctx = appendOutgoing(ctx, out.kv, !h.cfg.xTrace)
 	out.release()
@@ -80,14 +81,14 @@ func appendOutgoing(ctx context.Context, kv []string, dropXTrace bool) context.C
 		md[kv[i]] = []string{kv[i+1]}
 	}
 	if dropXTrace {
-		delete(md, httpctx.HeaderTraceID)
-		delete(md, httpctx.HeaderSpanID)
+		delete(md, propagators.HeaderTraceID)
+		delete(md, propagators.HeaderSpanID)
 	}
 	return metadata.NewOutgoingContext(ctx, md)
 }
 
 // pairs collects what a propagator injects as metadata key/value pairs, keys lowercased. Get
-// returns what was Set, so httpctx.XTrace slices x-trace-id and x-span-id out of the
+// returns what was Set, so propagators.XTrace slices x-trace-id and x-span-id out of the
 // traceparent instead of encoding them again. With dropXTrace, Set ignores x-trace-id and
 // x-span-id. A client handler takes one from pairsPool per RPC: the propagator's Inject takes
 // an interface, so a pairs on the stack would escape, and the metadata copies the strings out
@@ -127,7 +128,7 @@ func (p *pairs) Get(key string) string { return p.get(strings.ToLower(key)) }
 // Set sets key to value, replacing an earlier value.
 func (p *pairs) Set(key, value string) {
 	key = strings.ToLower(key)
-	if p.dropXTrace && (key == httpctx.HeaderTraceID || key == httpctx.HeaderSpanID) {
+	if p.dropXTrace && (key == propagators.HeaderTraceID || key == propagators.HeaderSpanID) {
 		return
 	}
 	if p.kv == nil {

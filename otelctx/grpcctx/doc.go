@@ -9,11 +9,12 @@
 // ServerOptions installs NewServerHandler (a stats.Handler: extraction, the server span, the
 // request store) and two small interceptors that echo x-request-id in the response header
 // metadata. For each RPC the handler reads traceparent, tracestate, baggage,
-// x-trace-id, x-span-id and x-request-id from the incoming metadata through
-// httpctx.MetadataCarrier, bounded exactly as HTTP headers are: a thousand traceparents,
-// oversized or non-ASCII values and "-bin" keys never become a trace; they start a fresh one
-// and are counted through an httpctx.WarnLimiter (WithProvider's Provider.WarnLimiter, which the
-// Provider's Shutdown flushes, or WithWarnLimiter's). The request ID is a safe
+// x-trace-id, x-span-id and x-request-id from the incoming metadata, in place and never
+// writing to it, through the same incoming step as httpctx.NewHandler, bounded exactly as HTTP
+// headers are: a thousand traceparents, oversized or non-ASCII values and "-bin" keys never
+// become a trace; they start a fresh one and are counted through a propagators.WarnLimiter
+// (WithProvider's Provider.WarnLimiter, which the Provider's Shutdown flushes, or
+// WithWarnLimiter's). The request ID is a safe
 // incoming x-request-id or a new one, and the request store holds rpc.method, so zapbridge
 // lines and trail reports inside a handler carry it, as they carry http.request.method inside
 // an HTTP handler. WithTrustBoundary makes a public server start a new root trace linked to the

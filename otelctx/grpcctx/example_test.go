@@ -7,7 +7,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -22,7 +22,7 @@ import (
 func Example() {
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
-	opts := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(httpctx.NewPropagator())}
+	opts := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New())}
 
 	srv := grpc.NewServer(grpcctx.ServerOptions(opts...)...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())

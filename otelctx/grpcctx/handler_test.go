@@ -9,7 +9,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/baggage"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -60,7 +60,7 @@ func TestUnaryCarriesTheRequestContext(t *testing.T) {
 	if got.fields["rpc.method"] != "grpc.testing.TestService/UnaryCall" {
 		t.Errorf("request store %v, want rpc.method", got.fields)
 	}
-	if v := hdr.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != "req-42" {
+	if v := hdr.Get(propagators.HeaderRequestID); len(v) != 1 || v[0] != "req-42" {
 		t.Errorf("response x-request-id %v, want [req-42]", v)
 	}
 	for _, s := range []struct {
@@ -112,7 +112,7 @@ func TestRequestIDNewWhenUnsafe(t *testing.T) {
 			if !otelctx.ValidRequestID(got.requestID) || got.requestID == tt.sent {
 				t.Errorf("request ID %q, want a new safe one", got.requestID)
 			}
-			if v := hdr.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != got.requestID {
+			if v := hdr.Get(propagators.HeaderRequestID); len(v) != 1 || v[0] != got.requestID {
 				t.Errorf("echoed %v, want [%s]", v, got.requestID)
 			}
 			if n := int(r.warn.Total() - before); n != tt.warns {

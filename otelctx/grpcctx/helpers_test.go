@@ -11,7 +11,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/spans/trail/trailgrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -129,7 +129,7 @@ type rig struct {
 	client    testpb.TestServiceClient
 	conn      *grpc.ClientConn
 	addr      string
-	warn      *httpctx.WarnLimiter
+	warn      *propagators.WarnLimiter
 	warnings  *warnSink
 	reports   *trail.MemorySink
 	srvCalled sync.WaitGroup
@@ -168,10 +168,10 @@ func startRigWith(t *testing.T, srvOpts, cliOpts []grpcctx.Option, extra ...grpc
 		reports:  trail.NewMemorySink(16),
 	}
 	// A limiter that reports every warning, so tests can count them.
-	r.warn = httpctx.NewWarnLimiter(time.Nanosecond, r.warnings.add)
+	r.warn = propagators.NewWarnLimiter(time.Nanosecond, r.warnings.add)
 	srvTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.srvRec))
 	r.cliTP = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.cliRec))
-	prop := httpctx.NewPropagator()
+	prop := propagators.New()
 	so := append([]grpcctx.Option{grpcctx.WithTracerProvider(srvTP), grpcctx.WithPropagator(prop), grpcctx.WithWarnLimiter(r.warn)}, srvOpts...)
 	srv := grpc.NewServer(append(append(grpcctx.ServerOptions(so...),
 		grpc.ChainUnaryInterceptor(trailgrpc.UnaryServerInterceptor(trail.WithSink(r.reports))),

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/baggage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -173,8 +173,8 @@ func TestTrustedRequestID(t *testing.T) {
 func TestAllocHostileMetadata(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
-	h := grpcctx.NewServerHandler(grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(httpctx.NewPropagator()),
-		grpcctx.WithWarnLimiter(httpctx.NewWarnLimiter(0, func(error) {})))
+	h := grpcctx.NewServerHandler(grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New()),
+		grpcctx.WithWarnLimiter(propagators.NewWarnLimiter(0, func(error) {})))
 	info := &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/EmptyCall"}
 	measure := func(md metadata.MD) float64 {
 		ctx := metadata.NewIncomingContext(context.Background(), md)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -82,7 +82,7 @@ func TestIncomingMetadataPaths(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			prop := tt.prop
 			if prop == nil {
-				prop = propagation.NewCompositeTextMapPropagator(httpctx.NewPropagator(), b3Single{})
+				prop = propagation.NewCompositeTextMapPropagator(propagators.New(), b3Single{})
 			}
 			inPlace := viewThrough(t, false, prop, tt.md)
 			copied := viewThrough(t, true, prop, tt.md)

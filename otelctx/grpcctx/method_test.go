@@ -3,6 +3,7 @@ package grpcctx
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -81,10 +82,10 @@ func TestIncomingMetadata(t *testing.T) {
 			t.Errorf("%s: in place %q, copied %q", k, a, b)
 		}
 	}
-	if inPlace.Get("traceparent") == "" || len(copied["x-request-id"]) != 2 || len(empty) != 0 {
+	if inPlace.Get("traceparent") == "" || !slices.Contains(copied.Keys(), "x-request-id") || len(empty.Keys()) != 0 {
 		t.Errorf("in place %v, copied %v, without metadata %v", inPlace, copied, empty)
 	}
-	if len(incomingMetadata(context.Background(), nil)) != 0 {
+	if len(incomingMetadata(context.Background(), nil).Keys()) != 0 {
 		t.Error("metadata without incoming metadata")
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -94,7 +94,7 @@ func TestAllocRPCMetrics(t *testing.T) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{"traceparent": {goodParent}})
 	info := &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/EmptyCall"}
 	measure := func(opts ...grpcctx.Option) float64 {
-		h := grpcctx.NewServerHandler(append(opts, grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(httpctx.NewPropagator()))...)
+		h := grpcctx.NewServerHandler(append(opts, grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New()))...)
 		return testing.AllocsPerRun(200, func() {
 			c := h.TagRPC(ctx, info)
 			h.HandleRPC(c, &stats.End{})

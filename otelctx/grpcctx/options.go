@@ -3,7 +3,9 @@ package grpcctx
 import (
 	"context"
 
-	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/internal/wire"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+
 	"github.com/ctxtrail/ctxtrail/internal/providers"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel"
@@ -24,16 +26,15 @@ type optionFunc func(config) config
 func (f optionFunc) apply(c config) config { return f(c) }
 
 type config struct {
-	tp             trace.TracerProvider
-	mp             metric.MeterProvider // nil: the global one
-	prop           propagation.TextMapPropagator
-	public         func(ctx context.Context, fullMethod string) bool
-	allowBaggage   baggage.Filter
-	warn           *httpctx.WarnLimiter
-	providerWarn   *httpctx.WarnLimiter // WithProvider's, the default of warn
-	messageEvents  bool
-	trustRequestID bool
-	xTrace         bool // WithXTraceHeaders
+	tp            trace.TracerProvider
+	mp            metric.MeterProvider // nil: the global one
+	prop          propagation.TextMapPropagator
+	public        func(ctx context.Context, fullMethod string) bool
+	warn          *propagators.WarnLimiter
+	providerWarn  *propagators.WarnLimiter // WithProvider's, the default of warn
+	incoming      wire.Server              // the incoming step: propagator, warnings, trust boundary
+	messageEvents bool
+	xTrace        bool // WithXTraceHeaders
 }
 
 func newConfig(opts []Option) config {
@@ -55,8 +56,9 @@ func newConfig(opts []Option) config {
 		c.warn = c.providerWarn
 	}
 	if c.warn == nil {
-		c.warn = httpctx.NewWarnLimiter(httpctx.DefaultWarnInterval, nil)
+		c.warn = propagators.NewWarnLimiter(propagators.DefaultWarnInterval, nil)
 	}
+	c.incoming.Prop, c.incoming.Warn = c.prop, c.warn
 	return c
 }
 
@@ -67,8 +69,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithPropagator sets the propagator that reads and writes metadata (the global one by
-// default). It is always handed an httpctx.MetadataCarrier or, for outgoing metadata, a
-// carrier whose Get returns what was Set.
+// default). Incoming metadata is read through a carrier that reads the trace headers exactly
+// as propagators.HeaderCarrier does and never writes; outgoing metadata through a carrier whose
+// Get returns what was Set.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c config) config { c.prop = p; return c })
 }
@@ -103,9 +106,9 @@ func WithTrustBoundary(allowBaggage ...string) Option {
 // context holds the peer, see google.golang.org/grpc/peer, and the incoming metadata) to
 // fullMethod ("/package.Service/Method") came from outside the trust boundary.
 func WithTrustBoundaryFunc(fn func(ctx context.Context, fullMethod string) bool, allowBaggage ...string) Option {
-	allow := baggage.Keys(allowBaggage...)
+	allow := wire.AllowList(allowBaggage)
 	return optionFunc(func(c config) config {
-		c.public, c.allowBaggage = fn, allow
+		c.public, c.incoming.Allow = fn, allow
 		return c
 	})
 }
@@ -114,15 +117,15 @@ func WithTrustBoundaryFunc(fn func(ctx context.Context, fullMethod string) bool,
 // as httpctx.WithTrustedRequestID does for HTTP: only when whatever sits in front of the server
 // replaces the header on every call.
 func WithTrustedRequestID() Option {
-	return optionFunc(func(c config) config { c.trustRequestID = true; return c })
+	return optionFunc(func(c config) config { c.incoming.TrustRequestID = true; return c })
 }
 
 // WithWarnLimiter sets where warnings about bad incoming metadata go. By default a handler given
 // WithProvider(p) uses p.WarnLimiter(), which p.Shutdown flushes, and any other server handler
-// has its own httpctx.NewWarnLimiter(httpctx.DefaultWarnInterval, nil), which reports through
+// has its own propagators.NewWarnLimiter(propagators.DefaultWarnInterval, nil), which reports through
 // otel.Handle; share one with the HTTP middleware (httpctx.WithWarnLimiter) to rate-limit them
 // together, and call its Flush when the process stops.
-func WithWarnLimiter(l *httpctx.WarnLimiter) Option {
+func WithWarnLimiter(l *propagators.WarnLimiter) Option {
 	return optionFunc(func(c config) config { c.warn = l; return c })
 }
 

@@ -6,7 +6,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/propagation"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 )
@@ -24,7 +24,7 @@ func TestRequestIDWithW3COnlyPropagator(t *testing.T) {
 	}
 	got := r.call(t)
 	md := <-in
-	if v := md.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != "req-w3c-only" {
+	if v := md.Get(propagators.HeaderRequestID); len(v) != 1 || v[0] != "req-w3c-only" {
 		t.Errorf("x-request-id on the wire %v, want [req-w3c-only]", v)
 	}
 	if got.requestID != "req-w3c-only" {

@@ -5,10 +5,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ctxtrail/ctxtrail/baggage"
+	"github.com/ctxtrail/ctxtrail/internal/wire"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+
 	"github.com/ctxtrail/ctxtrail/internal/ctxkey"
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -17,9 +18,9 @@ import (
 	"google.golang.org/grpc/stats"
 )
 
-// incomingKeys are the metadata keys ExtractIncoming reads.
+// incomingKeys are the metadata keys the incoming step (wire.Server.Extract) reads.
 var incomingKeys = [...]string{"traceparent", "tracestate", "baggage",
-	httpctx.HeaderTraceID, httpctx.HeaderSpanID, httpctx.HeaderRequestID}
+	propagators.HeaderTraceID, propagators.HeaderSpanID, propagators.HeaderRequestID}
 
 // DefaultMaxHeaderListSize is the bound ServerOptions puts on the metadata of one call, in
 // bytes as HTTP/2 counts them (names, values and 32 bytes per field, uncompressed): 64 KiB, what
@@ -54,8 +55,8 @@ func ServerOptions(opts ...Option) []grpc.ServerOption {
 // for each RPC what httpctx.NewHandler does for an HTTP request:
 //
 //  1. reads traceparent, tracestate, baggage, x-trace-id, x-span-id and x-request-id from the
-//     incoming metadata through httpctx.MetadataCarrier and httpctx.ExtractIncoming: bounded,
-//     bad values counted through the WarnLimiter, a fresh trace when the trace headers are bad;
+//     incoming metadata exactly as httpctx.NewHandler reads HTTP headers: bounded, bad values
+//     counted through the WarnLimiter, a fresh trace when the trace headers are bad;
 //  2. starts a server span named "package.Service/Method" with rpc.system.name, rpc.method
 //     and otelctx.AttrRequestID (see the package documentation): a child of the caller's span, or at a trust
 //     boundary (WithTrustBoundary) a new root linked to it, with the baggage cut to the
@@ -81,21 +82,26 @@ var _ stats.Handler = (*serverHandler)(nil)
 // TagRPC extracts the incoming context and starts the server span.
 func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	md := incomingMetadata(ctx, h.cfg.prop)
-	ctx, id := httpctx.ExtractIncoming(ctx, h.cfg.prop, md, h.cfg.warn)
-
+	public := h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName)
+	in := h.cfg.incoming.Extract(ctx, md, md.Fields(), public, false)
+	ctx, id := in.Context, in.RequestID
+	if otelctx.RequestID(ctx) != id {
+		ctx = otelctx.WithRequestID(ctx, id)
+	}
+	if in.Caller.Valid() { // a trust boundary replaced the caller's request ID
+		ctx = otelctx.AddFields(ctx, in.Caller)
+	}
 	m := h.methods.get(info.FullMethodName)
 	spanOpts := m.opts
-	public := h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName)
 	if public {
 		spanOpts = append(spanOpts[:len(spanOpts):len(spanOpts)], trace.WithNewRoot())
-		if link, ok := httpctx.TrustBoundaryLink(ctx); ok {
-			spanOpts = append(spanOpts, trace.WithLinks(link))
+		if in.Linked {
+			spanOpts = append(spanOpts, trace.WithLinks(in.Link))
 		}
-		ctx = baggage.Restrict(ctx, h.cfg.allowBaggage)
 	}
 	ctx, span := h.tracer.Start(ctx, m.name, spanOpts...)
-	if public && !h.cfg.trustRequestID {
-		ctx, id = httpctx.TrustBoundaryRequestID(ctx, id, md, span)
+	if in.Caller.Valid() {
+		span.SetAttributes(in.Caller)
 	}
 	// After the start attributes, so the span's attribute slice grows once, with room for
 	// rpc.response.status_code at the end.
@@ -109,20 +115,20 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 // it); the handler only reads it, so it reads the metadata in place when it can
 // (incomingKey), else copies out the keys it reads: ctxtrail's (incomingKeys) and those prop
 // lists in Fields, so that a propagator reading other headers (b3, say) sees on both paths
-// what the caller sent. A carrier from here is never written to.
-func incomingMetadata(ctx context.Context, prop propagation.TextMapPropagator) httpctx.MetadataCarrier {
+// what the caller sent. The carrier is read-only: grpc-go's metadata is never written to.
+func incomingMetadata(ctx context.Context, prop propagation.TextMapPropagator) wire.Metadata {
 	if incomingKey != nil {
 		md, _ := ctx.Value(incomingKey).(metadata.MD)
-		return httpctx.MetadataCarrier(md)
+		return wire.ReadMetadata(md)
 	}
-	var md httpctx.MetadataCarrier
+	var md metadata.MD
 	copyKey := func(k string) {
 		if _, done := md[k]; done {
 			return
 		}
 		if vs := metadata.ValueFromIncomingContext(ctx, k); len(vs) > 0 {
 			if md == nil {
-				md = make(httpctx.MetadataCarrier, len(incomingKeys))
+				md = make(metadata.MD, len(incomingKeys))
 			}
 			md[k] = vs
 		}
@@ -135,7 +141,7 @@ func incomingMetadata(ctx context.Context, prop propagation.TextMapPropagator) h
 			copyKey(strings.ToLower(k))
 		}
 	}
-	return md
+	return wire.ReadMetadata(md)
 }
 
 // incomingKey is the context key under which grpc-go keeps the incoming metadata, learnt by
@@ -210,11 +216,11 @@ func echo(ctx context.Context, xTrace bool) {
 	e := echoPool.Get().(*echoMD)
 	if id != "" {
 		e.vals[0] = id
-		e.md[httpctx.HeaderRequestID] = e.vals[0:1:1]
+		e.md[propagators.HeaderRequestID] = e.vals[0:1:1]
 	}
 	if tid != "" {
 		e.vals[1] = tid
-		e.md[httpctx.HeaderTraceID] = e.vals[1:2:2]
+		e.md[propagators.HeaderTraceID] = e.vals[1:2:2]
 	}
 	// SetHeader fails only when the headers are gone already: nothing to do then.
 	_ = grpc.SetHeader(ctx, e.md)

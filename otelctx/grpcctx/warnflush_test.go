@@ -8,7 +8,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"google.golang.org/grpc"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
@@ -43,9 +43,9 @@ func TestProviderShutdownFlushesGRPCWarnings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	warnings := func() (hws []*httpctx.HeaderWarning) {
+	warnings := func() (hws []*propagators.HeaderWarning) {
 		for _, err := range errs.all() {
-			var hw *httpctx.HeaderWarning
+			var hw *propagators.HeaderWarning
 			if errors.As(err, &hw) {
 				hws = append(hws, hw)
 			}
@@ -76,7 +76,7 @@ func TestWithWarnLimiterBeatsProvider(t *testing.T) {
 	defer p.Shutdown(context.Background())
 	for _, order := range []string{"limiter first", "provider first"} {
 		t.Run(order, func(t *testing.T) {
-			mine := httpctx.NewWarnLimiter(time.Hour, func(error) {})
+			mine := propagators.NewWarnLimiter(time.Hour, func(error) {})
 			opts := []grpcctx.Option{grpcctx.WithWarnLimiter(mine), grpcctx.WithProvider(p)}
 			if order == "provider first" {
 				opts[0], opts[1] = opts[1], opts[0]

@@ -9,7 +9,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
@@ -44,18 +44,18 @@ func TestWireDefault(t *testing.T) {
 	}
 	r.call(t)
 	md := <-in
-	if len(md.Get("traceparent")) != 1 || md.Get(httpctx.HeaderRequestID)[0] != "req-w" {
+	if len(md.Get("traceparent")) != 1 || md.Get(propagators.HeaderRequestID)[0] != "req-w" {
 		t.Errorf("incoming %v: want traceparent and x-request-id", md)
 	}
-	for _, k := range []string{httpctx.HeaderTraceID, httpctx.HeaderSpanID} {
+	for _, k := range []string{propagators.HeaderTraceID, propagators.HeaderSpanID} {
 		if v := md.Get(k); len(v) != 0 {
 			t.Errorf("%s %v sent on a gRPC hop without WithXTraceHeaders", k, v)
 		}
 	}
-	if v := hdr.Get(httpctx.HeaderTraceID); len(v) != 0 {
+	if v := hdr.Get(propagators.HeaderTraceID); len(v) != 0 {
 		t.Errorf("response x-trace-id %v without WithXTraceHeaders", v)
 	}
-	if v := hdr.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != "req-w" {
+	if v := hdr.Get(propagators.HeaderRequestID); len(v) != 1 || v[0] != "req-w" {
 		t.Errorf("response x-request-id %v, want [req-w]", v)
 	}
 }
@@ -72,16 +72,16 @@ func TestWithXTraceHeaders(t *testing.T) {
 	got := r.call(t)
 	md := <-in
 	cli := ended(t, r.cliRec, "grpc.testing.TestService/EmptyCall")
-	if v := md.Get(httpctx.HeaderTraceID); len(v) != 1 || v[0] != cli.SpanContext().TraceID().String() {
+	if v := md.Get(propagators.HeaderTraceID); len(v) != 1 || v[0] != cli.SpanContext().TraceID().String() {
 		t.Errorf("x-trace-id %v, want the client span's trace %s", v, cli.SpanContext().TraceID())
 	}
-	if v := md.Get(httpctx.HeaderSpanID); len(v) != 1 || v[0] != cli.SpanContext().SpanID().String() {
+	if v := md.Get(propagators.HeaderSpanID); len(v) != 1 || v[0] != cli.SpanContext().SpanID().String() {
 		t.Errorf("x-span-id %v, want the client span %s", v, cli.SpanContext().SpanID())
 	}
-	if v := hdr.Get(httpctx.HeaderTraceID); len(v) != 1 || v[0] != got.span.TraceID().String() {
+	if v := hdr.Get(propagators.HeaderTraceID); len(v) != 1 || v[0] != got.span.TraceID().String() {
 		t.Errorf("response x-trace-id %v, want %s", v, got.span.TraceID())
 	}
-	if v := hdr.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != got.requestID {
+	if v := hdr.Get(propagators.HeaderRequestID); len(v) != 1 || v[0] != got.requestID {
 		t.Errorf("response x-request-id %v, want [%s]", v, got.requestID)
 	}
 }
@@ -109,13 +109,13 @@ func TestForwardedXTraceRemoved(t *testing.T) {
 	r := startRig(t, nil, nil)
 	in := incomingOf(r)
 	ctx := metadata.AppendToOutgoingContext(context.Background(),
-		httpctx.HeaderTraceID, goodTraceID, httpctx.HeaderSpanID, "00f067aa0ba902b7", "tenant", "acme")
+		propagators.HeaderTraceID, goodTraceID, propagators.HeaderSpanID, "00f067aa0ba902b7", "tenant", "acme")
 	if _, err := r.client.EmptyCall(ctx, &testpb.Empty{}); err != nil {
 		t.Fatal(err)
 	}
 	got := r.call(t)
 	md := <-in
-	if len(md.Get(httpctx.HeaderTraceID)) != 0 || len(md.Get(httpctx.HeaderSpanID)) != 0 {
+	if len(md.Get(propagators.HeaderTraceID)) != 0 || len(md.Get(propagators.HeaderSpanID)) != 0 {
 		t.Errorf("forwarded x-headers sent: %v", md)
 	}
 	if v := md.Get("tenant"); len(v) != 1 || v[0] != "acme" {
@@ -190,7 +190,7 @@ func TestEchoConcurrent(t *testing.T) {
 					errs <- err
 					return
 				}
-				if v := hdr.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != id {
+				if v := hdr.Get(propagators.HeaderRequestID); len(v) != 1 || v[0] != id {
 					errs <- fmt.Errorf("call %s: echoed %v", id, v)
 					return
 				}
@@ -228,8 +228,8 @@ func TestAllocHandlers(t *testing.T) {
 	}
 	tp := sdktrace.NewTracerProvider()
 	defer tp.Shutdown(context.Background())
-	opts := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(httpctx.NewPropagator()),
-		grpcctx.WithWarnLimiter(httpctx.NewWarnLimiter(0, func(error) {})),
+	opts := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New()),
+		grpcctx.WithWarnLimiter(propagators.NewWarnLimiter(0, func(error) {})),
 		grpcctx.WithMeterProvider(noop.NewMeterProvider())} // TestAllocRPCMetrics pins the metrics
 	info := &stats.RPCTagInfo{FullMethodName: "/grpc.testing.TestService/EmptyCall"}
 	end := &stats.End{}
@@ -262,7 +262,7 @@ func TestAllocHandlers(t *testing.T) {
 	// The echo's metadata reaches the stream intact.
 	hs := &headerStream{}
 	_, _ = echo(grpc.NewContextWithServerTransportStream(otelctx.WithRequestID(context.Background(), "req-e"), hs), nil, nil, handler)
-	if v := hs.hdr.Get(httpctx.HeaderRequestID); len(v) != 1 || v[0] != "req-e" {
+	if v := hs.hdr.Get(propagators.HeaderRequestID); len(v) != 1 || v[0] != "req-e" {
 		t.Errorf("echoed %v", hs.hdr)
 	}
 }

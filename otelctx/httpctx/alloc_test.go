@@ -9,12 +9,13 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/internal/race"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // The per-request allocation counts of the server middleware and the client transport with
-// Install's defaults (NewPropagator, a recording SDK span, no metrics reader), measured in
+// Install's defaults (propagators.New, a recording SDK span, no metrics reader), measured in
 // process so the count is exact: the network's share is net/http's and the same for every build.
 // benchmarks/requestpath measures the whole path; these guards keep its ctxtrail share from
 // growing back unnoticed (issue 19). Lower a limit when a change earns it.
@@ -54,7 +55,7 @@ func TestAllocServerRequest(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "text/plain") // a real handler's header map is in use anyway
 		w.WriteHeader(http.StatusOK)
-	}), WithTracerProvider(tp), WithPropagator(NewPropagator()))
+	}), WithTracerProvider(tp), WithPropagator(propagators.New()))
 	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
 	r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	r.Header.Set("X-Request-Id", "req-42")
@@ -85,7 +86,7 @@ func TestAllocTransportCall(t *testing.T) {
 		sent = r.Header
 		body.n = 0
 		return &http.Response{StatusCode: 200, Body: body, Request: r}, nil
-	}), WithTracerProvider(tp), WithPropagator(NewPropagator()))
+	}), WithTracerProvider(tp), WithPropagator(propagators.New()))
 	ctx, parent := tp.Tracer("test").Start(otelctx.WithRequestID(context.Background(), "req-42"), "handler")
 	defer parent.End()
 	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://stock.internal:8081/stock", nil)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 )
 
 // The tests in this file check that a span's pooled attribute buffer goes back to the pool only
@@ -122,7 +123,7 @@ func TestAttrbufServerSpansKeepTheirOwnAttributes(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		mu.Lock()
-		ids[path] = resp.Header.Get(httpctx.HeaderRequestID)
+		ids[path] = resp.Header.Get(propagators.HeaderRequestID)
 		mu.Unlock()
 	}
 	wg.Add(2)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -111,7 +112,7 @@ func TestTracestateOverLimitsWarns(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s mwSink
-			a := mwStart(t, "A", "", WithWarnLimiter(NewWarnLimiter(time.Hour, s.sink)))
+			a := mwStart(t, "A", "", WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, s.sink)))
 			mwCall(t, a, append([]string{"traceparent", tp}, tt.kv...)...)
 			server := mwSpan(t, a, trace.SpanKindServer)
 			if server.SpanContext().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
@@ -127,7 +128,7 @@ func TestTracestateOverLimitsWarns(t *testing.T) {
 			if n := server.SpanContext().TraceState().Len(); n != 0 {
 				t.Fatalf("kept %d tracestate members of a list over the limits", n)
 			}
-			var hw *HeaderWarning
+			var hw *propagators.HeaderWarning
 			if len(r) != 1 || !errors.As(r[0], &hw) || hw.Header != "tracestate" || !strings.Contains(hw.Reason, "limits") {
 				t.Fatalf("reports %v, want one about tracestate over the limits", r)
 			}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
+	"github.com/ctxtrail/ctxtrail/internal/wire"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -20,7 +22,7 @@ import (
 
 // Fuzz targets for every parser that reads the network: traceparent and tracestate through
 // HeaderCarrier, baggage, the x-headers, the request ID, and the whole middleware. Run one with
-// go test -fuzz FuzzTraceparent -fuzztime 30s ./otelctx; without -fuzz the seeds below run as
+// go test -fuzz FuzzTraceparent -fuzztime 30s ./otelctx/httpctx; without -fuzz the seeds below run as
 // ordinary tests.
 
 const (
@@ -67,16 +69,16 @@ func FuzzTraceparent(f *testing.F) {
 		if tp2 != "" {
 			h["Traceparent"] = append(h["Traceparent"], tp2)
 		}
-		c := HeaderCarrier(h)
+		c := propagators.HeaderCarrier(h)
 		ctx := propagation.TraceContext{}.Extract(context.Background(), c)
 		sc := trace.SpanContextFromContext(ctx)
 		v := c.Get("traceparent")
-		if want := tp2 == "" && validTraceparent(v); sc.IsValid() != want {
-			t.Fatalf("SDK extract valid=%v, validTraceparent=%v for %q", sc.IsValid(), want, h["Traceparent"])
+		if want := tp2 == "" && wire.ValidTraceparent(v); sc.IsValid() != want {
+			t.Fatalf("SDK extract valid=%v, wire.ValidTraceparent=%v for %q", sc.IsValid(), want, h["Traceparent"])
 		}
-		// NewHandler's own parse (remoteparent.go) gives exactly the SDK's span context.
-		if got := parseTraceparent(v, c.Get("tracestate")); !got.Equal(sc) {
-			t.Fatalf("parseTraceparent gave %+v, the SDK %+v, for %q %q", got, sc, h["Traceparent"], h["Tracestate"])
+		// The handlers' own parse (internal/wire) gives exactly the SDK's span context.
+		if got := wire.ParseTraceparent(v, c.Get("tracestate")); !got.Equal(sc) {
+			t.Fatalf("wire.ParseTraceparent gave %+v, the SDK %+v, for %q %q", got, sc, h["Traceparent"], h["Tracestate"])
 		}
 		if !sc.IsValid() {
 			if sc.TraceID().IsValid() || sc.SpanID().IsValid() {
@@ -87,13 +89,13 @@ func FuzzTraceparent(f *testing.F) {
 		if sc.TraceID().String() != v[3:35] || sc.SpanID().String() != v[36:52] || !sc.IsRemote() {
 			t.Fatalf("extracted %v from %q", sc, v)
 		}
-		if ts := c.Get("tracestate"); len(ts) > maxTracestateLen || sc.TraceState().Len() > maxTracestateMembers {
+		if ts := c.Get("tracestate"); len(ts) > wire.MaxTracestateLen || sc.TraceState().Len() > wire.MaxTracestateMembers {
 			t.Fatalf("tracestate out of bounds: %d bytes, %d members", len(ts), sc.TraceState().Len())
 		}
 		// What comes in valid goes out as a version 00 traceparent of the same trace.
 		out := propagation.MapCarrier{}
 		propagation.TraceContext{}.Inject(ctx, out)
-		if !validTraceparent(out["traceparent"]) || out["traceparent"][3:35] != v[3:35] {
+		if !wire.ValidTraceparent(out["traceparent"]) || out["traceparent"][3:35] != v[3:35] {
 			t.Fatalf("re-injected %q from %q", out["traceparent"], v)
 		}
 	})
@@ -113,7 +115,7 @@ func FuzzBaggage(f *testing.F) {
 			vs = append(vs, b1)
 		}
 		vs = append(vs, b2)
-		c := HeaderCarrier(http.Header{"Baggage": vs})
+		c := propagators.HeaderCarrier(http.Header{"Baggage": vs})
 		if got := c.Get("baggage"); len(got) > w3cbaggage.MaxBytes {
 			t.Fatalf("Get passed %d bytes to the parser", len(got))
 		}
@@ -153,8 +155,8 @@ func FuzzXHeaders(f *testing.F) {
 		if tp != "" {
 			h["Traceparent"] = []string{tp}
 		}
-		c := HeaderCarrier(h)
-		p := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, XTrace{})
+		c := propagators.HeaderCarrier(h)
+		p := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagators.XTrace{})
 		ctx := p.Extract(context.Background(), c)
 		sc := trace.SpanContextFromContext(ctx)
 		tcOnly := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), c))
@@ -164,8 +166,8 @@ func FuzzXHeaders(f *testing.F) {
 			if !sc.Equal(tcOnly) {
 				t.Fatalf("x-headers overrode a valid traceparent: %v vs %v", sc, tcOnly)
 			}
-		case decodeHexID(id[:], trimOWS(tid)):
-			if sc.TraceID().String() != trimOWS(tid) || !sc.IsRemote() {
+		case wire.DecodeHexID(id[:], wire.TrimOWS(tid)):
+			if sc.TraceID().String() != wire.TrimOWS(tid) || !sc.IsRemote() {
 				t.Fatalf("x-trace-id %q extracted as %v", tid, sc)
 			}
 		default:
@@ -173,12 +175,12 @@ func FuzzXHeaders(f *testing.F) {
 				t.Fatalf("invalid x-trace-id %q extracted as %v", tid, sc)
 			}
 		}
-		if got := otelctx.RequestID(ctx); got != "" && (!otelctx.ValidRequestID(got) || got != trimOWS(rid)) {
+		if got := otelctx.RequestID(ctx); got != "" && (!otelctx.ValidRequestID(got) || got != wire.TrimOWS(rid)) {
 			t.Fatalf("request ID %q extracted from %q", got, rid)
 		}
 		// Injecting what was extracted never writes an unsafe header value.
 		out := http.Header{}
-		XTrace{}.Inject(ctx, HeaderCarrier(out))
+		propagators.XTrace{}.Inject(ctx, propagators.HeaderCarrier(out))
 		for k, vs := range out {
 			for _, v := range vs {
 				if strings.ContainsAny(v, "\r\n\x00") || len(v) > otelctx.MaxRequestIDLen {
@@ -200,9 +202,10 @@ func FuzzRequestID(f *testing.F) {
 		if got, want := otelctx.ValidRequestID(s), fzRequestIDRe.MatchString(s); got != want {
 			t.Fatalf("ValidRequestID(%q) = %v, want %v", s, got, want)
 		}
-		id, refused := requestIDFrom(s)
-		if !otelctx.ValidRequestID(id) || (!refused && id != s && s != "") || (refused && s == "") {
-			t.Fatalf("requestIDFrom(%q) = %q, %v", s, id, refused)
+		l := propagators.NewWarnLimiter(time.Hour, func(error) {})
+		id, _ := wire.IncomingRequestID(context.Background(), propagation.MapCarrier{propagators.HeaderRequestID: s}, false, false, l)
+		if refused := l.Total() > 0; !otelctx.ValidRequestID(id) || (!refused && id != s && s != "") || (refused && s == "") {
+			t.Fatalf("IncomingRequestID(%q) = %q, refused %v", s, id, refused)
 		}
 	})
 }
@@ -217,7 +220,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add(fzTP, "foo=1", "k=v", fzTID, "req-1", "/ok", uint16(1000))
 	f.Add(fzTP, "foo=1", "k=v%zz", "", "a\r\nb", "/%zz", uint16(1000))
 	tp := sdktrace.NewTracerProvider()
-	limiter := NewWarnLimiter(time.Hour, func(error) {})
+	limiter := propagators.NewWarnLimiter(time.Hour, func(error) {})
 	h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if otelctx.RequestID(r.Context()) == "" || !trace.SpanContextFromContext(r.Context()).IsValid() {
 			w.WriteHeader(http.StatusTeapot) // reported by the fuzz function
@@ -243,14 +246,14 @@ func FuzzHandler(f *testing.F) {
 		}
 		got := w.Header().Get("x-trace-id")
 		var id [16]byte
-		if !decodeHexID(id[:], got) {
+		if !wire.DecodeHexID(id[:], got) {
 			t.Fatalf("x-trace-id %q", got)
 		}
 		if rid := w.Header().Get("x-request-id"); !otelctx.ValidRequestID(rid) {
 			t.Fatalf("x-request-id %q", rid)
 		}
-		tpValid := validTraceparent(HeaderCarrier(req.Header).Get("traceparent"))
-		if !tpValid && !decodeHexID(id[:], trimOWS(xtid)) && strings.Contains(traceparent+xtid, got) {
+		tpValid := wire.ValidTraceparent(propagators.HeaderCarrier(req.Header).Get("traceparent"))
+		if !tpValid && !wire.DecodeHexID(id[:], wire.TrimOWS(xtid)) && strings.Contains(traceparent+xtid, got) {
 			t.Fatalf("unreadable input %q / %q continued as trace %s", traceparent, xtid, got)
 		}
 	})

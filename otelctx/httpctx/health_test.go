@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -112,8 +113,8 @@ func TestWarnLimiterRegisterMetrics(t *testing.T) {
 	rd := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(rd))
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	a, b := NewWarnLimiter(time.Hour, func(error) {}), NewWarnLimiter(time.Hour, func(error) {})
-	for _, l := range []*WarnLimiter{a, b} {
+	a, b := propagators.NewWarnLimiter(time.Hour, func(error) {}), propagators.NewWarnLimiter(time.Hour, func(error) {})
+	for _, l := range []*propagators.WarnLimiter{a, b} {
 		NewHandler(nothing, WithTracerProvider(noop.NewTracerProvider()), WithMeterProvider(mp), WithWarnLimiter(l)).
 			ServeHTTP(httptest.NewRecorder(), badRequest())
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+
 	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -78,7 +80,7 @@ func (c *httpConfig) meterProvider() metric.MeterProvider {
 // instruments returns the instruments of the current meter provider, building them on first use.
 // warn is the handler's WarnLimiter: when the handler made it (c.meters.own), it is registered
 // with the provider's ctxtrail.http.bad_headers (health.go).
-func (c *httpConfig) instruments(server bool, warn *WarnLimiter) *httpInstruments {
+func (c *httpConfig) instruments(server bool, warn *propagators.WarnLimiter) *httpInstruments {
 	mp := c.meterProvider()
 	if in := c.meters.p.Load(); in != nil && in.mp == mp {
 		return in

@@ -2,7 +2,6 @@ package httpctx
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,13 +15,13 @@ import (
 	"github.com/ctxtrail/ctxtrail/internal/attrbuf"
 	"github.com/ctxtrail/ctxtrail/internal/providers"
 	"github.com/ctxtrail/ctxtrail/internal/reqstore"
-	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
+	"github.com/ctxtrail/ctxtrail/internal/wire"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -61,7 +60,7 @@ type httpConfig struct {
 	bodySizes bool
 	meters    *httpMeters
 
-	providerWarn *WarnLimiter // WithProvider's, the handler's default
+	providerWarn *propagators.WarnLimiter // WithProvider's, the handler's default
 }
 
 type sharedOption func(httpConfig) httpConfig
@@ -89,7 +88,7 @@ func WithTracerProvider(tp trace.TracerProvider) HTTPOption {
 // WithPropagator sets the propagator that extracts and injects headers. By default the global
 // one (otel.GetTextMapPropagator) is read on every request. Use it with the composite Install
 // builds (Provider.Propagator) or any other; NewHandler always reads headers through a
-// HeaderCarrier.
+// propagators.HeaderCarrier.
 func WithPropagator(p propagation.TextMapPropagator) HTTPOption {
 	return sharedOption(func(c httpConfig) httpConfig { c.prop = p; return c })
 }
@@ -129,9 +128,9 @@ func WithTrustBoundary(allowBaggage ...string) HandlerOption {
 // WithTrustBoundaryFunc is WithTrustBoundary decided per request: fn reports whether r came from
 // outside the trust boundary (say, by listener, path or the absence of an mTLS peer).
 func WithTrustBoundaryFunc(fn func(r *http.Request) bool, allowBaggage ...string) HandlerOption {
-	allow := append([]string(nil), allowBaggage...)
+	allow := wire.AllowList(allowBaggage)
 	return handlerOption(func(c handlerConfig) handlerConfig {
-		c.public, c.allowBaggage = fn, allow
+		c.public, c.incoming.Allow = fn, allow
 		return c
 	})
 }
@@ -139,22 +138,21 @@ func WithTrustBoundaryFunc(fn func(r *http.Request) bool, allowBaggage ...string
 // WithWarnLimiter sets where warnings about bad incoming headers go. By default a handler given
 // WithProvider(p) uses p.WarnLimiter(), whose reports go where Install's WithErrorHandler says,
 // which p.Shutdown flushes and whose counts p publishes as ctxtrail.http.bad_headers; any other
-// handler has its own limiter, NewWarnLimiter(DefaultWarnInterval, nil), which reports through
-// otel.Handle (routed too when Install set the global error handler) and which the handler
-// registers with the meter provider it records with, for as long as the handler lives. Share one
-// limiter between handlers to rate-limit them together. A limiter given here is the caller's: its
-// counts reach a meter provider only through l.RegisterMetrics(mp), whose Registration the caller
-// holds (or through the Provider, for p.WarnLimiter()).
-func WithWarnLimiter(l *WarnLimiter) HandlerOption {
+// handler has its own limiter, propagators.NewWarnLimiter(propagators.DefaultWarnInterval, nil),
+// which reports through otel.Handle (routed too when Install set the global error handler) and
+// which the handler registers with the meter provider it records with, for as long as the
+// handler lives. Share one limiter between handlers to rate-limit them together. A limiter given
+// here is the caller's: its counts reach a meter provider only through l.RegisterMetrics(mp),
+// whose Registration the caller holds (or through the Provider, for p.WarnLimiter()).
+func WithWarnLimiter(l *propagators.WarnLimiter) HandlerOption {
 	return handlerOption(func(c handlerConfig) handlerConfig { c.warn = l; return c })
 }
 
 type handlerConfig struct {
 	httpConfig
-	public         func(*http.Request) bool
-	allowBaggage   []string
-	warn           *WarnLimiter
-	trustRequestID bool // WithTrustedRequestID
+	public   func(*http.Request) bool
+	warn     *propagators.WarnLimiter
+	incoming wire.Server // the incoming step: propagator, warnings, trust boundary
 }
 
 // tracerCache remembers the tracer of the last provider seen, so that a request does not pay
@@ -233,9 +231,10 @@ func NewHandler(next http.Handler, opts ...HandlerOption) http.Handler {
 		c.warn = c.providerWarn
 	}
 	if c.warn == nil {
-		c.warn = NewWarnLimiter(DefaultWarnInterval, nil)
+		c.warn = propagators.NewWarnLimiter(propagators.DefaultWarnInterval, nil)
 		c.meters.own = newOwnWarnMetrics(c.meters) // the handler's own: it publishes its counts
 	}
+	c.incoming.Prop, c.incoming.Warn = c.prop, c.warn
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
@@ -253,20 +252,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := new(serverRequest) // serverreq.go: the request's one allocation of ctxtrail's own
-	hdr := HeaderCarrier(r.Header)
 	tracer, copies := h.cfg.tracer()
-	prop := h.cfg.propagator()
-	fp, fused := prop.(fusedPropagator)
-	if fused {
-		var parent trace.SpanContext
-		s.Context, parent = fp.extractTrace(r.Context(), hdr)
-		if parent.TraceID().IsValid() {
-			s.Context = trace.ContextWithRemoteSpanContext(s.Context, parent)
-		}
-	} else {
-		s.Context = prop.Extract(r.Context(), hdr)
-	}
-	h.checkHeaders(hdr, s)
+	public := h.cfg.isPublic(r)
+	// The request ID goes in s; the remote parent goes in the context, as the trace package keeps
+	// it, for every tracer.
+	in := h.cfg.incoming.Extract(r.Context(), propagators.HeaderCarrier(r.Header), wire.HeaderFields(r.Header),
+		public, false)
+	s.Context = in.Context
 
 	b := attrbuf.ForCopies(copies) // pooled when the tracer copies; back after the span ends
 	method, methodKnown := normalizeMethod(r.Method)
@@ -297,25 +289,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, semconv.HTTPRouteKey.String(route))
 	}
 
-	public := h.cfg.isPublic(r)
 	spanOpts := append(b.Start[:0], serverKindOption)
 	if public {
 		spanOpts = append(spanOpts, newRootOption)
-		if link, ok := boundaryLink(s); ok {
-			spanOpts = append(spanOpts, trace.WithLinks(link))
+		if in.Linked {
+			spanOpts = append(spanOpts, trace.WithLinks(in.Link))
 		}
-		s.Context = keepBaggage(s.Context, h.cfg.allowBaggage)
 	}
 
-	// Settle the request ID and fill the store before the span starts: processors may keep the
-	// parent context (s) and read it from anywhere.
-	id := settleRequestID(s, hdr, fused, h.cfg.warn)
-	var caller attribute.KeyValue
-	if public && !h.cfg.trustRequestID {
-		var replaced bool
-		if id, caller, replaced = boundaryID(id, hdr); replaced {
-			attrs = append(attrs, caller)
-		}
+	// The request ID is settled and the store filled before the span starts: processors may keep
+	// the parent context (s) and read it from anywhere.
+	id, caller := in.RequestID, in.Caller
+	if caller.Valid() {
+		attrs = append(attrs, caller)
 	}
 	// The store's first version: http.request.method, url.path and, at a boundary, the caller's
 	// request ID, on top of whatever an outer layer added.
@@ -387,34 +373,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	span.End()
 	b.Release()
 	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
-}
-
-// checkHeaders counts the bad trace headers of one request (see checkTraceFields).
-func (h *handler) checkHeaders(hdr HeaderCarrier, ctx context.Context) {
-	checkTraceFields(h.cfg.warn, ctx, hdr["Traceparent"], hdr["Tracestate"], hdr["Baggage"], hdr["X-Trace-Id"], hdr["X-Span-Id"])
-}
-
-// keepBaggage returns ctx with only the baggage members named in allow, and of the identifier
-// members (user.id, tenant.id, session.id, request.id) only those holding an identifier.
-func keepBaggage(ctx context.Context, allow []string) context.Context {
-	bag := baggage.FromContext(ctx)
-	if bag.Len() == 0 {
-		return ctx
-	}
-	var kept []baggage.Member
-	for _, name := range allow {
-		if m := bag.Member(name); m.Key() != "" && w3cbaggage.ValidValue(name, m.Value()) {
-			kept = append(kept, m)
-		}
-	}
-	if len(kept) == 0 {
-		return baggage.ContextWithoutBaggage(ctx)
-	}
-	b, err := baggage.New(kept...)
-	if err != nil { // cannot happen: the members came out of a valid baggage
-		return baggage.ContextWithoutBaggage(ctx)
-	}
-	return baggage.ContextWithBaggage(ctx, b)
 }
 
 // normalizeMethod returns the method as the HTTP semantic conventions record it: one of the

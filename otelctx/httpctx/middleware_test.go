@@ -9,12 +9,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -27,7 +27,7 @@ import (
 )
 
 func mwPropagator() propagation.TextMapPropagator {
-	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, XTrace{})
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
 }
 
 // mwReport is what each test service answers: what it saw in its context, and what its
@@ -95,7 +95,7 @@ func mwStart(t *testing.T, name, down string, opts ...HandlerOption) *mwService 
 		_ = json.NewEncoder(w).Encode(rep)
 	})
 	opts = append([]HandlerOption{WithTracerProvider(tp), WithPropagator(mwPropagator()),
-		WithWarnLimiter(NewWarnLimiter(time.Hour, func(error) {}))}, opts...)
+		WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {}))}, opts...)
 	srv := httptest.NewServer(NewHandler(mux, opts...))
 	t.Cleanup(func() {
 		srv.Close()
@@ -507,12 +507,6 @@ func TestHandlerKeepsFlusherAndHijacker(t *testing.T) {
 	}
 }
 
-// mwClock is a settable clock for WarnLimiter tests.
-type mwClock struct{ ns atomic.Int64 }
-
-func (c *mwClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *mwClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 type mwSink struct {
 	mu   sync.Mutex
 	errs []error
@@ -530,67 +524,11 @@ func (s *mwSink) reports() []error {
 	return append([]error(nil), s.errs...)
 }
 
-func TestWarnLimiterOneReportPerInterval(t *testing.T) {
-	var clock mwClock
-	clock.advance(time.Hour)
-	var s mwSink
-	l := NewWarnLimiter(time.Minute, s.sink)
-	l.now = clock.now
-	for i := 0; i < 1000; i++ {
-		l.Warn("traceparent", "invalid")
-	}
-	if got := len(s.reports()); got != 1 {
-		t.Fatalf("%d reports for 1000 warnings within one interval, want 1", got)
-	}
-	clock.advance(59 * time.Second)
-	l.Warn("baggage", "invalid")
-	if got := len(s.reports()); got != 1 {
-		t.Fatalf("%d reports before the interval passed, want 1", got)
-	}
-	clock.advance(time.Second)
-	l.Warn("x-request-id", "unsafe")
-	reports := s.reports()
-	if len(reports) != 2 {
-		t.Fatalf("%d reports after the interval, want 2", len(reports))
-	}
-	var hw *HeaderWarning
-	if !errors.As(reports[1], &hw) || !errors.Is(reports[1], ErrBadHeader) {
-		t.Fatalf("report %T %v does not wrap ErrBadHeader", reports[1], reports[1])
-	}
-	if hw.Header != "x-request-id" || hw.Suppressed != 1000 {
-		t.Fatalf("second report %+v, want x-request-id with 1000 suppressed", hw)
-	}
-	if !strings.Contains(hw.Error(), "1000 more") {
-		t.Fatalf("message %q does not count the suppressed warnings", hw.Error())
-	}
-	if l.Total() != 1002 {
-		t.Fatalf("Total = %d, want 1002", l.Total())
-	}
-	var nilLimiter *WarnLimiter
-	nilLimiter.Warn("traceparent", "invalid") // must not panic
-}
-
-func TestWarnLimiterDefaultSinkIsOTelHandle(t *testing.T) {
-	var s mwSink
-	old := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(s.sink))
-	defer otel.SetErrorHandler(old)
-	l := NewWarnLimiter(0, nil)
-	l.Warn("traceparent", "invalid")
-	l.Warn("traceparent", "invalid")
-	if r := s.reports(); len(r) != 1 || !errors.Is(r[0], ErrBadHeader) {
-		t.Fatalf("reports %v", r)
-	}
-}
-
 // TestBadHeaderFloodGivesOneWarning sends a flood of bad headers to a real server: every request
 // gets a fresh, valid trace and request ID, and the sink hears once.
 func TestBadHeaderFloodGivesOneWarning(t *testing.T) {
-	var clock mwClock
-	clock.advance(time.Hour)
 	var s mwSink
-	l := NewWarnLimiter(time.Minute, s.sink)
-	l.now = clock.now
+	l := propagators.NewWarnLimiter(time.Hour, s.sink) // the flood takes well under an hour
 	tp := sdktrace.NewTracerProvider()
 	srv := httptest.NewServer(NewHandler(http.NotFoundHandler(), WithTracerProvider(tp), WithPropagator(mwPropagator()),
 		WithWarnLimiter(l)))
@@ -647,7 +585,7 @@ func TestHandlerWarnsOnEachKindOfBadHeader(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var s mwSink
 			h := NewHandler(http.NotFoundHandler(), WithTracerProvider(sdktrace.NewTracerProvider()),
-				WithPropagator(mwPropagator()), WithWarnLimiter(NewWarnLimiter(time.Hour, s.sink)))
+				WithPropagator(mwPropagator()), WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, s.sink)))
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			for i := 0; i+1 < len(tt.kv); i += 2 {
 				req.Header.Add(tt.kv[i], tt.kv[i+1])
@@ -660,7 +598,7 @@ func TestHandlerWarnsOnEachKindOfBadHeader(t *testing.T) {
 				}
 				return
 			}
-			var hw *HeaderWarning
+			var hw *propagators.HeaderWarning
 			if len(r) != 1 || !errors.As(r[0], &hw) || hw.Header != tt.header {
 				t.Fatalf("reports %v, want one about %s", r, tt.header)
 			}
@@ -686,7 +624,7 @@ func mwHostile(n int) *http.Request {
 func TestHandlerAllocationsStayBounded(t *testing.T) {
 	tp := sdktrace.NewTracerProvider()
 	h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }),
-		WithTracerProvider(tp), WithPropagator(mwPropagator()), WithWarnLimiter(NewWarnLimiter(time.Hour, func(error) {})))
+		WithTracerProvider(tp), WithPropagator(mwPropagator()), WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {})))
 	clean := httptest.NewRequest(http.MethodGet, "/a/b", nil)
 	clean.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	clean.Header.Set("x-request-id", "req-1")
@@ -764,7 +702,7 @@ func TestMiddlewareKeepsHandlersErrorDescription(t *testing.T) {
 	h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		trace.SpanFromContext(r.Context()).SetStatus(codes.Error, "database down")
 		w.WriteHeader(http.StatusInternalServerError)
-	}), WithTracerProvider(tp), WithPropagator(NewPropagator()))
+	}), WithTracerProvider(tp), WithPropagator(propagators.New()))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
 	spans := rec.Ended()
 	if len(spans) != 1 {

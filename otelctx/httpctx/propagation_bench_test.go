@@ -13,11 +13,12 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 )
 
 // The benchmarks compare ctxtrail's composite (W3C tracecontext + baggage + xtrace, what
-// Install sets by default) and its fused form (NewPropagator) with the SDK's TraceContext alone, through the SDK's
-// propagation.HeaderCarrier (what otelhttp uses), httpctx.HeaderCarrier and a MapCarrier.
+// Install sets by default) and its fused form (propagators.New) with the SDK's TraceContext alone, through the SDK's
+// propagation.HeaderCarrier (what otelhttp uses), propagators.HeaderCarrier and a MapCarrier.
 // Run: go test -run '^$' -bench 'Inject|Extract' -count 6 ./otelctx
 
 type pbCarrier struct {
@@ -27,7 +28,7 @@ type pbCarrier struct {
 
 var pbCarriers = []pbCarrier{
 	{"sdk-header", func(h http.Header) propagation.TextMapCarrier { return propagation.HeaderCarrier(h) }},
-	{"ctxtrail-header", func(h http.Header) propagation.TextMapCarrier { return httpctx.HeaderCarrier(h) }},
+	{"ctxtrail-header", func(h http.Header) propagation.TextMapCarrier { return propagators.HeaderCarrier(h) }},
 }
 
 type pbProp struct {
@@ -39,7 +40,7 @@ func pbProps() []pbProp {
 	return []pbProp{
 		{"sdk-tracecontext", propagation.TraceContext{}},
 		{"ctxtrail-composite", xtComposite()},
-		{"ctxtrail-fused", httpctx.NewPropagator()},
+		{"ctxtrail-fused", propagators.New()},
 	}
 }
 
@@ -117,7 +118,7 @@ func BenchmarkHandler(b *testing.B) {
 	h := httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}), httpctx.WithTracerProvider(tp), httpctx.WithPropagator(xtComposite()),
-		httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Hour, func(error) {})))
+		httpctx.WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {})))
 	inputs := map[string]func(*http.Request){
 		"no-trace-headers": func(*http.Request) {},
 		"traceparent": func(r *http.Request) {
@@ -138,3 +139,13 @@ func BenchmarkHandler(b *testing.B) {
 		})
 	}
 }
+
+// xtComposite is the composite of the SDK's W3C propagators and XTrace, unfused.
+func xtComposite() propagation.TextMapPropagator {
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
+}
+
+const (
+	xtTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	xtSpanID  = "00f067aa0ba902b7"
+)

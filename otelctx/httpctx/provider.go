@@ -1,6 +1,7 @@
 package httpctx
 
 import (
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -15,5 +16,5 @@ type Provider interface {
 	Tracer(name string, opts ...trace.TracerOption) trace.Tracer
 	Meter(name string, opts ...metric.MeterOption) metric.Meter
 	Propagator() propagation.TextMapPropagator
-	WarnLimiter() *WarnLimiter
+	WarnLimiter() *propagators.WarnLimiter
 }

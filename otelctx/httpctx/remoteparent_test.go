@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -27,7 +28,7 @@ func TestRemoteParentAnyTracer(t *testing.T) {
 	want := reflect.TypeOf(trace.SpanFromContext(trace.ContextWithRemoteSpanContext(context.Background(), sc)))
 	tp := &parentTypeProvider{}
 	h := NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
-		WithTracerProvider(tp), WithPropagator(NewPropagator()))
+		WithTracerProvider(tp), WithPropagator(propagators.New()))
 	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
 	r.Header.Set("Traceparent", "00-"+rpTraceID+"-"+rpSpanID+"-01")
 	h.ServeHTTP(httptest.NewRecorder(), r)
@@ -115,7 +116,7 @@ func TestRemoteParentSDK(t *testing.T) {
 			var inHandler trace.SpanContext
 			h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				inHandler = trace.SpanContextFromContext(r.Context())
-			}), WithTracerProvider(tp), WithPropagator(NewPropagator()))
+			}), WithTracerProvider(tp), WithPropagator(propagators.New()))
 			r := httptest.NewRequest(http.MethodGet, "/cart", nil)
 			for k, v := range tc.hdr {
 				r.Header.Set(k, v)
@@ -169,13 +170,13 @@ func TestRemoteParentWithoutSDK(t *testing.T) {
 			client := &http.Client{Transport: NewTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				sent = r.Header.Clone()
 				return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r}, nil
-			}), WithTracerProvider(tp), WithPropagator(NewPropagator()))}
+			}), WithTracerProvider(tp), WithPropagator(propagators.New()))}
 			h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://127.0.0.1:1/next", nil)
 				if resp, err := client.Do(req); err == nil {
 					resp.Body.Close()
 				}
-			}), WithTracerProvider(tp), WithPropagator(NewPropagator()))
+			}), WithTracerProvider(tp), WithPropagator(propagators.New()))
 			r := httptest.NewRequest(http.MethodGet, "/cart", nil)
 			r.Header.Set("Traceparent", "00-"+rpTraceID+"-"+rpSpanID+"-01")
 			w := httptest.NewRecorder()
@@ -197,7 +198,7 @@ func TestRemoteParentPublic(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSpanProcessor(procs),
 		sdktrace.WithSpanProcessor(start))
 	h := NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
-		WithTracerProvider(tp), WithPropagator(NewPropagator()), WithTrustBoundary())
+		WithTracerProvider(tp), WithPropagator(propagators.New()), WithTrustBoundary())
 	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
 	r.Header.Set("Traceparent", "00-"+rpTraceID+"-"+rpSpanID+"-01")
 	r.Header.Set("X-Request-Id", "theirs-1")

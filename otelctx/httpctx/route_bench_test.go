@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -21,7 +22,7 @@ func BenchmarkHandlerServeMux(b *testing.B) {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	}
 	opts := []httpctx.HandlerOption{httpctx.WithTracerProvider(tp), httpctx.WithPropagator(xtComposite()),
-		httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Hour, func(error) {}))}
+		httpctx.WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {}))}
 	for _, app := range []struct {
 		name string
 		h    http.Handler

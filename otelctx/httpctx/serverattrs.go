@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
+
 	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
@@ -34,7 +36,7 @@ func appendPeerAttrs(attrs []attribute.KeyValue, r *http.Request, https bool, pe
 	client := peer.host
 	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
 		first, _, _ := strings.Cut(xff[0], ",")
-		if first = trimOWS(first); len(first) <= 64 {
+		if first = w3cbaggage.TrimOWS(first); len(first) <= 64 {
 			if _, err := netip.ParseAddr(first); err == nil {
 				client = first
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"unsafe"
 
+	"github.com/ctxtrail/ctxtrail/internal/wire"
+
 	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"github.com/ctxtrail/ctxtrail/internal/spanids"
 	"go.opentelemetry.io/otel/trace"
@@ -61,7 +63,7 @@ func (s *serverRequest) setEcho(h map[string][]string, tid trace.TraceID) {
 	s.echo[1] = s.id
 	h["X-Request-Id"] = s.echo[1:2:2]
 	if tid.IsValid() {
-		encodeHex(s.tid[:], tid[:])
+		wire.EncodeHex(s.tid[:], tid[:])
 		s.echo[0] = unsafe.String(&s.tid[0], len(s.tid)) // s.tid is never written again
 		h["X-Trace-Id"] = s.echo[0:1:1]
 	}

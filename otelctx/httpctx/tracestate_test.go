@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -21,13 +23,13 @@ type tsHop struct {
 	Down       *tsHop `json:"down,omitempty"`
 }
 
-// tsService runs one service on loopback whose propagator is NewPropagator (Install's default). It answers
+// tsService runs one service on loopback whose propagator is propagators.New (Install's default). It answers
 // with the tracestate it received and, when down is set, calls down first; edit, when set,
 // changes the span context's TraceState before the call, as vendor code would.
 func tsService(t *testing.T, name, down string, edit func(trace.TraceState) trace.TraceState, opts ...HandlerOption) *httptest.Server {
 	t.Helper()
 	tp := sdktrace.NewTracerProvider()
-	prop := NewPropagator()
+	prop := propagators.New()
 	base := &http.Transport{}
 	client := &http.Client{Transport: NewTransport(base, WithTracerProvider(tp), WithPropagator(prop))}
 	srv := httptest.NewServer(NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +54,7 @@ func tsService(t *testing.T, name, down string, edit func(trace.TraceState) trac
 			}
 		}
 		_ = json.NewEncoder(w).Encode(hop)
-	}), append([]HandlerOption{WithTracerProvider(tp), WithPropagator(prop), WithWarnLimiter(NewWarnLimiter(time.Hour, func(error) {}))}, opts...)...))
+	}), append([]HandlerOption{WithTracerProvider(tp), WithPropagator(prop), WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {}))}, opts...)...))
 	t.Cleanup(func() {
 		srv.Close()
 		base.CloseIdleConnections()
@@ -119,81 +121,22 @@ func TestLevel2TracestateStopsAtTrustBoundary(t *testing.T) {
 	}
 }
 
-func TestParseLevelTwo(t *testing.T) {
-	var ms []string
-	for i := 0; i < 32; i++ {
-		ms = append(ms, "k"+itoaTS(i)+"@x=1")
-	}
-	max32 := strings.Join(ms, ",")
-	for _, tt := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"1a=1", "1a=1", true},
-		{"1a=1, 2b=2", "1a=1,2b=2", true},
-		{"1a=1,,2b=2", "1a=1,2b=2", true},
-		{"1a=a b", "1a=a b", true},
-		{max32, max32, true},
-		{max32 + ",z=1", "", false},
-		{"1a=1,2b=2,1a=3", "1a=1,2b=2", true},
-		{"1a=1,1a=1", "1a=1", true},
-		{" foo=1 , foo=2,,bar=3", "foo=1,bar=3", true},
-		{max32 + "," + ms[0], "", false}, // 33 members, one a duplicate: over the limit as sent
-		{"1a=1,1a=x=y", "", false},       // a malformed duplicate still spoils the list
-		{"1a=", "", false},
-		{"=1", "", false},
-		{"1a=\x7f", "", false},
-		{"1a=é", "", false},
-		{"", "", false},
-		{" , ", "", false},
-		{"1a=1,FOO=2", "", false},
-	} {
-		got, ok := parseLevelTwo(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("parseLevelTwo(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
-func itoaTS(i int) string { return string(rune('a'+i/26)) + string(rune('a'+i%26)) }
-
-// Local members beyond 32 in all push the kept ones out from the right.
-func TestLevelTwoTracestateKeepsListLimit(t *testing.T) {
-	var kept []string
-	for i := 0; i < 32; i++ {
-		kept = append(kept, "9"+itoaTS(i)+"=1")
-	}
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}})
-	ts, _ := trace.ParseTraceState("local=1")
-	sc = sc.WithTraceState(ts)
-	ctx := levelTwoKey.With(context.Background(), &levelTwo{traceID: sc.TraceID(), value: strings.Join(kept, ",")})
-	got := strings.Split(levelTwoTracestate(ctx, sc), ",")
-	if len(got) != 32 || got[0] != "local=1" || got[31] != kept[30] {
-		t.Fatalf("%d members, first %q last %q", len(got), got[0], got[len(got)-1])
-	}
-	// Another trace never gets it.
-	other := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{2}, SpanID: trace.SpanID{1}})
-	if v := levelTwoTracestate(ctx, other); v != "" {
-		t.Fatalf("another trace got %q", v)
-	}
-}
-
 // An incoming request of the same trace without a Level 2 list does not inherit an outer one,
 // and a Level 2 list is not reported as a bad tracestate.
 func TestLevelTwoExtractAndWarnings(t *testing.T) {
-	prop := NewPropagator()
+	prop := propagators.New()
 	h := http.Header{}
 	h.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	h.Set("tracestate", "1a=1")
-	outer := prop.Extract(context.Background(), HeaderCarrier(h))
-	if !hasTracestate(outer) {
+	outer := prop.Extract(context.Background(), propagators.HeaderCarrier(h))
+	if tsOut(prop, outer) != "1a=1" {
 		t.Fatal("Level 2 list not kept")
 	}
 	h.Del("tracestate")
-	inner := prop.Extract(outer, HeaderCarrier(h))
+	inner := prop.Extract(outer, propagators.HeaderCarrier(h))
 	out := http.Header{}
-	prop.Inject(inner, HeaderCarrier(out))
-	if out.Get("tracestate") != "" || hasTracestate(inner) {
+	prop.Inject(inner, propagators.HeaderCarrier(out))
+	if out.Get("tracestate") != "" || tsOut(prop, inner) != "" {
 		t.Fatalf("inner request inherited %q", out.Get("tracestate"))
 	}
 
@@ -202,7 +145,7 @@ func TestLevelTwoExtractAndWarnings(t *testing.T) {
 		warns      bool
 	}{{"1a=1", false}, {"rojo=1", false}, {"1a=1,1a=2", false}, {"A=1", true}, {"1a=1,1a=", true}} {
 		sink := new(mwSink)
-		wl := NewWarnLimiter(time.Hour, sink.sink)
+		wl := propagators.NewWarnLimiter(time.Hour, sink.sink)
 		srv := httptest.NewServer(NewHandler(http.NotFoundHandler(), WithWarnLimiter(wl),
 			WithPropagator(prop), WithTracerProvider(sdktrace.NewTracerProvider())))
 		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
@@ -219,4 +162,11 @@ func TestLevelTwoExtractAndWarnings(t *testing.T) {
 		}
 	}
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// tsOut is the tracestate prop sends from ctx.
+func tsOut(prop propagation.TextMapPropagator, ctx context.Context) string {
+	h := http.Header{}
+	prop.Inject(ctx, propagators.HeaderCarrier(h))
+	return h.Get("tracestate")
 }

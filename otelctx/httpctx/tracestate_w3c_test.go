@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/propagation"
 )
 
@@ -25,7 +25,7 @@ import (
 // them": the first member of the key is passed on, the rest of the list with it.
 // The Go SDK's parser refuses every list below that has a Level 2 key.
 func TestW3CLevel2Tracestate(t *testing.T) {
-	h := w3cStartWith(t, httpctx.NewPropagator())
+	h := w3cStartWith(t, propagators.New())
 	key256 := "1" + strings.Repeat("a@", 127) + "z"
 	value256 := strings.Repeat("v", 256)
 	l2members := func(from, to int) string { // "0k01=01,0k02=02,...": keys that start with a digit
@@ -114,7 +114,7 @@ func TestW3CTracestateDuplicatedKeys(t *testing.T) {
 	for _, prop := range []struct {
 		name string
 		p    propagation.TextMapPropagator
-	}{{"NewPropagator", httpctx.NewPropagator()}, {"composite of TraceContext", propagation.NewCompositeTextMapPropagator(httpctx.TraceContext{}, propagation.Baggage{}, httpctx.XTrace{})}} {
+	}{{"propagators.New", propagators.New()}, {"composite of propagators.TraceContext", propagation.NewCompositeTextMapPropagator(propagators.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})}} {
 		h := w3cStartWith(t, prop.p)
 		for _, tt := range tests {
 			t.Run(prop.name+"/"+tt.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+
 	"github.com/ctxtrail/ctxtrail/internal/attrbuf"
 	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"github.com/ctxtrail/ctxtrail/otelctx"
@@ -91,7 +93,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r2.Header == nil {
 		r2.Header = make(http.Header, 4)
 	}
-	t.cfg.propagator().Inject(ctx, HeaderCarrier(r2.Header))
+	t.cfg.propagator().Inject(ctx, propagators.HeaderCarrier(r2.Header))
 	if _, set := r2.Header["X-Request-Id"]; !set {
 		if id := otelctx.RequestID(ctx); otelctx.ValidRequestID(id) {
 			r2.Header["X-Request-Id"] = []string{id}

@@ -22,6 +22,7 @@ import (
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 )
 
 // tsEcho answers with the trace headers it received, one "name: value" per line.
@@ -200,7 +201,7 @@ func TestTransportCanceledContext(t *testing.T) {
 func ExampleNewHandler() {
 	// A service behind the middleware; a real one would use ctxtrail.Install and its Provider.
 	tp := sdktrace.NewTracerProvider()
-	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, httpctx.XTrace{})
+	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
 	srv := httptest.NewServer(httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		fmt.Println("handler: request", otelctx.RequestID(ctx), "trace", trace.SpanContextFromContext(ctx).TraceID())
@@ -242,7 +243,7 @@ func ExampleNewTransport() {
 	defer base.CloseIdleConnections()
 	client := &http.Client{Transport: httpctx.NewTransport(base,
 		httpctx.WithTracerProvider(sdktrace.NewTracerProvider()),
-		httpctx.WithPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, httpctx.XTrace{})))}
+		httpctx.WithPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagators.XTrace{})))}
 
 	ctx := otelctx.WithRequestID(context.Background(), "job-7")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
@@ -266,7 +267,7 @@ func ExampleXTrace() {
 	ctx = otelctx.WithRequestID(ctx, "req-1")
 
 	out := propagation.MapCarrier{}
-	propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, httpctx.XTrace{}).Inject(ctx, out)
+	propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagators.XTrace{}).Inject(ctx, out)
 	keys := out.Keys()
 	sort.Strings(keys)
 	for _, k := range keys {
@@ -274,8 +275,8 @@ func ExampleXTrace() {
 	}
 
 	// A caller that knows only x-trace-id joins the same trace.
-	in := httpctx.HeaderCarrier(http.Header{"X-Trace-Id": {"4bf92f3577b34da6a3ce929d0e0e4736"}})
-	got := trace.SpanContextFromContext(httpctx.XTrace{}.Extract(context.Background(), in))
+	in := propagators.HeaderCarrier(http.Header{"X-Trace-Id": {"4bf92f3577b34da6a3ce929d0e0e4736"}})
+	got := trace.SpanContextFromContext(propagators.XTrace{}.Extract(context.Background(), in))
 	fmt.Println("extracted trace:", got.TraceID())
 	// Output:
 	// traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01

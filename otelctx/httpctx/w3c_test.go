@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -69,7 +70,7 @@ func w3cStartWith(t *testing.T, prop propagation.TextMapPropagator) *w3cHarness 
 		}
 		_ = json.NewEncoder(w).Encode(seen)
 	}), httpctx.WithTracerProvider(tp), httpctx.WithPropagator(prop),
-		httpctx.WithWarnLimiter(httpctx.NewWarnLimiter(time.Hour, func(error) {}))))
+		httpctx.WithWarnLimiter(propagators.NewWarnLimiter(time.Hour, func(error) {}))))
 	t.Cleanup(func() {
 		service.Close()
 		harness.Close()

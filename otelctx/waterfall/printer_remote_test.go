@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"github.com/ctxtrail/ctxtrail/spans"
 )
@@ -50,7 +51,7 @@ func TestPrinterPrintsRemoteParentTraceWhenLocalRootEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if got := resp.Header.Get(httpctx.HeaderTraceID); got != traceID {
+			if got := resp.Header.Get(propagators.HeaderTraceID); got != traceID {
 				t.Fatalf("x-trace-id %q: the server did not continue the caller's trace %s", got, traceID)
 			}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
@@ -142,7 +143,7 @@ func TestPrinterOneTraceAcrossAnHTTPHop(t *testing.T) {
 			}
 			resp.Body.Close()
 			mu.Lock()
-			traceOf[who] = resp.Header.Get(httpctx.HeaderTraceID)
+			traceOf[who] = resp.Header.Get(propagators.HeaderTraceID)
 			mu.Unlock()
 		}()
 	}

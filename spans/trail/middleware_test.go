@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -28,7 +29,7 @@ func newServer(t *testing.T, app http.Handler, opts ...Option) (*httptest.Server
 	sink := NewMemorySink(1000)
 	h := httpctx.NewHandler(
 		NewHandler(app, append([]Option{WithSink(sink)}, opts...)...),
-		httpctx.WithTracerProvider(tp), httpctx.WithPropagator(httpctx.NewPropagator()),
+		httpctx.WithTracerProvider(tp), httpctx.WithPropagator(propagators.New()),
 	)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/spans/trail/trailgrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -99,7 +99,7 @@ func startServer(t *testing.T) (testpb.TestServiceClient, *trail.MemorySink) {
 	t.Helper()
 	sink := trail.NewMemorySink(16)
 	tp := sdktrace.NewTracerProvider()
-	prop := httpctx.NewPropagator()
+	prop := propagators.New()
 	srv := grpc.NewServer(append(grpcctx.ServerOptions(grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(prop)),
 		grpc.ChainUnaryInterceptor(trailgrpc.UnaryServerInterceptor(trail.WithSink(sink))),
 		grpc.ChainStreamInterceptor(trailgrpc.StreamServerInterceptor(trail.WithSink(sink))))...)

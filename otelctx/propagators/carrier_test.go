@@ -1,4 +1,4 @@
-package httpctx_test
+package propagators_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -69,7 +69,7 @@ func TestHeaderCarrierGet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := httpctx.HeaderCarrier(tt.h).Get(tt.key); got != tt.want {
+			if got := propagators.HeaderCarrier(tt.h).Get(tt.key); got != tt.want {
 				t.Fatalf("Get(%q) = %q, want %q", tt.key, got, tt.want)
 			}
 		})
@@ -82,7 +82,7 @@ func TestHeaderCarrierTracestate65Fields(t *testing.T) {
 		h.Add("tracestate", "")
 	}
 	h.Add("tracestate", "foo=1")
-	if got := httpctx.HeaderCarrier(h).Get("tracestate"); got != "" {
+	if got := propagators.HeaderCarrier(h).Get("tracestate"); got != "" {
 		t.Fatalf("66 tracestate fields: Get = %q, want discarded", got)
 	}
 }
@@ -96,7 +96,7 @@ func TestSDKHeaderCarrierTakesFirstTraceparent(t *testing.T) {
 	if !sdk.IsValid() {
 		t.Fatal("expected the SDK carrier to pass the first traceparent")
 	}
-	ours := trace.SpanContextFromContext(tc.Extract(context.Background(), httpctx.HeaderCarrier(h)))
+	ours := trace.SpanContextFromContext(tc.Extract(context.Background(), propagators.HeaderCarrier(h)))
 	if ours.IsValid() {
 		t.Fatalf("two traceparent fields extracted as %v, want an invalid context", ours)
 	}
@@ -119,7 +119,7 @@ func TestHeaderCarrierBaggage(t *testing.T) {
 			for i := 0; i < tt.fields; i++ {
 				h.Add("baggage", fmt.Sprintf("k%d=v", i))
 			}
-			c := httpctx.HeaderCarrier(h)
+			c := propagators.HeaderCarrier(h)
 			if got := c.Get("baggage"); (tt.members == 0) != (got == "") {
 				t.Fatalf("Get returned %q", got)
 			}
@@ -138,7 +138,7 @@ func TestHeaderCarrierBaggage(t *testing.T) {
 
 func TestHeaderCarrierSetAndKeys(t *testing.T) {
 	h := http.Header{}
-	c := httpctx.HeaderCarrier(h)
+	c := propagators.HeaderCarrier(h)
 	c.Set("traceparent", "a")
 	c.Set("x-request-id", "b")
 	c.Set("x-custom-thing", "c")
@@ -157,8 +157,8 @@ func TestHeaderCarrierSetAndKeys(t *testing.T) {
 	if want := []string{"Traceparent", "X-Custom-Thing", "X-Request-Id"}; !slices.Equal(keys, want) {
 		t.Fatalf("Keys = %q, want %q", keys, want)
 	}
-	httpctx.HeaderCarrier(nil).Set("traceparent", "x") // must not panic
-	if got := httpctx.HeaderCarrier(nil).Get("traceparent"); got != "" {
+	propagators.HeaderCarrier(nil).Set("traceparent", "x") // must not panic
+	if got := propagators.HeaderCarrier(nil).Get("traceparent"); got != "" {
 		t.Fatalf("nil carrier Get = %q", got)
 	}
 }
@@ -166,7 +166,7 @@ func TestHeaderCarrierSetAndKeys(t *testing.T) {
 func TestHeaderCarrierGetAllocatesNothing(t *testing.T) {
 	h := ctHeader("traceparent", ctTP, "tracestate", "foo=1,bar=2", "x-trace-id", "12345678901234567890123456789012",
 		"x-request-id", "r1", "baggage", "k=v,tenant=acme;p")
-	c := httpctx.HeaderCarrier(h)
+	c := propagators.HeaderCarrier(h)
 	allocs := testing.AllocsPerRun(100, func() {
 		_ = c.Get("traceparent")
 		_ = c.Get("tracestate")

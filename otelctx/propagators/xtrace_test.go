@@ -1,4 +1,4 @@
-package httpctx_test
+package propagators_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 )
 
 const (
@@ -24,7 +24,7 @@ const (
 
 // xtComposite is the composite Install sets by default.
 func xtComposite() propagation.TextMapPropagator {
-	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, httpctx.XTrace{})
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
 }
 
 func xtSpanContext(t *testing.T, tid, sid string, flags trace.TraceFlags) trace.SpanContext {
@@ -52,7 +52,7 @@ func TestXTraceInject(t *testing.T) {
 	}{
 		{
 			name: "alone",
-			prop: httpctx.XTrace{},
+			prop: propagators.XTrace{},
 			ctx:  ctx,
 			want: map[string]string{"X-Trace-Id": xtTraceID, "X-Span-Id": xtSpanID, "X-Request-Id": "req-7"},
 		},
@@ -74,7 +74,7 @@ func TestXTraceInject(t *testing.T) {
 		},
 		{
 			name:  "unsafe request id is not forwarded",
-			prop:  httpctx.XTrace{},
+			prop:  propagators.XTrace{},
 			ctx:   otelctx.WithRequestID(context.Background(), "a\r\nSet-Cookie: x"),
 			want:  map[string]string{},
 			unset: []string{"X-Request-Id"},
@@ -83,7 +83,7 @@ func TestXTraceInject(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{}
-			tt.prop.Inject(tt.ctx, httpctx.HeaderCarrier(h))
+			tt.prop.Inject(tt.ctx, propagators.HeaderCarrier(h))
 			for k, v := range tt.want {
 				if got := h.Values(k); !slices.Equal(got, []string{v}) {
 					t.Errorf("%s = %q, want %q", k, got, v)
@@ -103,7 +103,7 @@ func TestXTraceInject(t *testing.T) {
 func TestXTraceInjectStaleTraceparent(t *testing.T) {
 	sc := xtSpanContext(t, xtTraceID, xtSpanID, trace.FlagsSampled)
 	m := propagation.MapCarrier{"traceparent": "00-11111111111111111111111111111111-2222222222222222-01"}
-	httpctx.XTrace{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), m)
+	propagators.XTrace{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), m)
 	if m["x-trace-id"] != xtTraceID || m["x-span-id"] != xtSpanID {
 		t.Fatalf("x-trace-id %q x-span-id %q", m["x-trace-id"], m["x-span-id"])
 	}
@@ -136,7 +136,7 @@ func TestXTraceExtract(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := xtComposite().Extract(context.Background(), httpctx.HeaderCarrier(tt.h))
+			ctx := xtComposite().Extract(context.Background(), propagators.HeaderCarrier(tt.h))
 			sc := trace.SpanContextFromContext(ctx)
 			switch {
 			case tt.wantTrace == "" && sc.TraceID().IsValid():
@@ -159,7 +159,7 @@ func TestXTraceExtract(t *testing.T) {
 }
 
 func TestXTraceFields(t *testing.T) {
-	got := httpctx.XTrace{}.Fields()
+	got := propagators.XTrace{}.Fields()
 	if want := []string{"x-trace-id", "x-span-id", "x-request-id"}; !slices.Equal(got, want) {
 		t.Fatalf("Fields = %q, want %q", got, want)
 	}
@@ -169,7 +169,7 @@ func TestXTraceFields(t *testing.T) {
 // composite adds no allocation when a request carries no trace headers.
 func TestExtractWithoutHeadersAllocatesNothing(t *testing.T) {
 	h := ctHeader("accept", "*/*", "user-agent", "test")
-	c := httpctx.HeaderCarrier(h)
+	c := propagators.HeaderCarrier(h)
 	p := xtComposite()
 	ctx := context.Background()
 	if allocs := testing.AllocsPerRun(100, func() { _ = p.Extract(ctx, c) }); allocs != 0 {
@@ -204,10 +204,10 @@ func TestInstallPropagators(t *testing.T) {
 	}
 }
 
-// TestNewPropagatorMatchesComposite holds the fused Inject to the composite's output, header for
+// TestNewMatchesComposite holds the fused Inject to the composite's output, header for
 // header, over flags, tracestate, baggage and request IDs, and on every carrier.
-func TestNewPropagatorMatchesComposite(t *testing.T) {
-	fused, composite := httpctx.NewPropagator(), xtComposite()
+func TestNewMatchesComposite(t *testing.T) {
+	fused, composite := propagators.New(), xtComposite()
 	ts, err := trace.ParseTraceState("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
 	if err != nil {
 		t.Fatal(err)
@@ -235,8 +235,8 @@ func TestNewPropagatorMatchesComposite(t *testing.T) {
 	}
 	for i, ctx := range ctxs {
 		want, got := http.Header{}, http.Header{}
-		composite.Inject(ctx, httpctx.HeaderCarrier(want))
-		fused.Inject(ctx, httpctx.HeaderCarrier(got))
+		composite.Inject(ctx, propagators.HeaderCarrier(want))
+		fused.Inject(ctx, propagators.HeaderCarrier(got))
 		for _, h := range []http.Header{want, got} {
 			if v := h.Get("baggage"); v != "" {
 				h.Set("baggage", sortBaggage(v))
@@ -257,7 +257,7 @@ func TestNewPropagatorMatchesComposite(t *testing.T) {
 			t.Fatalf("context %d: fused injected %v into a map, composite %v", i, gotMap, wantMap)
 		}
 		// What the fused form injects extracts back to the context it came from.
-		back := httpctx.NewPropagator().Extract(context.Background(), httpctx.HeaderCarrier(got))
+		back := propagators.New().Extract(context.Background(), propagators.HeaderCarrier(got))
 		sc, bsc := trace.SpanContextFromContext(ctx), trace.SpanContextFromContext(back)
 		if sc.IsValid() && (bsc.TraceID() != sc.TraceID() || bsc.SpanID() != sc.SpanID() || !bsc.IsRemote() ||
 			bsc.TraceFlags() != sc.TraceFlags()&3 || bsc.TraceState().String() != sc.TraceState().String()) {

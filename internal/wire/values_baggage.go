@@ -1,4 +1,4 @@
-package httpctx
+package wire
 
 import (
 	"strings"
@@ -6,14 +6,14 @@ import (
 	"github.com/ctxtrail/ctxtrail/internal/w3cbaggage"
 )
 
-// baggageValue returns the baggage fields as the Baggage propagator should parse them: the
+// BaggageValue returns the baggage fields as the Baggage propagator should parse them: the
 // members w3cbaggage.Scan keeps (the first 64 list-members within 8192 bytes, well formed,
 // identifier members with identifier values), joined into one list (RFC 9110 section 5.3), or
 // the field itself when there is one and nothing was dropped. Malformed members are dropped here
 // because the SDK's parser allocates an error for each one, which would let a hostile header
 // cost thousands of allocations; the limits are applied here so that the SDK's propagator, which
 // refuses a baggage-string past them whole, keeps the same members as the baggage package's.
-func baggageValue(vs []string) string {
+func BaggageValue(vs []string) string {
 	if len(vs) == 0 {
 		return ""
 	}
@@ -65,18 +65,18 @@ func scanBaggage(vs []string) baggageScan {
 		return true
 	})
 	if len(vs) == 1 && s.kept > 0 {
-		s.blank = hasBlankMember(trimOWS(vs[0]))
+		s.blank = hasBlankMember(TrimOWS(vs[0]))
 	}
 	return s
 }
 
 // checkBaggage warns about the baggage fields bg of a request: members past W3C's limits, or
 // malformed ones, dropped.
-func checkBaggage(warn *WarnLimiter, bg []string) {
+func checkBaggage(warn Warner, bg []string) {
 	switch scan := scanBaggage(bg); {
 	case scan.limit != w3cbaggage.Within:
-		warn.Warn(headerBaggage, "over W3C limits (64 members, 8192 bytes); the first members kept, the rest dropped")
+		warn.Warn(Baggage, "over W3C limits (64 members, 8192 bytes); the first members kept, the rest dropped")
 	case scan.dropped > 0:
-		warn.Warn(headerBaggage, "malformed members dropped")
+		warn.Warn(Baggage, "malformed members dropped")
 	}
 }

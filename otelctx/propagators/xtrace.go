@@ -1,9 +1,10 @@
-package httpctx
+package propagators
 
 import (
 	"context"
 	"unsafe"
 
+	"github.com/ctxtrail/ctxtrail/internal/wire"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -17,19 +18,12 @@ const (
 	HeaderRequestID = "x-request-id" // see otelctx.ValidRequestID
 )
 
-const (
-	headerTraceparent = "traceparent"
-	headerTracestate  = "tracestate"
-	headerBaggage     = "baggage"
-	hexDigits         = "0123456789abcdef"
-)
-
 // XTrace is a propagation.TextMapPropagator for the x-headers: x-trace-id, x-span-id and
-// x-request-id. It runs beside the W3C propagators (Install's default composite is
-// tracecontext, baggage, xtrace; OTEL_PROPAGATORS calls it "xtrace").
+// x-request-id. It runs beside the W3C propagators (New, Install's default, is tracecontext,
+// baggage and xtrace; OTEL_PROPAGATORS calls it "xtrace").
 //
 // Inject writes the current span's trace and span IDs and the context's request ID (when
-// ValidRequestID accepts it). When the carrier already holds a traceparent for the same span,
+// otelctx.ValidRequestID accepts it). When the carrier already holds a traceparent for the same span,
 // the IDs are sliced out of it instead of being encoded again.
 //
 // Extract reads the x-headers only when the carrier has no valid traceparent, so a caller that
@@ -38,7 +32,7 @@ const (
 // x-trace-id with no valid x-span-id makes the next span a root span inside that trace. The
 // x-headers carry no flags: a trace continued from them counts as sampled, because a caller
 // that sends its trace ID wants the spans recorded. The request ID is extracted into the context
-// (see RequestID) when it is safe.
+// (otelctx.RequestID) when it is safe.
 //
 // The zero value is ready to use.
 type XTrace struct{}
@@ -71,7 +65,7 @@ func (XTrace) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 		return
 	}
 	if hasIDs {
-		tid, sid := xIDs(sc, carrier.Get(headerTraceparent))
+		tid, sid := xIDs(sc, carrier.Get(wire.Traceparent))
 		carrier.Set(HeaderTraceID, tid)
 		carrier.Set(HeaderSpanID, sid)
 	}
@@ -83,20 +77,13 @@ func (XTrace) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 // Extract reads the x-headers from carrier into a copy of ctx. With nothing to extract it
 // returns ctx itself and allocates nothing.
 func (XTrace) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	ctx = extractXSpanContext(ctx, carrier)
-	if id := carrier.Get(HeaderRequestID); id != "" && otelctx.ValidRequestID(id) {
-		ctx = otelctx.WithRequestID(ctx, id)
-	}
-	return ctx
-}
-
-// extractXSpanContext is XTrace.Extract's trace half: the remote parent named by x-trace-id and
-// x-span-id, used only when no valid traceparent came with them.
-func extractXSpanContext(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	if tid := carrier.Get(HeaderTraceID); tid != "" && !validTraceparent(carrier.Get(headerTraceparent)) {
-		if sc, ok := xSpanContext(tid, carrier.Get(HeaderSpanID)); ok {
+	if tid := carrier.Get(HeaderTraceID); tid != "" && !wire.ValidTraceparent(carrier.Get(wire.Traceparent)) {
+		if sc, ok := wire.XSpanContext(tid, carrier.Get(HeaderSpanID)); ok {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
 		}
+	}
+	if id := carrier.Get(HeaderRequestID); id != "" && otelctx.ValidRequestID(id) {
+		ctx = otelctx.WithRequestID(ctx, id)
 	}
 	return ctx
 }
@@ -106,30 +93,14 @@ func (XTrace) Fields() []string {
 	return []string{HeaderTraceID, HeaderSpanID, HeaderRequestID}
 }
 
-// xSpanContext builds the remote parent named by the x-headers. ok is false when the trace ID is
-// not usable; a usable trace ID with a bad or missing span ID gives a span context that names
-// only the trace, which the SDK turns into a root span of that trace.
-func xSpanContext(tid, sid string) (trace.SpanContext, bool) {
-	var scc trace.SpanContextConfig
-	if !decodeHexID(scc.TraceID[:], tid) {
-		return trace.SpanContext{}, false
-	}
-	if !decodeHexID(scc.SpanID[:], sid) {
-		scc.SpanID = trace.SpanID{}
-	}
-	scc.TraceFlags = trace.FlagsSampled
-	scc.Remote = true
-	return trace.NewSpanContext(scc), true
-}
-
 // xIDs returns sc's trace and span IDs in hex. When tp is a traceparent for sc, as
 // TraceContext.Inject has just written it, the IDs are substrings of it and cost nothing;
 // otherwise both share one allocation.
 func xIDs(sc trace.SpanContext, tp string) (tid, sid string) {
 	var buf [48]byte
 	tID, sID := sc.TraceID(), sc.SpanID()
-	encodeHex(buf[:32], tID[:])
-	encodeHex(buf[32:], sID[:])
+	wire.EncodeHex(buf[:32], tID[:])
+	wire.EncodeHex(buf[32:], sID[:])
 	if len(tp) >= 52 && tp[2] == '-' && tp[35] == '-' &&
 		tp[3:35] == string(buf[:32]) && tp[36:52] == string(buf[32:]) {
 		return tp[3:35], tp[36:52]
@@ -138,96 +109,22 @@ func xIDs(sc trace.SpanContext, tp string) (tid, sid string) {
 	return s[:32], s[32:]
 }
 
-// encodeHex writes src as lowercase hex into dst, which must be twice as long.
-func encodeHex(dst, src []byte) {
-	for i, b := range src {
-		dst[2*i] = hexDigits[b>>4]
-		dst[2*i+1] = hexDigits[b&0xf]
-	}
-}
-
-// unhex maps a lowercase hex digit to its value and every other byte to 0xff: W3C IDs and the
-// x-headers allow lowercase only.
-var unhex = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for i := 0; i < 16; i++ {
-		t[hexDigits[i]] = byte(i)
-	}
-	return t
-}()
-
-// decodeHex decodes s, exactly 2*len(dst) lowercase hex digits, into dst.
-func decodeHex(dst []byte, s string) bool {
-	if len(s) != 2*len(dst) {
-		return false
-	}
-	var bad byte
-	for i := range dst {
-		hi, lo := unhex[s[2*i]], unhex[s[2*i+1]]
-		dst[i] = hi<<4 | lo&0xf
-		bad |= hi | lo
-	}
-	return bad&0xf0 == 0
-}
-
-// decodeHexID is decodeHex that also refuses an all-zero ID, which W3C forbids.
-func decodeHexID(dst []byte, s string) bool {
-	if !decodeHex(dst, s) {
-		return false
-	}
-	for _, b := range dst {
-		if b != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// validTraceparent reports whether v (already trimmed of OWS, as HeaderCarrier returns it) is
-// a traceparent that propagation.TraceContext accepts through HeaderCarrier: W3C Trace Context
-// Level 2 section 3.2 and its versioning rules. Version 00 is exactly 55 bytes with only the
-// sampled and random flags allowed (the Go SDK refuses reserved flag bits); a higher version
-// (not ff) is parsed for its first four fields, which must end the value or be followed by '-'.
-// The fuzz tests hold it to the SDK's verdict.
-func validTraceparent(v string) bool {
-	var tid trace.TraceID
-	var sid trace.SpanID
-	var flags byte
-	return decodeTraceparent(v, &tid, &sid, &flags)
-}
-
-// decodeTraceparent is validTraceparent that keeps the IDs and flags it decoded.
-func decodeTraceparent(v string, tid *trace.TraceID, sid *trace.SpanID, flags *byte) bool {
-	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' {
-		return false
-	}
-	var ver, fl [1]byte
-	if !decodeHex(ver[:], v[:2]) || ver[0] == 0xff ||
-		!decodeHexID(tid[:], v[3:35]) || !decodeHexID(sid[:], v[36:52]) || !decodeHex(fl[:], v[53:55]) {
-		return false
-	}
-	*flags = fl[0]
-	if ver[0] == 0 {
-		return len(v) == 55 && fl[0] <= 3
-	}
-	return len(v) == 55 || v[55] == '-'
-}
-
-// NewPropagator returns ctxtrail's default composite, the same as
+// New returns ctxtrail's propagator, the one Install sets by default: the same as
 // propagation.NewCompositeTextMapPropagator(TraceContext{}, propagation.Baggage{}, XTrace{})
-// (TraceContext passes on a Level 2 tracestate the SDK's parser refuses), with Inject fused into one pass when the carrier is a HeaderCarrier: the span
-// context and request ID are read once, traceparent is encoded once with x-trace-id and
-// x-span-id sliced out of it, and every header value shares one allocation. Other carriers and
-// Extract go through the composite unchanged.
-func NewPropagator() propagation.TextMapPropagator {
+// (TraceContext passes on a Level 2 tracestate the SDK's parser refuses), with Inject fused into
+// one pass when the carrier is a HeaderCarrier: the span context and request ID are read once,
+// traceparent is encoded once with x-trace-id and x-span-id sliced out of it, and every header
+// value shares one allocation. Other carriers go through the composite unchanged, and so does
+// Extract, which the HTTP and gRPC server handlers do in one pass of their own with the same
+// result.
+func New() propagation.TextMapPropagator {
 	return fusedPropagator{composite: propagation.NewCompositeTextMapPropagator(
 		TraceContext{}, propagation.Baggage{}, XTrace{})}
 }
 
 type fusedPropagator struct {
-	composite propagation.TextMapPropagator
+	wire.Fused // httpctx and grpcctx extract it in one pass (wire.Server.Extract)
+	composite  propagation.TextMapPropagator
 }
 
 // Inject writes traceparent, tracestate, baggage and the x-headers.
@@ -245,7 +142,7 @@ func (p fusedPropagator) Inject(ctx context.Context, carrier propagation.TextMap
 	var ts string
 	if hasSC {
 		n += 3
-		if ts = levelTwoTracestate(ctx, sc); ts == "" && sc.TraceState().Len() > 0 {
+		if ts = wire.LevelTwoTracestate(ctx, sc); ts == "" && sc.TraceState().Len() > 0 {
 			ts = sc.TraceState().String()
 		}
 		if ts != "" {
@@ -293,23 +190,6 @@ func (p fusedPropagator) Extract(ctx context.Context, carrier propagation.TextMa
 	return p.composite.Extract(ctx, carrier)
 }
 
-// extractTrace is Extract for NewHandler. It leaves out the request ID, which NewHandler settles
-// itself and keeps in its request node (serverreq.go), and it returns the remote parent instead
-// of putting it in the context, so that the node can answer for it (remoteparent.go). The
-// baggage, the Level 2 tracestate and the parent come out exactly as Extract's: parent is the
-// traceparent's span context, else the x-headers', else the zero SpanContext.
-func (p fusedPropagator) extractTrace(ctx context.Context, carrier HeaderCarrier) (_ context.Context, parent trace.SpanContext) {
-	parent = parseTraceparent(carrier.Get(headerTraceparent), carrier.Get(headerTracestate))
-	ctx = withLevelTwo(ctx, parent, carrier)
-	ctx = propagation.Baggage{}.Extract(ctx, carrier)
-	if !parent.IsValid() {
-		if tid := carrier.Get(HeaderTraceID); tid != "" {
-			parent, _ = xSpanContext(tid, carrier.Get(HeaderSpanID))
-		}
-	}
-	return ctx, parent
-}
-
 // Fields returns the header names Inject sets.
 func (p fusedPropagator) Fields() []string { return p.composite.Fields() }
 
@@ -331,8 +211,8 @@ func (b *injectBuf) traceparent(sc trace.SpanContext) string {
 func putTraceparent(b *[55]byte, sc trace.SpanContext) {
 	tid, sid := sc.TraceID(), sc.SpanID()
 	b[0], b[1], b[2], b[35], b[52] = '0', '0', '-', '-', '-'
-	encodeHex(b[3:35], tid[:])
-	encodeHex(b[36:52], sid[:])
+	wire.EncodeHex(b[3:35], tid[:])
+	wire.EncodeHex(b[36:52], sid[:])
 	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
-	b[53], b[54] = hexDigits[flags>>4], hexDigits[flags&0xf]
+	b[53], b[54] = wire.HexDigits[flags>>4], wire.HexDigits[flags&0xf]
 }

@@ -1,13 +1,16 @@
-package httpctx
+package propagators
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/wire"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // DefaultWarnInterval is how often, at most, a WarnLimiter made with a zero interval reports.
@@ -54,7 +57,7 @@ type WarnLimiter struct {
 	next       atomic.Int64 // UnixNano before which warnings are only counted
 	total      atomic.Uint64
 	suppressed atomic.Uint64
-	byHeader   [numWarnHeaders]atomic.Uint64 // health.go
+	byHeader   [wire.NumWarnHeaders]atomic.Uint64
 }
 
 // NewWarnLimiter returns a limiter that passes at most one warning per interval to sink, as a
@@ -78,7 +81,7 @@ func (l *WarnLimiter) Warn(header, reason string) {
 		return
 	}
 	l.total.Add(1)
-	l.byHeader[warnHeaderIndex(header)].Add(1)
+	l.byHeader[wire.WarnHeaderIndex(header)].Add(1)
 	now := l.now().UnixNano()
 	next := l.next.Load()
 	if now < next || !l.next.CompareAndSwap(next, now+int64(l.interval)) {
@@ -115,4 +118,55 @@ func (w *HeaderWarning) LogFields() (string, []attribute.KeyValue) {
 		attribute.String("header", w.Header), attribute.String("reason", w.Reason),
 		attribute.Int64("suppressed", int64(w.Suppressed)), attribute.String("interval", w.Interval.String()),
 	}
+}
+
+// ByHeader returns how many warnings the limiter has counted for each header name, reported or
+// not: "traceparent", "tracestate", "baggage", "x-trace-id", "x-span-id", "x-request-id", and
+// "other" for the rest. Headers with no warning are left out.
+func (l *WarnLimiter) ByHeader() map[string]uint64 {
+	out := map[string]uint64{}
+	if l == nil {
+		return out
+	}
+	for i := range l.byHeader {
+		if n := l.byHeader[i].Load(); n > 0 {
+			out[wire.WarnHeaders[i]] = n
+		}
+	}
+	return out
+}
+
+// scopeName is the instrumentation scope of the bad-header metric, as of the HTTP handler's spans.
+const scopeName = "github.com/ctxtrail/ctxtrail/otelctx"
+
+// RegisterMetrics publishes the limiter's counts on mp as ctxtrail.http.bad_headers{ctxtrail.header}:
+// an observable counter read at collection, so Warn pays nothing for it. The caller owns the
+// Registration and unregisters it when the limiter's handlers are done (nothing else does).
+// Several limiters registered with one provider add up; registering one limiter twice with the
+// same provider counts it twice.
+//
+// The Provider that ctxtrail.Install returns registers its own WarnLimiter with its own
+// MeterProvider and unregisters it at Shutdown, so handlers given httpctx.WithProvider need
+// nothing more; a handler's default limiter is registered by the handler (see
+// httpctx.WithWarnLimiter).
+func (l *WarnLimiter) RegisterMetrics(mp metric.MeterProvider) (metric.Registration, error) {
+	m := mp.Meter(scopeName)
+	c, err := m.Int64ObservableCounter("ctxtrail.http.bad_headers", metric.WithUnit("{header}"),
+		metric.WithDescription("Bad incoming trace headers (refused or repaired) by header name, as the WarnLimiters counted them."))
+	if err != nil {
+		return nil, err
+	}
+	opts := make([]metric.ObserveOption, wire.NumWarnHeaders)
+	for i, h := range wire.WarnHeaders {
+		opts[i] = metric.WithAttributes(attribute.String("ctxtrail.header", h))
+	}
+	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		if l == nil {
+			return nil
+		}
+		for i := range l.byHeader {
+			o.ObserveInt64(c, int64(l.byHeader[i].Load()), opts[i])
+		}
+		return nil
+	}, c)
 }
