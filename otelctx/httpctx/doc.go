@@ -1,25 +1,20 @@
 // Package httpctx carries ctxtrail's request context across HTTP: NewHandler (server spans, the
 // request ID, the request store, the trust boundary, HTTP metrics) and NewTransport (client
-// spans and the outgoing headers), and for now the propagators they read and write the headers
-// with. It needs the OpenTelemetry trace and metric APIs and the SDK's span status, never
-// Install's exporters; give it the Provider that ctxtrail.Install made with WithProvider.
+// spans and the outgoing headers). It needs the OpenTelemetry trace and metric APIs and the SDK's
+// span status, never Install's exporters; give it the Provider that ctxtrail.Install made with
+// WithProvider. The headers are read and written by the propagators of otelctx/propagators.
 //
 // # Propagation
 //
-// NewHandler and NewTransport carry a trace across HTTP in W3C traceparent, tracestate and
-// baggage and in x-trace-id, x-span-id and x-request-id (XTrace; part of Install's default,
-// OTEL_PROPAGATORS name "xtrace"). A valid traceparent always wins; the x-headers are read only
-// without one, so a caller that knows only x-trace-id joins the trace. OTEL_PROPAGATORS may
-// also name b3 (the single b3 header), b3multi (x-b3-*) and jaeger (uber-trace-id), which use
-// contrib's propagators; name xtrace beside them to keep the x-headers (b3,xtrace), which are
-// then read only when none of the others brought a trace context, so their flags (a B3 "not
-// sampled") win. The request ID goes with every propagator. HeaderCarrier reads
-// repeated headers as W3C requires: two traceparents make a new trace, tracestate and baggage
-// fields are joined in order. A Level 2 tracestate, which the SDK's parser refuses, is passed on
-// unchanged (TraceContext). The request ID is a safe incoming x-request-id
+// NewHandler and NewTransport carry a trace across HTTP with the propagator given by
+// WithPropagator, or the global one (ctxtrail.Install sets propagators.New's by default: W3C
+// traceparent, tracestate and baggage, and x-trace-id, x-span-id and x-request-id). The handler
+// reads headers through a propagators.HeaderCarrier, bounded as W3C asks, in the one incoming
+// step it shares with grpcctx's server. The request ID is a safe incoming x-request-id
 // ([A-Za-z0-9._@:-], at most 128 bytes) or a new one; it is echoed on the response and
 // forwarded by the transport, and every server and client span carries it as
-// ctxtrail.request_id (otelctx.AttrRequestID), so a tag search finds the trace of a logged request.
+// ctxtrail.request_id (otelctx.AttrRequestID), so a tag search finds the trace of a logged
+// request.
 //
 // # Middleware
 //
@@ -42,6 +37,14 @@
 // is known then, are given at span start, where samplers and OnStart processors see them; the
 // connection's peer and protocol version come with the status at the end.
 //
-//	handler := otelctx.NewHandler(mux)                     // server spans, request ID, store
-//	client := &http.Client{Transport: otelctx.NewTransport(nil)} // client spans, headers out
+//	handler := httpctx.NewHandler(mux)                            // server spans, request ID, store
+//	client := &http.Client{Transport: httpctx.NewTransport(nil)} // client spans, headers out
+//
+// # Bad input
+//
+// Everything read from the network is bounded and never panics: bad headers start a fresh
+// trace and are reported through a propagators.WarnLimiter (one line per interval, the rest
+// counted). Handlers given WithProvider(p) share p.WarnLimiter(), whose reports go where
+// ctxtrail.WithErrorHandler says, whose counts p publishes as ctxtrail.http.bad_headers, and
+// which p.Shutdown flushes.
 package httpctx

@@ -4,7 +4,7 @@
 //
 // # Propagators
 //
-// New returns ctxtrail's default, the one ctxtrail.Install sets unless WithPropagators or
+// New returns ctxtrail's default, the one ctxtrail.Install sets unless WithPropagation or
 // OTEL_PROPAGATORS say otherwise: W3C traceparent and tracestate (TraceContext), W3C baggage,
 // and the x-headers x-trace-id, x-span-id and x-request-id (XTrace). A valid traceparent always
 // wins; the x-headers are read only without one, so a caller that knows only x-trace-id joins
