@@ -37,7 +37,7 @@
 // the same attributes as zapbridge's (groups flatten into dotted keys; string values are cut at
 // MaxValueLen). Error-level records set the span's status to Error unless WithoutErrorStatus.
 // WithHook and WithErrorHook give error tracking each record with its context:
-// trail.SlogBreadcrumb is the breadcrumb hook, as trail.LogBreadcrumb is for zapbridge. They run
+// trail.SlogBreadcrumb is the breadcrumb hook, as trailzap.LogBreadcrumb is for zapbridge. They run
 // before the record reaches the next handler, and whatever next returns (an error included) is
 // returned as it is.
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
+	"github.com/ctxtrail/ctxtrail/spans/trail/trailzap"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -50,7 +51,7 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 	if loaded {
 		s.loaded = newLoadedParts()
 		opts = append(opts, ctxtrail.WithSpanProcessor(s.loaded.processor), ctxtrail.WithSpanProcessor(s.loaded.monitor))
-		zopts = append(zopts, zapbridge.WithErrorHook(trail.LogBreadcrumb))
+		zopts = append(zopts, zapbridge.WithErrorHook(trailzap.LogBreadcrumb))
 	}
 	if otelLogs {
 		s.logRecords = new(discardLogExporter)

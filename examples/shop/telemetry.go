@@ -14,6 +14,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/slogbridge"
 	"github.com/ctxtrail/ctxtrail/spans"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
+	"github.com/ctxtrail/ctxtrail/spans/trail/trailzap"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -26,7 +27,7 @@ type Telemetry struct {
 	Monitor  *spans.Monitor
 	Log      *zapbridge.Logger // orders and payments log with zap
 	Slog     *slog.Logger      // the frontend logs with log/slog: the same keys on every line
-	Reports  *trail.LogSink    // error reports with breadcrumbs, one log line each
+	Reports  *trailzap.LogSink // error reports with breadcrumbs, one log line each
 }
 
 // NewTelemetry installs ctxtrail for one service. Logs are JSON lines on logs; opts go to
@@ -53,7 +54,7 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...c
 	sh := slogbridge.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{ReplaceAttr: zapStyle}),
 		slogbridge.WithSpanEvents(slog.LevelWarn), slogbridge.WithErrorHook(trail.SlogBreadcrumb),
 		slogbridge.WithLoggerProvider(p.LoggerProvider()), slogbridge.WithWaterfall(p.Waterfall()))
-	reports := trail.NewLogSink(zl.Named("report"))
+	reports := trailzap.NewLogSink(zl.Named("report"))
 	// Dropped breadcrumbs and reports as metrics, next to Install's own health metrics.
 	if _, err := trail.RegisterMetrics(p.MeterProvider(), reports); err != nil {
 		_ = reports.Shutdown(ctx)
@@ -65,7 +66,7 @@ func NewTelemetry(ctx context.Context, service string, logs io.Writer, opts ...c
 		Provider: p,
 		Monitor:  mon,
 		// With the terminal waterfall chosen, each request's lines print under its trace.
-		Log: zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel), zapbridge.WithErrorHook(trail.LogBreadcrumb),
+		Log: zapbridge.New(zl, zapbridge.WithSpanEvents(zap.WarnLevel), zapbridge.WithErrorHook(trailzap.LogBreadcrumb),
 			zapbridge.WithLoggerProvider(p.LoggerProvider()), zapbridge.WithWaterfall(p.Waterfall())),
 		Slog:    slog.New(sh).With("service", service),
 		Reports: reports,

@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
 // benchProvider records spans without keeping them: the cost measured is the span's, not a
@@ -104,36 +101,6 @@ func BenchmarkCapture(b *testing.B) {
 				span.End()
 			}
 		})
-	}
-}
-
-// BenchmarkLogSinkSend is the request's side of the default sink: queueing a report.
-func BenchmarkLogSinkSend(b *testing.B) {
-	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zapcore.ErrorLevel))
-	sink := NewLogSink(log)
-	b.Cleanup(func() { _ = sink.Shutdown(context.Background()) })
-	r := Capture(Start(context.Background()), errors.New("boom"))
-	b.ReportAllocs()
-	for range b.N {
-		sink.Send(context.Background(), r)
-	}
-}
-
-// BenchmarkLogSinkWrite is the sink goroutine's side: one JSON log line for a report of 100
-// crumbs, off the request path.
-func BenchmarkLogSinkWrite(b *testing.B) {
-	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.AddSync(io.Discard), zapcore.ErrorLevel))
-	sink := &LogSink{log: log} // no goroutine: write is called directly
-	ctx := Start(context.Background())
-	for i := range 100 {
-		AddBreadcrumb(ctx, "step", attribute.Int("n", i))
-	}
-	r := Capture(ctx, errors.New("boom"))
-	b.ReportAllocs()
-	for range b.N {
-		sink.write(r)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/ctxtrail/ctxtrail/internal/attrbuf"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"go.uber.org/zap/zapcore"
 )
 
 // EventName is the name of the span event every breadcrumb is recorded as.
@@ -25,7 +24,8 @@ const (
 // DefaultCategory is the category of a breadcrumb that names none.
 const DefaultCategory = "default"
 
-// LogCategory is the category of the breadcrumbs LogBreadcrumb adds.
+// LogCategory is the category of the breadcrumbs added for log lines (SlogBreadcrumb,
+// trailzap.LogBreadcrumb).
 const LogCategory = "log"
 
 // Breadcrumb is one step of a request's trail: what happened, when, how severe, and a few
@@ -101,23 +101,6 @@ func cloneData(data []attribute.KeyValue) []attribute.KeyValue {
 		return nil
 	}
 	return append(make([]attribute.KeyValue, 0, len(data)), data...)
-}
-
-// LogBreadcrumb adds a breadcrumb for a log line: category LogCategory, the line's level,
-// message and time, and the logger's name as data "logger". Its signature is zapbridge's
-// HookFunc, so zapbridge.WithErrorHook(trail.LogBreadcrumb) turns every error-level line logged
-// with a request's context into a crumb of that request.
-func LogBreadcrumb(ctx context.Context, ent zapcore.Entry) {
-	b := Breadcrumb{
-		Time:     ent.Time,
-		Level:    levelOf(ent.Level),
-		Category: LogCategory,
-		Message:  ent.Message,
-	}
-	if ent.LoggerName != "" {
-		b.Data = []attribute.KeyValue{attribute.String("logger", ent.LoggerName)}
-	}
-	Add(ctx, b)
 }
 
 func normalize(b Breadcrumb) Breadcrumb {

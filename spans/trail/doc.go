@@ -45,13 +45,15 @@
 //
 // # Sinks
 //
-// A Sink receives reports and must not block the request. NewLogSink is the default one: it
-// writes each report as one structured zap log line at error level, message "error report",
-// through a bounded queue (DefaultQueueSize) and one goroutine, counting what it drops; stop it
-// with Shutdown. SinkFunc and MemorySink are synchronous sinks for tests. A trail without a sink
-// still builds reports and records them on spans, but sends them nowhere.
+// A Sink receives reports and must not block the request. Package trailzap
+// (spans/trail/trailzap) has the log sink: trailzap.NewLogSink writes each report as one
+// structured zap log line at error level through a bounded queue and one goroutine, counting
+// what it drops; stop it with Shutdown. It is apart so that this package does not compile zap.
+// SinkFunc and MemorySink are synchronous sinks for tests. A trail without a sink still builds
+// reports and records them on spans, but sends them nowhere. RegisterMetrics publishes the
+// breadcrumbs the caps dropped and the reports the sinks dropped (see DropCounter).
 //
-//	sink := trail.NewLogSink(logger)
+//	sink := trailzap.NewLogSink(logger)
 //	defer sink.Shutdown(context.Background())
 //	handler := httpctx.NewHandler(trail.NewHandler(app, trail.WithSink(sink)))
 //
@@ -67,15 +69,16 @@
 //
 // # Log lines as breadcrumbs
 //
-// LogBreadcrumb has the signature of zapbridge's hooks, so that every error-level line logged
-// with a request's context becomes a crumb of that request (category "log"):
+// trailzap.LogBreadcrumb has the signature of zapbridge's hooks, and SlogBreadcrumb that of
+// slogbridge's, so that every error-level line logged with a request's context becomes a crumb
+// of that request (category "log"):
 //
-//	log := zapbridge.New(zl, zapbridge.WithErrorHook(trail.LogBreadcrumb))
+//	log := zapbridge.New(zl, zapbridge.WithErrorHook(trailzap.LogBreadcrumb))
 //
 // # Report JSON
 //
-// A report marshals to one JSON object (json.Marshal), and the LogSink line carries the same
-// fields beside zap's level, ts and msg. Optional fields are left out when empty. An example,
+// A report marshals to one JSON object (json.Marshal), and trailzap's LogSink line carries the
+// same fields beside zap's level, ts and msg. Optional fields are left out when empty. An example,
 // captured in a handler behind otelctx's middleware, with WithMaxFrames(3):
 //
 //	{
@@ -127,5 +130,5 @@
 //
 // # Goroutines
 //
-// A LogSink runs one goroutine, stopped by its Shutdown. Nothing else in the package starts one.
+// The package starts none; trailzap's LogSink runs one, stopped by its Shutdown.
 package trail

@@ -1,10 +1,6 @@
 package trail
 
-import (
-	"fmt"
-
-	"go.uber.org/zap/zapcore"
-)
+import "fmt"
 
 // Level is the severity of a breadcrumb. The zero Level means unset and is read as LevelInfo.
 type Level uint8
@@ -56,19 +52,4 @@ func (l *Level) UnmarshalText(b []byte) error {
 		return fmt.Errorf("trail: unknown level %q", b)
 	}
 	return nil
-}
-
-// levelOf maps a zap level to a breadcrumb level: DPanic, Panic and Fatal are all LevelFatal.
-func levelOf(l zapcore.Level) Level {
-	switch {
-	case l < zapcore.InfoLevel:
-		return LevelDebug
-	case l == zapcore.InfoLevel:
-		return LevelInfo
-	case l == zapcore.WarnLevel:
-		return LevelWarning
-	case l == zapcore.ErrorLevel:
-		return LevelError
-	}
-	return LevelFatal
 }

@@ -15,11 +15,17 @@ var crumbsDropped atomic.Uint64
 // in this process.
 func BreadcrumbsDropped() uint64 { return crumbsDropped.Load() }
 
+// DropCounter is a sink that counts the reports it has dropped, such as trailzap.LogSink:
+// RegisterMetrics publishes the count.
+type DropCounter interface {
+	Dropped() uint64
+}
+
 // RegisterMetrics publishes the trail's losses as observable metrics of mp:
-// ctxtrail.trail.breadcrumbs.dropped (process-wide) and, for each sink given,
-// ctxtrail.trail.reports.dropped (reports the LogSink's queue refused). Unregister the returned
-// Registration to stop.
-func RegisterMetrics(mp metric.MeterProvider, sinks ...*LogSink) (metric.Registration, error) {
+// ctxtrail.trail.breadcrumbs.dropped (process-wide) and ctxtrail.trail.reports.dropped, the sum
+// of the sinks' Dropped counts (zero when no sink is given; nil sinks are skipped). Unregister
+// the returned Registration to stop.
+func RegisterMetrics(mp metric.MeterProvider, sinks ...DropCounter) (metric.Registration, error) {
 	m := mp.Meter("github.com/ctxtrail/ctxtrail/spans/trail")
 	crumbs, err := m.Int64ObservableCounter("ctxtrail.trail.breadcrumbs.dropped", metric.WithUnit("{breadcrumb}"),
 		metric.WithDescription("Breadcrumbs dropped by the trails' count and byte caps."))
@@ -31,7 +37,7 @@ func RegisterMetrics(mp metric.MeterProvider, sinks ...*LogSink) (metric.Registr
 	if err != nil {
 		return nil, err
 	}
-	sinks = append([]*LogSink(nil), sinks...)
+	sinks = append([]DropCounter(nil), sinks...)
 	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(crumbs, int64(crumbsDropped.Load()))
 		var n uint64

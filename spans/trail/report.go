@@ -21,8 +21,8 @@ import (
 const ReportIDKey = attribute.Key("ctxtrail.report.id")
 
 // Report is what Capture builds from an error and the context it happened in. Its JSON (and
-// the fields of the log line NewLogSink writes) is documented in the package doc. A Report is
-// shared between the caller of Capture and the sink: treat it as read-only.
+// the fields of the log line trailzap.NewLogSink writes) is documented in the package doc. A
+// Report is shared between the caller of Capture and the sink: treat it as read-only.
 type Report struct {
 	ID          string      // 32 random hex digits
 	Time        time.Time   // when Capture was called

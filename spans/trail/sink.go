@@ -71,5 +71,4 @@ func (s *MemorySink) Reset() {
 var (
 	_ Sink = SinkFunc(nil)
 	_ Sink = (*MemorySink)(nil)
-	_ Sink = (*LogSink)(nil)
 )

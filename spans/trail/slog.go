@@ -5,7 +5,7 @@ import (
 	"log/slog"
 )
 
-// SlogBreadcrumb is LogBreadcrumb for log/slog: a breadcrumb for a record, with category
+// SlogBreadcrumb is trailzap.LogBreadcrumb for log/slog: a breadcrumb for a record, with category
 // LogCategory and the record's level, message and time. Its signature is slogbridge's HookFunc,
 // so slogbridge.WithErrorHook(trail.SlogBreadcrumb) turns every error-level record logged with a
 // request's context into a crumb of that request.

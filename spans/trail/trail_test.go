@@ -14,7 +14,6 @@ import (
 	"github.com/ctxtrail/ctxtrail/spans"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.uber.org/zap/zapcore"
 )
 
 func TestAddBreadcrumb(t *testing.T) {
@@ -383,36 +382,6 @@ func TestAddFieldsReachOuterReports(t *testing.T) {
 	}
 	if !slices.Equal(r.Context, want) {
 		t.Fatalf("report context = %v, want %v (user.id from the inner AddFields; tenant not a report key)", r.Context, want)
-	}
-}
-
-func TestLogBreadcrumb(t *testing.T) {
-	tests := []struct {
-		level zapcore.Level
-		want  Level
-	}{
-		{zapcore.DebugLevel, LevelDebug},
-		{zapcore.InfoLevel, LevelInfo},
-		{zapcore.WarnLevel, LevelWarning},
-		{zapcore.ErrorLevel, LevelError},
-		{zapcore.DPanicLevel, LevelFatal},
-		{zapcore.FatalLevel, LevelFatal},
-	}
-	for _, tt := range tests {
-		t.Run(tt.level.String(), func(t *testing.T) {
-			ctx := Start(context.Background())
-			at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-			LogBreadcrumb(ctx, zapcore.Entry{Level: tt.level, Message: "card declined", Time: at, LoggerName: "billing"})
-			got := FromContext(ctx).Breadcrumbs()
-			if len(got) != 1 {
-				t.Fatalf("%d crumbs, want 1", len(got))
-			}
-			b := got[0]
-			if b.Level != tt.want || b.Category != LogCategory || b.Message != "card declined" || !b.Time.Equal(at) ||
-				!slices.Equal(b.Data, []attribute.KeyValue{attribute.String("logger", "billing")}) {
-				t.Errorf("crumb = %+v", b)
-			}
-		})
 	}
 }
 

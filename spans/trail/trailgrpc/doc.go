@@ -9,7 +9,7 @@
 // before any interceptor, so that the server span, the request ID and the request store
 // (rpc.method among its fields) are in the context a report is captured from:
 //
-//	sink := trail.NewLogSink(logger)
+//	sink := trailzap.NewLogSink(logger)
 //	defer sink.Shutdown(context.Background())
 //	srv := grpc.NewServer(append(grpcctx.ServerOptions(),
 //		grpc.ChainUnaryInterceptor(trailgrpc.UnaryServerInterceptor(trail.WithSink(sink))),

@@ -6,6 +6,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/spans/trail/trailgrpc"
+	"github.com/ctxtrail/ctxtrail/spans/trail/trailzap"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 )
@@ -14,7 +15,7 @@ import (
 // error reports, written by a LogSink, and codes.Internal. The interceptors come after
 // grpcctx's stats handler, so reports carry the RPC's trace, request ID and method.
 func Example() {
-	sink := trail.NewLogSink(zap.NewExample())
+	sink := trailzap.NewLogSink(zap.NewExample())
 	defer sink.Shutdown(context.Background())
 
 	srv := grpc.NewServer(append(grpcctx.ServerOptions(),

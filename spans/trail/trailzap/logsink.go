@@ -1,4 +1,4 @@
-package trail
+package trailzap
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -16,15 +17,15 @@ const DefaultQueueSize = 1024
 // LogMessage is the message of the log line a LogSink writes for each report.
 const LogMessage = "error report"
 
-// LogSink is the default Sink: it writes each report as one structured zap log line, at error
-// level, whose fields are the report's JSON fields (see the package doc). The line carries no
-// zap caller or stacktrace, which would point into the sink: the report's own stack is there. Send only queues the
-// report; one background goroutine writes the lines, so a slow log output never blocks a
+// LogSink is a trail.Sink that writes each report as one structured zap log line, at error
+// level, whose fields are the report's JSON fields (see trail's package doc). The line carries
+// no zap caller or stacktrace, which would point into the sink: the report's own stack is
+// there. Send only queues the report; one background goroutine writes the lines, so a slow log output never blocks a
 // request. When the queue is full the report is dropped and counted. Create it with
 // NewLogSink and stop it with Shutdown.
 type LogSink struct {
 	log   *zap.Logger
-	queue chan *Report
+	queue chan *trail.Report
 	stop  chan struct{}
 	done  chan struct{}
 	once  sync.Once
@@ -69,7 +70,7 @@ func NewLogSink(log *zap.Logger, opts ...LogSinkOption) *LogSink {
 	log = log.WithOptions(zap.AddStacktrace(zapcore.InvalidLevel), zap.WithCaller(false))
 	s := &LogSink{
 		log:   log,
-		queue: make(chan *Report, c.queueSize),
+		queue: make(chan *trail.Report, c.queueSize),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -79,7 +80,7 @@ func NewLogSink(log *zap.Logger, opts ...LogSinkOption) *LogSink {
 
 // Send queues r to be written, or drops and counts it when the queue is full or the sink has
 // been shut down. It never blocks on the log output.
-func (s *LogSink) Send(_ context.Context, r *Report) {
+func (s *LogSink) Send(_ context.Context, r *trail.Report) {
 	if r == nil {
 		return
 	}
@@ -96,8 +97,14 @@ func (s *LogSink) Send(_ context.Context, r *Report) {
 	}
 }
 
-// Dropped returns how many reports were dropped because the queue was full or the sink shut.
-func (s *LogSink) Dropped() uint64 { return s.dropped.Load() }
+// Dropped returns how many reports were dropped because the queue was full or the sink shut;
+// trail.RegisterMetrics publishes it. A nil LogSink has dropped none.
+func (s *LogSink) Dropped() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.dropped.Load()
+}
 
 // Written returns how many reports have been written to the logger.
 func (s *LogSink) Written() uint64 { return s.written.Load() }
@@ -117,7 +124,7 @@ func (s *LogSink) Shutdown(ctx context.Context) error {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("trail: log sink shutdown: %w", ctx.Err())
+		return fmt.Errorf("trailzap: log sink shutdown: %w", ctx.Err())
 	}
 }
 
@@ -141,7 +148,12 @@ func (s *LogSink) run() {
 	}
 }
 
-func (s *LogSink) write(r *Report) {
-	s.log.Error(LogMessage, zap.Inline(r))
+func (s *LogSink) write(r *trail.Report) {
+	s.log.Error(LogMessage, zap.Inline((*reportObject)(r)))
 	s.written.Add(1)
 }
+
+var (
+	_ trail.Sink        = (*LogSink)(nil)
+	_ trail.DropCounter = (*LogSink)(nil)
+)

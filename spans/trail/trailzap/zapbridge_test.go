@@ -1,4 +1,4 @@
-package trail
+package trailzap
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"github.com/ctxtrail/ctxtrail/zapbridge"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -21,18 +22,18 @@ func discardLogger() *zap.Logger {
 // error line logged with a request's context becomes a crumb of that request only.
 func TestZapbridgeSeam(t *testing.T) {
 	log := zapbridge.New(discardLogger(), zapbridge.WithErrorHook(LogBreadcrumb))
-	reqA := Start(context.Background())
-	reqB := Start(context.Background())
+	reqA := trail.Start(context.Background())
+	reqB := trail.Start(context.Background())
 
 	log.Ctx(reqA).Info("fine")
 	log.Ctx(reqA).Error("card declined")
 	log.Ctx(reqB).Warn("slow")
 
-	got := FromContext(reqA).Breadcrumbs()
-	if !slices.Equal(messages(got), []string{"card declined"}) || got[0].Level != LevelError || got[0].Category != LogCategory {
+	got := trail.FromContext(reqA).Breadcrumbs()
+	if !slices.Equal(messages(got), []string{"card declined"}) || got[0].Level != trail.LevelError || got[0].Category != trail.LogCategory {
 		t.Fatalf("request A's crumbs = %+v, want the error line only", got)
 	}
-	if FromContext(reqB).Len() != 0 {
+	if trail.FromContext(reqB).Len() != 0 {
 		t.Fatal("request B got a crumb")
 	}
 }

@@ -1,4 +1,4 @@
-package trail
+package trailzap
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/spans/trail"
 	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -59,11 +60,11 @@ func jsonLogger(w zapcore.WriteSyncer) *zap.Logger {
 func TestLogSinkWritesTheReportJSON(t *testing.T) {
 	var out lockedBuffer
 	sink := NewLogSink(jsonLogger(&out))
-	ctx := otelctx.WithRequestID(Start(context.Background(), WithSink(sink)), "req-3")
+	ctx := otelctx.WithRequestID(trail.Start(context.Background(), trail.WithSink(sink)), "req-3")
 	ctx = otelctx.AddFields(ctx, attribute.String("user.id", "u-1"))
-	AddBreadcrumb(ctx, "step", attribute.String("k", "v"))
-	r1 := Capture(ctx, errors.New("first"))
-	r2 := Capture(ctx, errors.Join(errors.New("a"), errors.New("b")))
+	trail.AddBreadcrumb(ctx, "step", attribute.String("k", "v"))
+	r1 := trail.Capture(ctx, errors.New("first"))
+	r2 := trail.Capture(ctx, errors.Join(errors.New("a"), errors.New("b")))
 	if err := sink.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestLogSinkWritesTheReportJSON(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("%d lines, want one per report:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
-	for i, r := range []*Report{r1, r2} {
+	for i, r := range []*trail.Report{r1, r2} {
 		var line map[string]any
 		if err := json.Unmarshal([]byte(lines[i]), &line); err != nil {
 			t.Fatal(err)
@@ -102,7 +103,7 @@ func TestLogSinkWritesTheReportJSON(t *testing.T) {
 func TestLogSinkNeverBlocks(t *testing.T) {
 	w := &gateWriter{entered: make(chan struct{}, 8), gate: make(chan struct{})}
 	sink := NewLogSink(jsonLogger(w), WithQueueSize(1))
-	r := &Report{ID: "r", Time: time.Now(), Message: "m"}
+	r := &trail.Report{ID: "r", Time: time.Now(), Message: "m"}
 
 	sink.Send(context.Background(), r) // taken by the goroutine, which blocks in Write
 	<-w.entered
@@ -136,27 +137,12 @@ func TestLogSinkNeverBlocks(t *testing.T) {
 
 func TestLogSinkNilLogger(t *testing.T) {
 	sink := NewLogSink(nil, WithQueueSize(0))
-	sink.Send(context.Background(), &Report{})
+	sink.Send(context.Background(), &trail.Report{})
 	if err := sink.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if sink.Written()+sink.Dropped() != 1 {
 		t.Fatal("report neither written nor dropped")
-	}
-}
-
-func TestMemorySink(t *testing.T) {
-	s := NewMemorySink(2)
-	for _, id := range []string{"a", "b", "c"} {
-		s.Send(context.Background(), &Report{ID: id})
-	}
-	got := s.Reports()
-	if len(got) != 2 || got[0].ID != "b" || got[1].ID != "c" || s.Dropped() != 1 {
-		t.Fatalf("reports %v dropped %d; want b, c and 1", got, s.Dropped())
-	}
-	s.Reset()
-	if len(s.Reports()) != 0 || s.Dropped() != 0 {
-		t.Fatal("Reset kept something")
 	}
 }
 
@@ -166,8 +152,8 @@ func TestLogSinkLineHasOnlyTheReportsStack(t *testing.T) {
 	var out lockedBuffer
 	zl := jsonLogger(&out).WithOptions(zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel))
 	sink := NewLogSink(zl)
-	ctx := Start(context.Background(), WithSink(sink))
-	Capture(ctx, errors.New("boom"))
+	ctx := trail.Start(context.Background(), trail.WithSink(sink))
+	trail.Capture(ctx, errors.New("boom"))
 	if err := sink.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
