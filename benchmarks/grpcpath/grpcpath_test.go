@@ -108,7 +108,7 @@ func start(tb testing.TB, name string) *variant {
 	v.stop = func() {
 		once.Do(func() {
 			conn.Close()
-			srv.Stop()
+			srv.GracefulStop() // the last RPC's server span ends (stats End) before the provider flushes
 			<-done
 			_ = tp.Shutdown(context.Background())
 		})
