@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"testing"
 
@@ -22,7 +21,6 @@ import (
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
-	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 )
 
 // tsEcho answers with the trace headers it received, one "name: value" per line.
@@ -196,94 +194,6 @@ func TestTransportCanceledContext(t *testing.T) {
 	if got := tsAttr(rec.Ended()[0], "error.type").AsString(); got != "canceled" {
 		t.Fatalf("error.type %q", got)
 	}
-}
-
-func ExampleNewHandler() {
-	// A service behind the middleware; a real one would use ctxtrail.Install and its Provider.
-	tp := sdktrace.NewTracerProvider()
-	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
-	srv := httptest.NewServer(httpctx.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		fmt.Println("handler: request", otelctx.RequestID(ctx), "trace", trace.SpanContextFromContext(ctx).TraceID())
-		for kv := range otelctx.FieldsFrom(ctx).All() {
-			fmt.Printf("handler: field %s=%s\n", kv.Key, kv.Value.String())
-		}
-	}), httpctx.WithTracerProvider(tp), httpctx.WithPropagator(prop)))
-	defer srv.Close()
-	base := &http.Transport{}
-	defer base.CloseIdleConnections()
-
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/orders/42", nil)
-	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	req.Header.Set("x-request-id", "order-42")
-	resp, err := (&http.Client{Transport: base}).Do(req)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	resp.Body.Close()
-	fmt.Println("response: x-trace-id", resp.Header.Get("x-trace-id"))
-	fmt.Println("response: x-request-id", resp.Header.Get("x-request-id"))
-	// Output:
-	// handler: request order-42 trace 4bf92f3577b34da6a3ce929d0e0e4736
-	// handler: field http.request.method=GET
-	// handler: field url.path=/orders/42
-	// response: x-trace-id 4bf92f3577b34da6a3ce929d0e0e4736
-	// response: x-request-id order-42
-}
-
-func ExampleNewTransport() {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Println("server got x-request-id:", r.Header.Get("x-request-id"))
-		fmt.Println("server got traceparent:", r.Header.Get("traceparent") != "")
-		fmt.Println("server got x-trace-id:", len(r.Header.Get("x-trace-id")) == 32)
-	}))
-	defer srv.Close()
-	base := &http.Transport{}
-	defer base.CloseIdleConnections()
-	client := &http.Client{Transport: httpctx.NewTransport(base,
-		httpctx.WithTracerProvider(sdktrace.NewTracerProvider()),
-		httpctx.WithPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagators.XTrace{})))}
-
-	ctx := otelctx.WithRequestID(context.Background(), "job-7")
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	resp, err := client.Do(req)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	resp.Body.Close()
-	// Output:
-	// server got x-request-id: job-7
-	// server got traceparent: true
-	// server got x-trace-id: true
-}
-
-func ExampleXTrace() {
-	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
-	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
-	ctx := trace.ContextWithSpanContext(context.Background(),
-		trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
-	ctx = otelctx.WithRequestID(ctx, "req-1")
-
-	out := propagation.MapCarrier{}
-	propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagators.XTrace{}).Inject(ctx, out)
-	keys := out.Keys()
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Printf("%s: %s\n", k, out[k])
-	}
-
-	// A caller that knows only x-trace-id joins the same trace.
-	in := propagators.HeaderCarrier(http.Header{"X-Trace-Id": {"4bf92f3577b34da6a3ce929d0e0e4736"}})
-	got := trace.SpanContextFromContext(propagators.XTrace{}.Extract(context.Background(), in))
-	fmt.Println("extracted trace:", got.TraceID())
-	// Output:
-	// traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
-	// x-request-id: req-1
-	// x-span-id: 00f067aa0ba902b7
-	// x-trace-id: 4bf92f3577b34da6a3ce929d0e0e4736
-	// extracted trace: 4bf92f3577b34da6a3ce929d0e0e4736
 }
 
 // TestMiddlewareWithInstalledProvider wires the middleware to what Install returns: its default

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -56,4 +58,31 @@ func ExampleHeaderCarrier() {
 	// Output:
 	// traceparent: ""
 	// trace: 4bf92f3577b34da6a3ce929d0e0e4736
+}
+
+func ExampleXTrace() {
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+	ctx = otelctx.WithRequestID(ctx, "req-1")
+
+	out := propagation.MapCarrier{}
+	propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagators.XTrace{}).Inject(ctx, out)
+	keys := out.Keys()
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Printf("%s: %s\n", k, out[k])
+	}
+
+	// A caller that knows only x-trace-id joins the same trace.
+	in := propagators.HeaderCarrier(http.Header{"X-Trace-Id": {"4bf92f3577b34da6a3ce929d0e0e4736"}})
+	got := trace.SpanContextFromContext(propagators.XTrace{}.Extract(context.Background(), in))
+	fmt.Println("extracted trace:", got.TraceID())
+	// Output:
+	// traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+	// x-request-id: req-1
+	// x-span-id: 00f067aa0ba902b7
+	// x-trace-id: 4bf92f3577b34da6a3ce929d0e0e4736
+	// extracted trace: 4bf92f3577b34da6a3ce929d0e0e4736
 }
