@@ -183,14 +183,6 @@ func (c *setCache[K]) get(k K, build func(K) []attribute.KeyValue) *attrOpts {
 	return o
 }
 
-// len returns how many sets are cached.
-func (c *setCache[K]) len() int {
-	if m := c.m.Load(); m != nil {
-		return len(*m)
-	}
-	return 0
-}
-
 type activeKey struct {
 	method string
 	https  bool
