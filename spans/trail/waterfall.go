@@ -2,7 +2,6 @@ package trail
 
 import (
 	"context"
-	"reflect"
 	"strings"
 	"time"
 
@@ -23,12 +22,9 @@ type LineWriter interface {
 // NewWaterfallSink returns a Sink that prints each report as one line under its trace in the
 // terminal waterfall p (ctxtrail's Provider.Waterfall()): the message, where the stack comes from,
 // and the breadcrumbs that led there. The report's full JSON stays the job of a sink such as
-// LogSink: combine them with Sinks. It is synchronous, as Printer.Log only queues; a nil p
-// does nothing.
+// trailzap.LogSink: combine them with Sinks. It is synchronous, as Printer.WriteLine only queues;
+// a nil p, or a nil *waterfall.Printer, does nothing.
 func NewWaterfallSink(p LineWriter) Sink {
-	if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
-		p = nil // Provider.Waterfall() when the waterfall was not chosen
-	}
 	return SinkFunc(func(_ context.Context, r *Report) {
 		if p == nil || r == nil {
 			return
