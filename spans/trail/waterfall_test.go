@@ -31,7 +31,8 @@ func TestWaterfallSink(t *testing.T) {
 	mem := NewMemorySink(10)
 
 	ctx, root := tp.Tracer("t").Start(context.Background(), "request")
-	ctx = Start(ctx, WithSink(Sinks(nil, mem, NewWaterfallSink(printer), NewWaterfallSink(nil))))
+	var none *waterfall.Printer // Provider.Waterfall() when the waterfall was not chosen
+	ctx = Start(ctx, WithSink(Sinks(nil, mem, NewWaterfallSink(printer), NewWaterfallSink(nil), NewWaterfallSink(none))))
 	Capture(ctx, errors.New("no crumbs yet"))
 	AddBreadcrumb(ctx, "cart loaded")
 	AddBreadcrumb(ctx, "charging")
