@@ -131,6 +131,19 @@ func (c Comparison) Ratio(v, base Variant, m Metric) Summary {
 	return summarize(xs)
 }
 
+// Difference summarizes, over the rounds, metric m of v minus m of base in the same round.
+func (c Comparison) Difference(v, base Variant, m Metric) Summary {
+	i, j := c.index(v), c.index(base)
+	if i < 0 || j < 0 {
+		return Summary{}
+	}
+	xs := make([]float64, 0, len(c.Rounds))
+	for _, row := range c.Rounds {
+		xs = append(xs, row[i].Value(m)-row[j].Value(m))
+	}
+	return summarize(xs)
+}
+
 // Overhead summarizes, over the rounds, what v adds to base's metric m divided by what other
 // adds: (v-base)/(other-base), the instrumentation's own cost compared, without the load
 // generator and the network that every variant shares.

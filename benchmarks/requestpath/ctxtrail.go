@@ -38,10 +38,7 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 		ctxtrail.WithBatchOptions(sdktrace.WithMaxQueueSize(QueueSize)),
 		ctxtrail.WithoutGlobal(),
 	}
-	switch s.variant {
-	case CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10:
-		// Head sampling (issue 20), as OTEL_TRACES_SAMPLER=traceidratio: the trace ID decides,
-		// not the sampled flag of the generator's traceparent, and both services decide alike.
+	if s.variant.headSampled() { // issue 20's head sampling
 		opts = append(opts, ctxtrail.WithSampler(sdktrace.TraceIDRatioBased(s.variant.SamplingRatio())))
 	}
 	if s.variant == CtxtrailMetrics { // metrics.go

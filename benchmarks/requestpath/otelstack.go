@@ -60,8 +60,12 @@ func (s *Service) buildOTel(cfg config, backURL string) (front, down http.Handle
 // tracerProvider is the SDK provider of the hand-wired builds: a batch processor with the
 // comparison's queue size to the run's exporter, flushed and shut down with the service.
 func (s *Service) tracerProvider(cfg config, res *resource.Resource) *sdktrace.TracerProvider {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
-		sdktrace.WithBatcher(cfg.exporter, sdktrace.WithMaxQueueSize(QueueSize)))
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res),
+		sdktrace.WithBatcher(cfg.exporter, sdktrace.WithMaxQueueSize(QueueSize))}
+	if s.variant.headSampled() {
+		opts = append(opts, sdktrace.WithSampler(sdktrace.TraceIDRatioBased(s.variant.SamplingRatio())))
+	}
+	tp := sdktrace.NewTracerProvider(opts...)
 	s.flush = append(s.flush, tp.ForceFlush)
 	s.shutdown = append(s.shutdown, tp.Shutdown)
 	return tp

@@ -169,8 +169,13 @@ func TestTimeCap(t *testing.T) {
 // BenchmarkRequestPath sends requests to each variant from 4×GOMAXPROCS goroutines; benchstat
 // compares the sub-benchmarks. cpu-ns/op is the process CPU time per request (servers, client
 // and exporters).
-func BenchmarkRequestPath(b *testing.B) {
-	for _, v := range Variants() {
+func BenchmarkRequestPath(b *testing.B) { benchmarkVariants(b, Variants()) }
+
+// BenchmarkRequestPathSampling is BenchmarkRequestPath over SamplingVariants.
+func BenchmarkRequestPathSampling(b *testing.B) { benchmarkVariants(b, SamplingVariants()) }
+
+func benchmarkVariants(b *testing.B, variants []Variant) {
+	for _, v := range variants {
 		b.Run(v.String(), func(b *testing.B) {
 			s, err := Start(v)
 			if err != nil {

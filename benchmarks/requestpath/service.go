@@ -52,6 +52,14 @@ const (
 	// SemconvFloor is SDKFloor with ctxtrail's output written by hand (semconvfloor.go): the same
 	// span attributes, x-headers and IDs on the log lines. Not in Variants(); see FloorVariants.
 	SemconvFloor
+	// OTelStackUnsampled, OTelStackSampled1 and OTelStackSampled10 are OTelStack with the same
+	// head sampling as CtxtrailUnsampled, CtxtrailSampled1 and CtxtrailSampled10 (issue 31).
+	OTelStackUnsampled
+	OTelStackSampled1
+	OTelStackSampled10
+	// SDKFloorUnsampled is SDKFloor sampling nothing: what the SDK's non-recording spans,
+	// traceparent and the request ID glue cost when no span is kept (issue 31).
+	SDKFloorUnsampled
 )
 
 // FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
@@ -60,24 +68,39 @@ func FloorVariants() []Variant {
 	return []Variant{Uninstrumented, SDKFloor, SemconvFloor, CtxtrailDefaults, OTelStack}
 }
 
-// SamplingVariants returns the variants of the head-sampling comparison (issue 20), in run
-// order: the request path at 0%, 1%, 10% and 100% beside the uninstrumented build.
+// SamplingVariants returns the variants of the head-sampling comparison (issues 20 and 31), in
+// run order: ctxtrail and the OTel stack at 0%, 1%, 10% and 100% beside the uninstrumented
+// build and the SDK floor sampling nothing.
 func SamplingVariants() []Variant {
-	return []Variant{Uninstrumented, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10, CtxtrailDefaults}
+	return []Variant{Uninstrumented, SDKFloorUnsampled, OTelStackUnsampled, CtxtrailUnsampled,
+		OTelStackSampled1, CtxtrailSampled1, OTelStackSampled10, CtxtrailSampled10, OTelStack, CtxtrailDefaults}
+}
+
+// UnsampledVariants returns the variants of the unsampled comparison (issue 31): the bare
+// request, the SDK floor, the OTel stack and ctxtrail, all sampling nothing.
+func UnsampledVariants() []Variant {
+	return []Variant{Uninstrumented, SDKFloorUnsampled, OTelStackUnsampled, CtxtrailUnsampled}
 }
 
 // SamplingRatio returns the share of requests variant v samples: 0 for Uninstrumented, 1 for
 // the builds that sample everything.
 func (v Variant) SamplingRatio() float64 {
 	switch v {
-	case Uninstrumented, CtxtrailUnsampled:
+	case Uninstrumented, CtxtrailUnsampled, OTelStackUnsampled, SDKFloorUnsampled:
 		return 0
-	case CtxtrailSampled1:
+	case CtxtrailSampled1, OTelStackSampled1:
 		return 0.01
-	case CtxtrailSampled10:
+	case CtxtrailSampled10, OTelStackSampled10:
 		return 0.1
 	}
 	return 1
+}
+
+// headSampled reports whether v's SDK samples by trace ID at SamplingRatio (as
+// OTEL_TRACES_SAMPLER=traceidratio: the trace ID decides, not the incoming traceparent's flag,
+// and both services decide alike) rather than keeping every span.
+func (v Variant) headSampled() bool {
+	return v != Uninstrumented && v.SamplingRatio() < 1
 }
 
 // MetricsVariants returns the variants of the metrics comparison (issue 17), in run order.
@@ -117,6 +140,14 @@ func (v Variant) String() string {
 		return "CtxtrailSampled10"
 	case SemconvFloor:
 		return "SemconvFloor"
+	case OTelStackUnsampled:
+		return "OTelStackUnsampled"
+	case OTelStackSampled1:
+		return "OTelStackSampled1"
+	case OTelStackSampled10:
+		return "OTelStackSampled10"
+	case SDKFloorUnsampled:
+		return "SDKFloorUnsampled"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -154,7 +185,7 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 	switch v {
 	case Uninstrumented:
 		front, down = s.buildPlain(cfg, back.url)
-	case OTelStack, OTelStackMetrics:
+	case OTelStack, OTelStackMetrics, OTelStackUnsampled, OTelStackSampled1, OTelStackSampled10:
 		front, down = s.buildOTel(cfg, back.url)
 	case CtxtrailDefaults, CtxtrailMetrics, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10:
 		front, down, err = s.buildCtxtrail(cfg, back.url, false)
@@ -162,7 +193,7 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)
 	case CtxtrailOTelLogs:
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
-	case SDKFloor, SemconvFloor:
+	case SDKFloor, SemconvFloor, SDKFloorUnsampled:
 		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))

@@ -73,6 +73,10 @@ func TestVariants(t *testing.T) {
 		{variant: CtxtrailOTelLogs, wantSpans: 5, wantIDs: true},
 		{variant: SDKFloor, wantSpans: 5, wantIDs: true, plainLines: true},
 		{variant: SemconvFloor, wantSpans: 5, wantIDs: true},
+		// Issue 31: sampling nothing, the IDs still cross the wire and reach every line.
+		{variant: CtxtrailUnsampled, wantSpans: 0, wantIDs: true},
+		{variant: OTelStackUnsampled, wantSpans: 0, wantIDs: true},
+		{variant: SDKFloorUnsampled, wantSpans: 0, wantIDs: true, plainLines: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variant.String(), func(t *testing.T) {

@@ -351,18 +351,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(rw, r2)
 
+	if !span.IsRecording() { // unsampled: the metrics still need the route and the status
+		route, status := rw.finalRoute(r2, route), rw.finalStatus()
+		span.End()
+		b.Release()
+		h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
+		return
+	}
 	end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r, peer), id) // the span copied attrs at its start
 	if late := rw.lateRoute(r2); late != "" && late != route {        // otelctx.SetRoute, or a ServeMux inside next
 		route = late
 		end = append(end, semconv.HTTPRouteKey.String(route))
 		h.renameForRoute(span, r2, method, route)
 	}
-	var status int
-	if !rw.hijacked {
-		status = rw.status
-		if status == 0 {
-			status = http.StatusOK // net/http sends 200 for a handler that wrote nothing
-		}
+	status := rw.finalStatus()
+	if status != 0 {
 		end = append(end, semconv.HTTPResponseStatusCodeKey.Int(status))
 		if status >= 500 {
 			setErrorStatus(span, "")
@@ -373,6 +376,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	span.End()
 	b.Release()
 	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
+}
+
+// finalStatus returns the status the client got: 200 for a handler that wrote nothing, as
+// net/http sends, and 0 for a hijacked connection.
+func (w *responseWriter) finalStatus() int {
+	switch {
+	case w.hijacked:
+		return 0
+	case w.status == 0:
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// finalRoute returns the route learnt while the handler ran (otelctx.SetRoute, or a ServeMux
+// inside next), else the one known at the start.
+func (w *responseWriter) finalRoute(r2 *http.Request, early string) string {
+	if late := w.lateRoute(r2); late != "" {
+		return late
+	}
+	return early
 }
 
 // normalizeMethod returns the method as the HTTP semantic conventions record it: one of the

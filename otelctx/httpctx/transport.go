@@ -103,6 +103,11 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	mrec := t.cfg.clientStart() // httpmetrics.go
 	resp, err := t.base.RoundTrip(r2)
 	t.cfg.clientEnd(ctx, mrec, r, method, resp, err)
+	if !span.IsRecording() { // unsampled: nothing to record, no body to wait for
+		b.Release()
+		span.End()
+		return resp, err
+	}
 	end := b.Attrs() // the span copied the start attributes
 	if err != nil {
 		span.SetStatus(codes.Error, reqstore.Bound(err.Error()))
