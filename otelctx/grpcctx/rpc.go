@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/ctxtrail/ctxtrail/otelctx"
+	"github.com/ctxtrail/ctxtrail/internal/reqstore"
 	"go.opentelemetry.io/otel/attribute"
 	otelcodes "go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -56,11 +56,11 @@ func splitMethod(full string) (name, service, method string) {
 // method is what a handler derives from a full method name once: the span name, the span's
 // start options and the request-store fields.
 type method struct {
-	name  string
-	opts  []trace.SpanStartOption // kind and attributes; shared, never appended to in place
-	rpc   attribute.KeyValue      // rpc.method
-	store otelctx.FieldPreset     // rpc.method, for the server's request store
-	rec   recOptions              // the duration's measurement options per status code
+	name string
+	opts []trace.SpanStartOption // kind and attributes; shared, never appended to in place
+	rpc  attribute.KeyValue      // rpc.method
+	set  *reqstore.Set           // rpc.method, the server's request store when nothing came before
+	rec  recOptions              // the duration's measurement options per status code
 }
 
 // maxMethods bounds each handler's cache of methods: method names come from the wire, so past
@@ -86,7 +86,7 @@ func (c *methodCache) get(full string) *method {
 	name, _, _ := splitMethod(full)
 	m := &method{name: name, rpc: RPCMethodKey.String(name)}
 	m.opts = []trace.SpanStartOption{c.kind, trace.WithAttributes(systemGRPC, m.rpc)}
-	m.store = otelctx.NewFieldPreset(m.rpc)
+	m.set = reqstore.FieldsOf(reqstore.Add(context.Background(), nil, []attribute.KeyValue{m.rpc}))
 	if c.n.Load() < maxMethods {
 		if _, loaded := c.m.LoadOrStore(full, m); !loaded {
 			c.n.Add(1)

@@ -84,14 +84,11 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 	md := incomingMetadata(ctx, h.cfg.prop)
 	public := h.cfg.public != nil && h.cfg.public(ctx, info.FullMethodName)
 	in := h.cfg.incoming.Extract(ctx, md, md.Fields(), public, false)
-	ctx, id := in.Context, in.RequestID
-	if otelctx.RequestID(ctx) != id {
-		ctx = otelctx.WithRequestID(ctx, id)
-	}
-	if in.Caller.Valid() { // a trust boundary replaced the caller's request ID
-		ctx = otelctx.AddFields(ctx, in.Caller)
-	}
+	id := in.RequestID
 	m := h.methods.get(info.FullMethodName)
+	// The request ID, the store (rpc.method, and at a trust boundary the caller's request ID)
+	// and the method for HandleRPC, in one node (servernode.go) that the span starts under.
+	n := h.newServerRPC(in.Context, m, id, in.Caller)
 	spanOpts := m.opts
 	if public {
 		spanOpts = append(spanOpts[:len(spanOpts):len(spanOpts)], trace.WithNewRoot())
@@ -99,15 +96,14 @@ func (h *serverHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 			spanOpts = append(spanOpts, trace.WithLinks(in.Link))
 		}
 	}
-	ctx, span := h.tracer.Start(ctx, m.name, spanOpts...)
+	ctx, span := h.tracer.Start(n, m.name, spanOpts...)
 	if in.Caller.Valid() {
 		span.SetAttributes(in.Caller)
 	}
 	// After the start attributes, so the span's attribute slice grows once, with room for
 	// rpc.response.status_code at the end.
 	span.SetAttributes(attribute.String(otelctx.AttrRequestID, id))
-	ctx = m.store.AddTo(ctx)
-	return h.withRPC(ctx, m)
+	return ctx
 }
 
 // incomingMetadata returns the incoming metadata of ctx for reading. grpc-go's accessors copy
