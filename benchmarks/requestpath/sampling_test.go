@@ -63,9 +63,10 @@ func TestRequestPathUnsampled(t *testing.T) {
 		d := c.Difference(v, Uninstrumented, AllocsPerReq)
 		fmt.Fprintf(&md, "| %v | %s | %.1f / **%.1f** / %.1f |\n", v, c.Ratio(v, Uninstrumented, CPUPerReq).ratio(), d.Min, d.Median, d.Max)
 	}
-	fmt.Fprintf(&md, "\nCPU overhead over Uninstrumented, CtxtrailUnsampled / OTelStackUnsampled: %s; CtxtrailUnsampled / SDKFloorUnsampled: %s\n",
-		c.Overhead(CtxtrailUnsampled, OTelStackUnsampled, Uninstrumented, CPUPerReq).ratio(),
-		c.Overhead(CtxtrailUnsampled, SDKFloorUnsampled, Uninstrumented, CPUPerReq).ratio())
+	md.WriteString("\nCPU overhead over Uninstrumented, per round, min / **median** / max:\n\n")
+	for _, other := range []Variant{OTelStackUnsampled, SDKFloorUnsampled, SemconvFloorUnsampled} {
+		fmt.Fprintf(&md, "- CtxtrailUnsampled / %v: %s\n", other, c.Overhead(CtxtrailUnsampled, other, Uninstrumented, CPUPerReq).ratio())
+	}
 	saveTables(t, &md, *flagUnsampledOut)
 }
 

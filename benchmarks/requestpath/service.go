@@ -60,6 +60,10 @@ const (
 	// SDKFloorUnsampled is SDKFloor sampling nothing: what the SDK's non-recording spans,
 	// traceparent and the request ID glue cost when no span is kept (issue 31).
 	SDKFloorUnsampled
+	// SemconvFloorUnsampled is SemconvFloor sampling nothing: ctxtrail's output (x-headers, IDs
+	// on every line, span attributes) written by hand on the SDK's non-recording spans, the
+	// like-for-like floor of CtxtrailUnsampled (issue 31).
+	SemconvFloorUnsampled
 )
 
 // FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
@@ -77,16 +81,17 @@ func SamplingVariants() []Variant {
 }
 
 // UnsampledVariants returns the variants of the unsampled comparison (issue 31): the bare
-// request, the SDK floor, the OTel stack and ctxtrail, all sampling nothing.
+// request, the SDK floor (bare and with ctxtrail's output by hand), the OTel stack and
+// ctxtrail, all sampling nothing.
 func UnsampledVariants() []Variant {
-	return []Variant{Uninstrumented, SDKFloorUnsampled, OTelStackUnsampled, CtxtrailUnsampled}
+	return []Variant{Uninstrumented, SDKFloorUnsampled, SemconvFloorUnsampled, OTelStackUnsampled, CtxtrailUnsampled}
 }
 
 // SamplingRatio returns the share of requests variant v samples: 0 for Uninstrumented, 1 for
 // the builds that sample everything.
 func (v Variant) SamplingRatio() float64 {
 	switch v {
-	case Uninstrumented, CtxtrailUnsampled, OTelStackUnsampled, SDKFloorUnsampled:
+	case Uninstrumented, CtxtrailUnsampled, OTelStackUnsampled, SDKFloorUnsampled, SemconvFloorUnsampled:
 		return 0
 	case CtxtrailSampled1, OTelStackSampled1:
 		return 0.01
@@ -148,6 +153,8 @@ func (v Variant) String() string {
 		return "OTelStackSampled10"
 	case SDKFloorUnsampled:
 		return "SDKFloorUnsampled"
+	case SemconvFloorUnsampled:
+		return "SemconvFloorUnsampled"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -193,8 +200,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)
 	case CtxtrailOTelLogs:
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
-	case SDKFloor, SemconvFloor, SDKFloorUnsampled:
-		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor)
+	case SDKFloor, SemconvFloor, SDKFloorUnsampled, SemconvFloorUnsampled:
+		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor || v == SemconvFloorUnsampled)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

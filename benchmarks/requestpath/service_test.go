@@ -77,6 +77,7 @@ func TestVariants(t *testing.T) {
 		{variant: CtxtrailUnsampled, wantSpans: 0, wantIDs: true},
 		{variant: OTelStackUnsampled, wantSpans: 0, wantIDs: true},
 		{variant: SDKFloorUnsampled, wantSpans: 0, wantIDs: true, plainLines: true},
+		{variant: SemconvFloorUnsampled, wantSpans: 0, wantIDs: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variant.String(), func(t *testing.T) {
