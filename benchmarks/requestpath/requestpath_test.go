@@ -174,6 +174,9 @@ func BenchmarkRequestPath(b *testing.B) { benchmarkVariants(b, Variants()) }
 // BenchmarkRequestPathSampling is BenchmarkRequestPath over SamplingVariants.
 func BenchmarkRequestPathSampling(b *testing.B) { benchmarkVariants(b, SamplingVariants()) }
 
+// BenchmarkRequestPathUnsampled is BenchmarkRequestPath over UnsampledVariants (issue 31).
+func BenchmarkRequestPathUnsampled(b *testing.B) { benchmarkVariants(b, UnsampledVariants()) }
+
 func benchmarkVariants(b *testing.B, variants []Variant) {
 	for _, v := range variants {
 		b.Run(v.String(), func(b *testing.B) {
