@@ -4,7 +4,8 @@
 # hooks, monitor and breadcrumbs), measured side by side in one process. See requestpath/doc.go.
 #
 #   1. the interleaved comparison (ABCD ABCD ...): ratios to the uninstrumented build, min /
-#      median / max over the rounds -> results/requestpath-table.md
+#      median / max over the rounds -> results/requestpath-table.md; then the same for the
+#      builds that sample nothing (issue 31) -> results/unsampled-table.md
 #   2. Go benchmarks BenchmarkRequestPath/<variant>, COUNT times (the sub-benchmarks alternate)
 #      -> results/requestpath.raw, summarised by benchstat
 #   3. CPU and allocation profiles of the ctxtrail variants (top entries to stdout; PROFILE=0
@@ -29,6 +30,13 @@ go test -c -o "$tmp/requestpath.test" ./requestpath
 	{ cat "$tmp/compare.log"; exit 1; }
 cat results/requestpath-table.md
 echo "# load after the comparison: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Issue 31: every build sampling nothing (the SDK floors, the OTel stack, ctxtrail), interleaved.
+"$tmp/requestpath.test" -test.run '^TestRequestPathUnsampled$' -requestpath.n "$n" -requestpath.rounds "$rounds" \
+	-requestpath.c "$conns" -requestpath.unsampledout results/unsampled-table.md > "$tmp/unsampled.log" 2>&1 ||
+	{ cat "$tmp/unsampled.log"; exit 1; }
+cat results/unsampled-table.md
+echo "# load after the unsampled comparison: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 "$tmp/requestpath.test" -test.run '^$' -test.bench '^BenchmarkRequestPath$' -test.benchmem \
 	-test.benchtime "$benchtime" -test.count "$count" 2>/dev/null | tee results/requestpath.raw | grep -v '^Benchmark' || true

@@ -36,6 +36,13 @@
 // (runtime/metrics); each is reported as a ratio to the uninstrumented variant of the same
 // round, with the minimum, median and maximum over the rounds (Comparison.Markdown).
 //
+// # Sampling
+//
+// The same builds with head sampling (TraceIDRatioBased, both services deciding alike) are
+// compared in TestRequestPathSampling (ctxtrail and the OTel stack at 0 %, 1 %, 10 % and 100 %)
+// and TestRequestPathUnsampled (sampling nothing: ctxtrail, the OTel stack, SDKFloorUnsampled
+// and SemconvFloorUnsampled, the floors of a build without and with ctxtrail's output).
+//
 // # Running it
 //
 // From the benchmarks module:
