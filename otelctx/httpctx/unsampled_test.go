@@ -72,8 +72,10 @@ func TestUnsampledRequestPropagates(t *testing.T) {
 				_, _ = io.WriteString(w, otelctx.RequestID(r.Context()))
 			}), WithTracerProvider(tp), WithPropagator(propagators.New())))
 			defer down.Close()
-			client := &http.Client{Transport: NewTransport(nil, opts[0], opts[1])}
-			defer client.CloseIdleConnections()
+			base, outer := &http.Transport{}, &http.Transport{} // closed here, not left to DefaultTransport
+			defer base.CloseIdleConnections()
+			defer outer.CloseIdleConnections()
+			client := &http.Client{Transport: NewTransport(base, opts[0], opts[1])}
 			var downResp http.Header
 			front := httptest.NewServer(NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				frontSC, frontID = trace.SpanContextFromContext(r.Context()), otelctx.RequestID(r.Context())
@@ -96,7 +98,7 @@ func TestUnsampledRequestPropagates(t *testing.T) {
 				req.Header.Set("Traceparent", tt.traceparent)
 			}
 			req.Header.Set("X-Request-Id", "req-31")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := (&http.Client{Transport: outer}).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
