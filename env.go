@@ -299,7 +299,7 @@ func sdkDisabledFromEnv(warn func(error)) bool {
 // an OTEL_ name; the OTLP protocol variables are built from the signal's name in otlpTarget).
 // OTEL_EXPORTER_PROMETHEUS_HOST and _PORT choose where OTEL_METRICS_EXPORTER=prometheus serves.
 var honouredEnv = []string{
-	"OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_PROPAGATORS",
+	"OTEL_CONFIG_FILE", "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_PROPAGATORS",
 	"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
 	"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER",
 	"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -380,9 +380,9 @@ func (e envIgnored) LogFields() (string, []attribute.KeyValue) {
 // ignoredEnvErr explains why the variable k has no effect.
 func ignoredEnvErr(k string) error {
 	switch k {
-	case "OTEL_CONFIG_FILE", "OTEL_EXPERIMENTAL_CONFIG_FILE":
-		return fmt.Errorf("%w: %s is set, but ctxtrail's Install does not support configuration files yet: "+
-			"the file is ignored and the other OTEL_* variables and Install's options are used instead", ErrEnvIgnored, k)
+	case "OTEL_EXPERIMENTAL_CONFIG_FILE":
+		return fmt.Errorf("%w: %s is set, but the specification renamed it OTEL_CONFIG_FILE, which Install reads "+
+			"with otelconfig.Enable(): the file is ignored and the other OTEL_* variables and Install's options are used instead", ErrEnvIgnored, k)
 	case "OTEL_LOG_LEVEL":
 		return fmt.Errorf("%w: %s is set, but the OpenTelemetry Go SDK has no log level variable: "+
 			"it is ignored (set the SDK's logger with otel.SetLogger; WithErrorHandler routes its errors)", ErrEnvIgnored, k)
