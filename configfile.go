@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ctxtrail/ctxtrail/internal/configfile"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // fileConfig is the configuration file's part of config: otelconfig's Source, and the file
@@ -46,22 +47,22 @@ func applyConfigFile(cfg config, opts []Option, warn func(error)) (config, error
 		}
 		return cfg, nil
 	}
-	loaded := src.Loaded
+	name := src.Name
 	switch {
-	case loaded != nil && path != "" && path != loaded.Name:
+	case name != "" && path != "" && path != name:
 		warn(fmt.Errorf("%w: OTEL_CONFIG_FILE=%q is not read: Install was given the configuration %s in code, which wins",
-			ErrEnvIgnored, path, loaded.Name))
-	case loaded == nil && path == "":
+			ErrEnvIgnored, path, name))
+	case name == "" && path == "":
 		return cfg, nil // otelconfig.Enable() and no file: the OTEL_* variables configure Install
-	case loaded == nil:
-		if src.Load == nil {
-			return cfg, configErr("OTEL_CONFIG_FILE=%q: ctxtrail.WithConfigFile was given no loader; use otelconfig.Enable()", path)
-		}
-		l, err := src.Load(path)
-		if err != nil {
-			return cfg, err
-		}
-		loaded = l
+	case name == "":
+		name = path
+	}
+	if src.Load == nil {
+		return cfg, configErr("configuration %s: ctxtrail.WithConfigFile was given no loader; use otelconfig.Enable()", name)
+	}
+	loaded, err := src.Load(name)
+	if err != nil {
+		return cfg, err
 	}
 	fileOpts := make([]Option, 0, len(loaded.Options)+len(opts))
 	for _, o := range loaded.Options {
@@ -80,6 +81,13 @@ func applyConfigFile(cfg config, opts []Option, warn func(error)) (config, error
 				"(import github.com/ctxtrail/ctxtrail/jaegerremote)", loaded.Name)
 		}
 		cfg.sampler = &remoteSamplerPlan{parentBased: r.ParentBased, endpoint: r.Endpoint, interval: r.PollingInterval, initial: r.InitialSamplingRate}
+	}
+	if len(cfg.propagators) == 0 { // WithPropagation wins over the file
+		p, err := propagatorsFromNames(loaded.Propagators, "configuration "+loaded.Name+": propagator")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.propagators = []propagation.TextMapPropagator{p}
 	}
 	for _, w := range loaded.Warnings {
 		warn(w)

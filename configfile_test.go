@@ -98,8 +98,8 @@ func TestInstallAppliesConfigFileOverEnv(t *testing.T) {
 // A jaeger_remote sampler in the file needs jaegerremote.Enable, as OTEL_TRACES_SAMPLER does.
 func TestInstallConfigFileRemoteSamplerNeedsJaegerremote(t *testing.T) {
 	blankOTELEnv(t)
-	src := configfile.Source{Loaded: &configfile.Loaded{Name: "sdk.yaml", Options: []any{WithoutExporter()},
-		RemoteSampler: &configfile.RemoteSampler{Endpoint: "http://127.0.0.1:5778/sampling"}}}
+	src := loadedSource(&configfile.Loaded{Name: "sdk.yaml", Options: []any{WithoutExporter()},
+		RemoteSampler: &configfile.RemoteSampler{Endpoint: "http://127.0.0.1:5778/sampling"}})
 	_, err := Install(context.Background(), WithoutGlobal(), WithConfigFile(src))
 	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "jaegerremote.Enable()") {
 		t.Fatalf("Install = %v, want ErrConfig naming jaegerremote.Enable()", err)
@@ -110,12 +110,17 @@ func TestInstallConfigFileRemoteSamplerNeedsJaegerremote(t *testing.T) {
 func TestInstallConfigFileDisabled(t *testing.T) {
 	blankOTELEnv(t)
 	rec := tracetest.NewInMemoryExporter()
-	src := configfile.Source{Loaded: &configfile.Loaded{Name: "sdk.yaml", Disabled: true,
-		Options: []any{WithExporter(rec), WithSampler(sdktrace.AlwaysSample())}}}
+	src := loadedSource(&configfile.Loaded{Name: "sdk.yaml", Disabled: true,
+		Options: []any{WithExporter(rec), WithSampler(sdktrace.AlwaysSample())}})
 	p := install(t, WithConfigFile(src))
 	_, span := p.Tracer("t").Start(context.Background(), "op")
 	if span.SpanContext().IsSampled() {
 		t.Error("span sampled with disabled: true")
 	}
 	span.End()
+}
+
+// loadedSource is a configuration given in code, as otelconfig.File gives one.
+func loadedSource(l *configfile.Loaded) configfile.Source {
+	return configfile.Source{Name: l.Name, Load: func(string) (*configfile.Loaded, error) { return l, nil }}
 }

@@ -199,6 +199,12 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		// the composite of defaultPropagatorNames, for less than the SDK's TraceContext alone.
 		return propagators.New(), nil
 	}
+	return propagatorsFromNames(names, "OTEL_PROPAGATORS")
+}
+
+// propagatorsFromNames composes the propagators names lists (lower case), as OTEL_PROPAGATORS
+// or a configuration file (source) names them.
+func propagatorsFromNames(names []string, source string) (propagation.TextMapPropagator, error) {
 	var (
 		ps      []propagation.TextMapPropagator
 		extract []propagation.TextMapPropagator // the x-headers first: see envPropagator
@@ -210,8 +216,8 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		}
 		p, ok := propagatorByName(n)
 		if !ok {
-			return nil, configErr("OTEL_PROPAGATORS names %q: ctxtrail knows %s and none "+
-				"(for another propagator use ctxtrail.WithPropagation)", n, strings.Join(knownPropagatorNames, ", "))
+			return nil, configErr("%s names %q: ctxtrail knows %s and none "+
+				"(for another propagator use ctxtrail.WithPropagation)", source, n, strings.Join(knownPropagatorNames, ", "))
 		}
 		if seen[n] {
 			continue // b3,b3 would write the header twice

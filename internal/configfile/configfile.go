@@ -12,11 +12,12 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// Source is what otelconfig hands Install: a file already read (Loaded) or the loader Install
-// calls with OTEL_CONFIG_FILE's path.
+// Source is what otelconfig hands Install: a configuration named in code, or none, in which
+// case Install loads OTEL_CONFIG_FILE's file when that is set. Install calls Load once, so that
+// the exporters the file names are made by the Install that owns them.
 type Source struct {
-	Loaded *Loaded                            // a file or bytes named in code; wins over OTEL_CONFIG_FILE
-	Load   func(path string) (*Loaded, error) // reads OTEL_CONFIG_FILE's file
+	Name string                             // the file or bytes given in code; "" reads OTEL_CONFIG_FILE
+	Load func(path string) (*Loaded, error) // path is Name, or OTEL_CONFIG_FILE's value
 }
 
 // Loaded is one configuration file turned into what Install applies.
@@ -32,6 +33,10 @@ type Loaded struct {
 	// specification asks an implementation to tolerate, each with its line.
 	Warnings []error
 	Disabled bool // disabled: true
+	// Propagators are the names of the file's composite propagator (tracecontext, baggage,
+	// xtrace, b3, b3multi, jaeger), which Install composes as it does OTEL_PROPAGATORS'; none
+	// propagates nothing, as the specification asks when the file has no propagator.
+	Propagators []string
 
 	RemoteSampler *RemoteSampler // a jaeger_remote sampler, started by jaegerremote.Enable's seam
 
