@@ -77,6 +77,15 @@ func readFile(path string) ([]byte, error) {
 // environment-variable references in its values are substituted first, from the process's
 // environment.
 func Parse(name string, data []byte) (*Config, error) {
+	c, err := parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parse is Parse, returning beside the error the Config as far as it was read, for Check.
+func parse(name string, data []byte) (*Config, error) {
 	c := &Config{name: name}
 	fail := func(format string, args ...any) (*Config, error) {
 		return nil, fmt.Errorf("%w: configuration %s: "+format, append([]any{ctxtrail.ErrConfig, name}, args...)...)
@@ -105,11 +114,12 @@ func Parse(name string, data []byte) (*Config, error) {
 	// A dry run of the mapping: every key applied or reported, every value checked, nothing
 	// started.
 	b := &builder{c: c, t: newTracker(), dry: true}
-	if _, err := b.build(); err != nil {
-		return nil, err
-	}
+	_, err = b.build()
 	c.summary = b.summary
 	c.keys = b.t.unused(&doc)
+	if err != nil {
+		return c, err
+	}
 	var errs []error
 	for _, k := range c.keys {
 		if !k.Warning {
@@ -117,7 +127,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return c, errors.Join(errs...)
 	}
 	c.monitor = c.node.newMonitor()
 	return c, nil

@@ -63,6 +63,12 @@ func (t *tracker) unused(doc *yaml.Node) []Key {
 				}
 				switch {
 				case t.tree[p]:
+				case !t.used[p] && isNull(v) && knownKey(p):
+					// An empty value, usually a ${VAR} the environment does not set: the
+					// schema's default, which is what ctxtrail uses too.
+				case !t.used[p] && isNull(v):
+					out = append(out, Key{Path: p, Line: k.Line, Warning: true,
+						Why: "not in the configuration schema ctxtrail knows (otelconf v0.27.0's model); its value is empty, so nothing is lost"})
 				case !t.used[p]:
 					out = append(out, classify(p, k.Line))
 				default:
@@ -93,6 +99,8 @@ func classify(path string, line int) Key {
 		k.Warning = true
 		lang, lib, _ := strings.Cut(rest, ".")
 		switch {
+		case lang == "general":
+			k.Why = "general semantic-convention settings, which ctxtrail's instrumentation does not read"
 		case lang == "go" && lib != "":
 			k.Why = "configures another Go instrumentation library, which reads it itself; ctxtrail reads only go.ctxtrail"
 		case lang == "go":
@@ -103,6 +111,9 @@ func classify(path string, line int) Key {
 		return k
 	}
 	switch {
+	case path == "log_level":
+		k.Warning = true
+		k.Why = "the Go SDK has no log level: its errors go where ctxtrail.WithErrorHandler says"
 	case strings.Contains(path, "/development"):
 		k.Warning = true
 		k.Why = "a /development feature ctxtrail does not apply; it is ignored, as the specification allows"
@@ -157,4 +168,9 @@ func fieldByYAML(t reflect.Type, name string) (reflect.StructField, bool) {
 		}
 	}
 	return reflect.StructField{}, false
+}
+
+// isNull reports whether n is an empty value: null, ~, or nothing at all.
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!null" || n.Value == "" && n.Style == 0)
 }

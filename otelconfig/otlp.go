@@ -57,7 +57,7 @@ type otlpFields struct {
 // path (/v1/traces) for HTTP.
 func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string) (*otlp, error) {
 	o := &otlp{grpc: grpc, headers: map[string]string{}, timeout: 10 * time.Second}
-	b.t.use(path)
+	b.t.use(path, path+".headers_list", path+".tls") // present with empty values: the defaults
 	bad := func(key, format string, args ...any) error {
 		return b.errf("%s.%s: "+format, append([]any{path, key}, args...)...)
 	}
@@ -79,7 +79,6 @@ func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string)
 	}
 	o.insecure = u.Scheme == "http"
 	if f.HeadersList != nil && *f.HeadersList != "" {
-		b.t.use(path + ".headers_list")
 		for _, kv := range strings.Split(*f.HeadersList, ",") {
 			k, v, ok := strings.Cut(kv, "=")
 			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
@@ -123,13 +122,13 @@ func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string)
 		}
 	}
 	if f.Insecure != nil {
-		b.t.use(path+".tls", path+".tls.insecure")
+		b.t.use(path + ".tls.insecure")
 		o.insecure = o.insecure || *f.Insecure
 	}
 	if f.CAFile != nil || f.CertFile != nil || f.KeyFile != nil || u.Scheme == "https" {
 		o.tls = &tls.Config{MinVersion: tls.VersionTLS12}
 		if f.CAFile != nil {
-			b.t.use(path+".tls", path+".tls.ca_file")
+			b.t.use(path + ".tls.ca_file")
 			pem, err := os.ReadFile(*f.CAFile)
 			if err != nil {
 				return nil, bad("tls.ca_file", "%v", err)
@@ -144,7 +143,7 @@ func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string)
 			return nil, bad("tls", "cert_file and key_file go together")
 		}
 		if f.CertFile != nil {
-			b.t.use(path+".tls", path+".tls.cert_file", path+".tls.key_file")
+			b.t.use(path+".tls.cert_file", path+".tls.key_file")
 			cert, err := tls.LoadX509KeyPair(*f.CertFile, *f.KeyFile)
 			if err != nil {
 				return nil, bad("tls.cert_file", "%v", err)

@@ -65,11 +65,6 @@ func (b *builder) build() (*configfile.Loaded, error) {
 	if b.has("disabled") {
 		b.t.use("disabled")
 	}
-	if b.has("log_level") {
-		b.out.Warnings = append(b.out.Warnings, b.warnKey("log_level",
-			"the Go SDK has no log level: its errors go where ctxtrail.WithErrorHandler says; log_level is not applied"))
-		b.t.use("log_level")
-	}
 	steps := []func() error{b.resource, b.propagator, b.tracing, b.logging, b.metering, b.instrumentation}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -92,15 +87,6 @@ func (b *builder) closeAll() {
 	for _, c := range b.closers {
 		_ = c(context.Background())
 	}
-}
-
-// warnKey is a warning about a key Install tolerates, with its line.
-func (b *builder) warnKey(path, why string) error {
-	line := 0
-	if n := b.keyNode(path); n != nil {
-		line = n.Line
-	}
-	return fmt.Errorf("%w: configuration %s: line %d: %s: %s", ctxtrail.ErrEnvIgnored, b.c.name, line, path, why)
 }
 
 // raw returns the substituted node at path (a.b[0].c), or nil.
@@ -515,13 +501,15 @@ func grpcFields(e *otelconf.OTLPGrpcExporter) otlpFields {
 // spanLimits are the file's span limits over attribute_limits over the specification's
 // defaults, all explicit, so the SDK reads no OTEL_SPAN_* variable.
 func (b *builder) spanLimits(l *otelconf.SpanLimits) (sdktrace.SpanLimits, error) {
-	out := sdktrace.SpanLimits{AttributeValueLengthLimit: -1, AttributeCountLimit: 128, EventCountLimit: 128,
+	out := sdktrace.SpanLimits{AttributeValueLengthLimit: -1, AttributeValueDepthLimit: sdktrace.DefaultAttributeValueDepthLimit,
+		AttributeCountLimit: 128, EventCountLimit: 128,
 		LinkCountLimit: 128, AttributePerEventCountLimit: 128, AttributePerLinkCountLimit: 128}
 	if a := b.c.model.AttributeLimits; a != nil {
 		b.t.use("attribute_limits")
 		if err := errors.Join(
 			b.limit("attribute_limits.attribute_count_limit", a.AttributeCountLimit, &out.AttributeCountLimit),
-			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &out.AttributeValueLengthLimit)); err != nil {
+			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &out.AttributeValueLengthLimit),
+			b.depthLimit("attribute_limits", &out.AttributeValueDepthLimit)); err != nil {
 			return out, err
 		}
 	}
@@ -529,6 +517,7 @@ func (b *builder) spanLimits(l *otelconf.SpanLimits) (sdktrace.SpanLimits, error
 		p := "tracer_provider.limits"
 		b.t.use(p)
 		if err := errors.Join(
+			b.depthLimit(p, &out.AttributeValueDepthLimit),
 			b.limit(p+".attribute_count_limit", l.AttributeCountLimit, &out.AttributeCountLimit),
 			b.limit(p+".attribute_value_length_limit", l.AttributeValueLengthLimit, &out.AttributeValueLengthLimit),
 			b.limit(p+".event_count_limit", l.EventCountLimit, &out.EventCountLimit),
@@ -543,11 +532,26 @@ func (b *builder) spanLimits(l *otelconf.SpanLimits) (sdktrace.SpanLimits, error
 	return out, nil
 }
 
+// depthLimit reads attribute_value_depth_limit under path (schema 1.1; otelconf's model lacks it).
+func (b *builder) depthLimit(path string, to *int) error {
+	p := path + ".attribute_value_depth_limit"
+	n := b.raw(p)
+	if n == nil || isNull(n) {
+		b.t.use(p)
+		return nil
+	}
+	var v int
+	if err := n.Decode(&v); err != nil {
+		return b.errf("%s: want a whole number (line %d)", p, n.Line)
+	}
+	return b.limit(p, &v, to)
+}
+
 func (b *builder) limit(path string, v *int, to *int) error {
+	b.t.use(path)
 	if v == nil {
 		return nil
 	}
-	b.t.use(path)
 	if *v < 0 {
 		return b.errf("%s=%d: want 0 or more", path, *v)
 	}
@@ -797,21 +801,24 @@ func (b *builder) logging() error {
 	if exporters == 0 {
 		b.add(ctxtrail.WithoutLogs())
 	}
-	count, length := 128, -1
+	count, length, depth := 128, -1, sdktrace.DefaultAttributeValueDepthLimit
 	if a := b.c.model.AttributeLimits; a != nil {
 		if err := errors.Join(b.limit("attribute_limits.attribute_count_limit", a.AttributeCountLimit, &count),
-			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &length)); err != nil {
+			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &length),
+			b.depthLimit("attribute_limits", &depth)); err != nil {
 			return err
 		}
 	}
 	if l := lp.Limits; l != nil {
 		b.t.use("logger_provider.limits")
 		if err := errors.Join(b.limit("logger_provider.limits.attribute_count_limit", l.AttributeCountLimit, &count),
-			b.limit("logger_provider.limits.attribute_value_length_limit", l.AttributeValueLengthLimit, &length)); err != nil {
+			b.limit("logger_provider.limits.attribute_value_length_limit", l.AttributeValueLengthLimit, &length),
+			b.depthLimit("logger_provider.limits", &depth)); err != nil {
 			return err
 		}
 	}
-	b.out.LoggerProvider = append(b.out.LoggerProvider, sdklog.WithAttributeCountLimit(count), sdklog.WithAttributeValueLengthLimit(length))
+	b.out.LoggerProvider = append(b.out.LoggerProvider, sdklog.WithAttributeCountLimit(count),
+		sdklog.WithAttributeValueLengthLimit(length), sdklog.WithAttributeValueDepthLimit(depth))
 	return nil
 }
 
@@ -1015,10 +1022,11 @@ func (b *builder) pull(p string) error {
 // instrumentation applies ctxtrail's node: the monitor and the baggage span processor go to
 // Install; the handlers' settings are read by HTTPHandlerOptions and GRPCServerOptions.
 func (b *builder) instrumentation() error {
+	// Descend into the section, so that each language and library is named on its own.
+	b.t.use("instrumentation/development", "instrumentation/development.go", "instrumentation", "instrumentation.go")
 	if findNode(b.c.doc) == nil {
 		return nil
 	}
-	b.t.use("instrumentation/development", "instrumentation/development.go")
 	b.t.useTree(nodePath)
 	n := b.c.node
 	if n.TrustBoundary != nil && enabled(n.TrustBoundary.Enabled) {
