@@ -1,10 +1,11 @@
 package otelconfig
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,17 +108,15 @@ func decodeNode(name string, n *yaml.Node) (node, error) {
 	if n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return out, nil
 	}
-	// Node.Decode has no strict mode: encode the node back and decode it with KnownFields,
-	// keeping the file's lines by decoding from the node's own document.
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}); err != nil {
-		return out, err
+	// Node.Decode has no strict mode: check the keys against the struct first, with their lines.
+	if errs := unknownNodeKeys(n, reflect.TypeFor[node](), nodePath); len(errs) > 0 {
+		for i := range errs {
+			errs[i] = fmt.Errorf("%s: %w", name, errs[i])
+		}
+		return out, errors.Join(errs...)
 	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	if err := dec.Decode(&out); err != nil {
-		return out, fmt.Errorf("%s: %s: %s (at line %d of the file's %s)", name, nodePath, lineless(err), n.Line, nodePath)
+	if err := n.Decode(&out); err != nil {
+		return out, fmt.Errorf("%s: %s: %v", name, nodePath, err)
 	}
 	var errs []error
 	bad := func(key string, v int, want string) {
@@ -145,20 +144,33 @@ func decodeNode(name string, n *yaml.Node) (node, error) {
 	return out, errors.Join(errs...)
 }
 
-// lineless drops yaml's "line N:" of the re-encoded node, whose numbering is not the file's.
-func lineless(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
-	var parts []string
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(l)
-		if i := strings.Index(l, ": "); strings.HasPrefix(l, "line ") && i > 0 {
-			l = l[i+2:]
-		}
-		if l != "" {
-			parts = append(parts, l)
-		}
+// unknownNodeKeys returns an error, with its line, for each key of n that t (a struct of the
+// node, by yaml tag) does not have.
+func unknownNodeKeys(n *yaml.Node, t reflect.Type, path string) []error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	return strings.Join(parts, "; ")
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		names = append(names, tag)
+	}
+	slices.Sort(names)
+	var errs []error
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		f, ok := fieldByYAML(t, k.Value)
+		if !ok {
+			errs = append(errs, fmt.Errorf("line %d: %s.%s: ctxtrail's node has no such key (here: %s)",
+				k.Line, path, k.Value, strings.Join(names, ", ")))
+			continue
+		}
+		errs = append(errs, unknownNodeKeys(n.Content[i+1], f.Type, path+"."+k.Value)...)
+	}
+	return errs
 }
 
 func enabled(b *bool) bool { return b == nil || *b }

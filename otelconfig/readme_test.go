@@ -62,6 +62,7 @@ func (w *warnings) all() []error { w.mu.Lock(); defer w.mu.Unlock(); return slic
 // keeps only the allowed baggage, which is copied onto the span, the monitor's page shows the
 // span, and the OTEL_* variables the file replaces are ignored and named once.
 func TestREADMEServiceFile(t *testing.T) {
+	blankOTELEnv(t)
 	col := newCollector(t)
 	t.Setenv("OTEL_CONFIG_FILE", "testdata/service.yaml")
 	t.Setenv("COLLECTOR", col.URL)
