@@ -165,7 +165,7 @@ func TestSubstitution(t *testing.T) {
 		"payments": attribute.StringValue("key"),
 	} {
 		if got, _ := res.Value(k); got != want {
-			t.Errorf("resource %s = %v (%v), want %v (%v)", k, got.Emit(), got.Type(), want.Emit(), want.Type())
+			t.Errorf("resource %s = %v (%v), want %v (%v)", k, got.String(), got.Type(), want.String(), want.Type())
 		}
 	}
 	parseErr(t, []string{"line 2", "${1BAD}", "is not a substitution"}, `file_format: "1.1"`, `resource: {attributes_list: "a=${1BAD}"}`)

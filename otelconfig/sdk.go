@@ -181,7 +181,7 @@ func (b *builder) resource() error {
 		b.add(ctxtrail.WithResourceAttributes(attrs...))
 	}
 	for _, kv := range attrs {
-		b.say("resource: %s=%s", kv.Key, kv.Value.Emit())
+		b.say("resource: %s=%s", kv.Key, kv.Value.String())
 	}
 	return nil
 }
