@@ -98,23 +98,44 @@ func applyConfigFile(cfg config, opts []Option, warn func(error)) (config, error
 
 // warnReplacedEnv reports, in one warning, the OTEL_* variables of environ (os.Environ's form)
 // that are set while a configuration file is in use: the specification has the file replace
-// them, except those the file names in a ${...} substitution.
+// them, except those the file names in a ${...} substitution. OTEL_RESOURCE_ATTRIBUTES and
+// OTEL_SERVICE_NAME are named apart: the Go SDK's providers merge them under every resource
+// (WithResource in sdk/trace, sdk/log and sdk/metric v1.47.0), so what the file does not set
+// still comes from them.
 func warnReplacedEnv(environ []string, loaded *configfile.Loaded, warn func(error)) {
-	var ignored []string
+	var ignored, merged []string
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(k, "OTEL_") || k == "OTEL_CONFIG_FILE" || strings.TrimSpace(v) == "" ||
 			slices.Contains(loaded.Env, k) {
 			continue
 		}
+		if k == "OTEL_RESOURCE_ATTRIBUTES" || k == "OTEL_SERVICE_NAME" {
+			merged = append(merged, k)
+			continue
+		}
 		ignored = append(ignored, k)
 	}
-	if len(ignored) == 0 {
+	if len(ignored)+len(merged) == 0 {
 		return
 	}
-	slices.Sort(ignored)
-	ignored = slices.Compact(ignored)
-	warn(envIgnored{fmt.Errorf("%w: the configuration file %s is in use, so %s %s ignored, as the "+
-		"configuration specification asks (name a variable in the file as ${VAR} to use it)",
-		ErrEnvIgnored, loaded.Name, strings.Join(ignored, ", "), map[bool]string{true: "is", false: "are"}[len(ignored) == 1])})
+	verb := func(names []string) string {
+		slices.Sort(names)
+		names = slices.Compact(names)
+		if len(names) == 1 {
+			return names[0] + " is"
+		}
+		return strings.Join(names, ", ") + " are"
+	}
+	var msg []string
+	if len(ignored) > 0 {
+		msg = append(msg, verb(ignored)+" ignored, as the configuration specification asks (name a variable "+
+			"in the file as ${VAR} to use it)")
+	}
+	if len(merged) > 0 {
+		msg = append(msg, verb(merged)+" still merged under the file's resource by the OpenTelemetry Go SDK's "+
+			"providers: the file's attributes win, and those it does not set come from the variable")
+	}
+	warn(envIgnored{fmt.Errorf("%w: the configuration file %s is in use, so %s",
+		ErrEnvIgnored, loaded.Name, strings.Join(msg, "; "))})
 }

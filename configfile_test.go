@@ -34,7 +34,7 @@ func TestInstallRefusesConfigFileWithoutReader(t *testing.T) {
 func TestInstallAppliesConfigFileOverEnv(t *testing.T) {
 	blankOTELEnv(t)
 	t.Setenv("OTEL_SERVICE_NAME", "from-env")
-	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team=env")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team=env,region=env-only")
 	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "lots")  // an error without the file
 	t.Setenv("OTEL_TRACES_SAMPLER", "sometimes") // an error without the file
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
@@ -72,6 +72,10 @@ func TestInstallAppliesConfigFileOverEnv(t *testing.T) {
 			t.Errorf("resource %s = %q, want %q", k, v.AsString(), want)
 		}
 	}
+	// The SDK's providers merge OTEL_RESOURCE_ATTRIBUTES under any resource; the warning says so.
+	if v, _ := res.Value("region"); v.AsString() != "env-only" {
+		t.Errorf("resource region=%q: the SDK no longer merges OTEL_RESOURCE_ATTRIBUTES; say so no more in warnReplacedEnv", v.AsString())
+	}
 	if n := len(spans[0].Attributes); n != 1 {
 		t.Errorf("span kept %d attributes, want the file's limit of 1", n)
 	}
@@ -85,7 +89,8 @@ func TestInstallAppliesConfigFileOverEnv(t *testing.T) {
 		t.Fatalf("%d ErrEnvIgnored warnings %v, want one", len(replaced), replaced)
 	}
 	msg := replaced[0].Error()
-	for _, w := range []string{"OTEL_BSP_MAX_QUEUE_SIZE, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER are ignored", "/etc/otel/sdk.yaml"} {
+	for _, w := range []string{"OTEL_BSP_MAX_QUEUE_SIZE, OTEL_TRACES_SAMPLER are ignored", "/etc/otel/sdk.yaml",
+		"OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME are still merged under the file's resource"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("warning %q does not say %q", msg, w)
 		}

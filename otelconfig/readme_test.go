@@ -166,7 +166,8 @@ func TestREADMEServiceFile(t *testing.T) {
 			ignored = append(ignored, err)
 		}
 	}
-	if len(ignored) != 1 || !strings.Contains(ignored[0].Error(), "OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER are ignored") {
-		t.Errorf("warnings %v, want one naming OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER", ignored)
+	if len(ignored) != 1 || !strings.Contains(ignored[0].Error(), "OTEL_TRACES_EXPORTER is ignored") ||
+		!strings.Contains(ignored[0].Error(), "OTEL_SERVICE_NAME is still merged under the file's resource") {
+		t.Errorf("warnings %v, want one naming OTEL_TRACES_EXPORTER ignored and OTEL_SERVICE_NAME merged", ignored)
 	}
 }

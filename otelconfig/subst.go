@@ -45,9 +45,7 @@ func substitute(n *yaml.Node, lookup func(string) (string, bool)) ([]string, err
 			names = append(names, used...)
 			if v != n.Value {
 				n.Value = v
-				if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-					n.Tag = "" // re-resolved from the new text: true, 8080, 0.25
-				}
+				n.Tag = "" // a plain scalar's type comes from its new text (true, 8080, 0.25); a quoted one stays a string
 			}
 		}
 		return nil
