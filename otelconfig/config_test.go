@@ -333,3 +333,32 @@ func TestNodeHTTPAndGRPC(t *testing.T) {
 		t.Error("a nil Config returns options")
 	}
 }
+
+// The file's span limits apply, over attribute_limits; without them the specification's
+// defaults apply, not OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, which the SDK would otherwise read.
+func TestSpanLimits(t *testing.T) {
+	blankOTELEnv(t)
+	t.Setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "1")
+	kept := func(lines ...string) int {
+		t.Helper()
+		rec := tracetest.NewInMemoryExporter()
+		p := install(t, parse(t, lines...).Option(), ctxtrail.WithExporter(rec))
+		_, span := p.Tracer("t").Start(context.Background(), "op")
+		span.SetAttributes(attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3))
+		span.End()
+		if err := p.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return len(rec.GetSpans()[0].Attributes)
+	}
+	if n := kept(`file_format: "1.1"`, `attribute_limits: {attribute_count_limit: 5}`,
+		`tracer_provider: {processors: [], limits: {attribute_count_limit: 2}}`); n != 2 {
+		t.Errorf("kept %d attributes, want the file's tracer_provider limit of 2", n)
+	}
+	if n := kept(`file_format: "1.1"`, `attribute_limits: {attribute_count_limit: 1}`, `tracer_provider: {processors: []}`); n != 1 {
+		t.Errorf("kept %d attributes, want attribute_limits' 1", n)
+	}
+	if n := kept(`file_format: "1.1"`, `tracer_provider: {processors: []}`); n != 3 {
+		t.Errorf("kept %d attributes, want 3: OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=1 is replaced by the file", n)
+	}
+}
