@@ -64,9 +64,11 @@ type Provider struct {
 //
 // A bad setting is returned as an error wrapping ErrConfig that names the setting and what it
 // wants; Install never falls back silently. An OTEL_* variable in the environment that neither
-// Install nor the SDK it builds reads, such as OTEL_CONFIG_FILE, is reported once per Install as
-// an error wrapping ErrEnvIgnored. WithErrorHandler's function is in place before anything
-// is built, so every warning Install raises reaches it.
+// Install nor the SDK it builds reads is reported once per Install as an error wrapping
+// ErrEnvIgnored. OTEL_CONFIG_FILE needs one of otelconfig's options (an ErrConfig error
+// without); with a file, the OTEL_* variables it replaces are not read and are named in one
+// warning. WithErrorHandler's function is in place before anything is built, so every warning
+// Install raises reaches it.
 func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	cfg := routeErrors(newConfig(opts)) // errorlog.go
 	// The service's error handler goes in first: everything below may warn.
