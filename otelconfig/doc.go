@@ -7,7 +7,9 @@
 //
 //	conf, err := otelconfig.FromEnv() // nil, with no options, when OTEL_CONFIG_FILE is unset
 //	p, err := ctxtrail.Install(ctx, conf.Option())
-//	mux.Handle("GET "+conf.MonitorPath(), conf.Monitor())
+//	if mon := conf.Monitor(); mon != nil {
+//		mux.Handle("GET "+conf.MonitorPath(), mon)
+//	}
 //	h := httpctx.NewHandler(mux, append(conf.HTTPHandlerOptions(), httpctx.WithProvider(p))...)
 //
 // Enable, File and Bytes are Install options that read the file inside Install, for a service
@@ -49,7 +51,11 @@
 // When the file is used, Install reads none of the OTEL_* variables it replaces and names those
 // that are set in one warning; a variable counts only where the file names it as ${VAR},
 // ${env:VAR} or ${VAR:-default} ($$ is a literal $). A plain value substituted keeps its YAML
-// type (${PORT} can be a number); a quoted one stays a string.
+// type (${PORT} can be a number); a quoted one stays a string. Two exceptions come from the Go
+// SDK, not the file: its providers merge OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME under
+// every resource (the file's attributes win; Install's warning says so), and an otlp_grpc
+// exporter without compression still takes OTEL_EXPORTER_OTLP_[SIGNAL_]COMPRESSION, since the
+// gRPC exporters have no option that sets "none" without reporting an error.
 //
 // # ctxtrail's node
 //
