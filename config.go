@@ -62,6 +62,7 @@ type config struct {
 
 	metrics metricsConfig // metrics.go
 	logs    logsConfig    // logs.go
+	file    fileConfig    // configfile.go
 }
 
 // Option configures Install.

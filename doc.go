@@ -20,8 +20,9 @@
 // when its local root ends, with its log lines (package otelctx/waterfall; Provider.Waterfall
 // hands the printer to zapbridge.WithWaterfall). A bad setting is an error wrapping ErrConfig that
 // names the setting; nothing falls back silently. An OTEL_* variable that neither Install nor
-// the SDK it builds reads (OTEL_CONFIG_FILE among them: configuration files are not supported
-// yet) is reported once per Install, as an error wrapping ErrEnvIgnored. Shutdown flushes and
+// the SDK it builds reads is reported once per Install, as an error wrapping ErrEnvIgnored.
+// OTEL_CONFIG_FILE is read through module otelconfig (otelconfig.FromEnv or Enable); without
+// it, the variable is an ErrConfig error. Shutdown flushes and
 // returns by its context's deadline even if the collector hangs.
 //
 // No span is lost silently. Provider.Stats counts, per exporter, the spans ended, exported,

@@ -199,6 +199,12 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		// the composite of defaultPropagatorNames, for less than the SDK's TraceContext alone.
 		return propagators.New(), nil
 	}
+	return propagatorsFromNames(names, "OTEL_PROPAGATORS")
+}
+
+// propagatorsFromNames composes the propagators names lists (lower case), as OTEL_PROPAGATORS
+// or a configuration file (source) names them.
+func propagatorsFromNames(names []string, source string) (propagation.TextMapPropagator, error) {
 	var (
 		ps      []propagation.TextMapPropagator
 		extract []propagation.TextMapPropagator // the x-headers first: see envPropagator
@@ -210,8 +216,8 @@ func propagatorsFromEnv() (propagation.TextMapPropagator, error) {
 		}
 		p, ok := propagatorByName(n)
 		if !ok {
-			return nil, configErr("OTEL_PROPAGATORS names %q: ctxtrail knows %s and none "+
-				"(for another propagator use ctxtrail.WithPropagation)", n, strings.Join(knownPropagatorNames, ", "))
+			return nil, configErr("%s names %q: ctxtrail knows %s and none "+
+				"(for another propagator use ctxtrail.WithPropagation)", source, n, strings.Join(knownPropagatorNames, ", "))
 		}
 		if seen[n] {
 			continue // b3,b3 would write the header twice
@@ -299,7 +305,7 @@ func sdkDisabledFromEnv(warn func(error)) bool {
 // an OTEL_ name; the OTLP protocol variables are built from the signal's name in otlpTarget).
 // OTEL_EXPORTER_PROMETHEUS_HOST and _PORT choose where OTEL_METRICS_EXPORTER=prometheus serves.
 var honouredEnv = []string{
-	"OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_PROPAGATORS",
+	"OTEL_CONFIG_FILE", "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_PROPAGATORS",
 	"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
 	"OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER",
 	"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -380,9 +386,9 @@ func (e envIgnored) LogFields() (string, []attribute.KeyValue) {
 // ignoredEnvErr explains why the variable k has no effect.
 func ignoredEnvErr(k string) error {
 	switch k {
-	case "OTEL_CONFIG_FILE", "OTEL_EXPERIMENTAL_CONFIG_FILE":
-		return fmt.Errorf("%w: %s is set, but ctxtrail's Install does not support configuration files yet: "+
-			"the file is ignored and the other OTEL_* variables and Install's options are used instead", ErrEnvIgnored, k)
+	case "OTEL_EXPERIMENTAL_CONFIG_FILE":
+		return fmt.Errorf("%w: %s is set, but the specification renamed it OTEL_CONFIG_FILE, which Install reads "+
+			"with otelconfig.Enable(): the file is ignored and the other OTEL_* variables and Install's options are used instead", ErrEnvIgnored, k)
 	case "OTEL_LOG_LEVEL":
 		return fmt.Errorf("%w: %s is set, but the OpenTelemetry Go SDK has no log level variable: "+
 			"it is ignored (set the SDK's logger with otel.SetLogger; WithErrorHandler routes its errors)", ErrEnvIgnored, k)

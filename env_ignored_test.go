@@ -40,13 +40,13 @@ func ignoredIn(errs []error) []string {
 
 // Every OTEL_* variable that neither Install nor the SDK it builds reads is named in a warning,
 // once per Install, through the service's error handler (or otel.Handle without one);
-// OTEL_CONFIG_FILE says files are not supported yet. The variables Install honours, and those
+// OTEL_EXPERIMENTAL_CONFIG_FILE says it was renamed. The variables Install honours, and those
 // the SDK and the OTLP exporters read themselves, are not reported.
 func TestInstallWarnsIgnoredEnv(t *testing.T) {
 	blankOTELEnv(t)
 	for k, v := range map[string]string{
 		// read by nobody
-		"OTEL_CONFIG_FILE":              "/etc/otel/sdk.yaml",
+		"OTEL_EXPERIMENTAL_CONFIG_FILE": "/etc/otel/sdk.yaml", // renamed OTEL_CONFIG_FILE
 		"OTEL_EXPORTER_ZIPKIN_ENDPOINT": "http://zipkin:9411/api/v2/spans",
 		"OTEL_LOG_LEVEL":                "debug",
 		"OTEL_TRACES_SAMPLER_RATIO":     "0.5", // a typo of OTEL_TRACES_SAMPLER_ARG
@@ -65,7 +65,7 @@ func TestInstallWarnsIgnoredEnv(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	want := []string{"OTEL_CONFIG_FILE", "OTEL_EXPORTER_ZIPKIN_ENDPOINT", "OTEL_LOG_LEVEL", "OTEL_TRACES_SAMPLER_RATIO"}
+	want := []string{"OTEL_EXPERIMENTAL_CONFIG_FILE", "OTEL_EXPORTER_ZIPKIN_ENDPOINT", "OTEL_LOG_LEVEL", "OTEL_TRACES_SAMPLER_RATIO"}
 
 	t.Run("through the service's handler", func(t *testing.T) {
 		stray, logged := stderrWatch(t)
@@ -82,13 +82,13 @@ func TestInstallWarnsIgnoredEnv(t *testing.T) {
 		if errs := stray.all(); len(errs) > 0 || logged.Len() > 0 {
 			t.Errorf("went around the service's handler: %v %q", errs, logged.String())
 		}
-		cfg := service.find("OTEL_CONFIG_FILE")
+		cfg := service.find("OTEL_EXPERIMENTAL_CONFIG_FILE")
 		if cfg == nil {
-			t.Fatal("no warning for OTEL_CONFIG_FILE")
+			t.Fatal("no warning for OTEL_EXPERIMENTAL_CONFIG_FILE")
 		}
-		for _, w := range []string{"not support", "yet", "ignored", "OTEL_* variables"} {
+		for _, w := range []string{"renamed it OTEL_CONFIG_FILE", "otelconfig.Enable()", "ignored", "OTEL_* variables"} {
 			if !strings.Contains(cfg.Error(), w) {
-				t.Errorf("OTEL_CONFIG_FILE warning %q does not say %q", cfg, w)
+				t.Errorf("OTEL_EXPERIMENTAL_CONFIG_FILE warning %q does not say %q", cfg, w)
 			}
 		}
 		if msg, _ := otelctx.ErrorFields(cfg); msg != "environment variable ignored" {
@@ -114,7 +114,7 @@ func TestHonouredEnvListsEveryVariableRead(t *testing.T) {
 	}
 	known := append(slices.Clone(honouredEnv), sdkEnv...)
 	// Named only by ignoredEnvErr, to say why they are ignored.
-	explained := []string{"OTEL_CONFIG_FILE", "OTEL_EXPERIMENTAL_CONFIG_FILE", "OTEL_LOG_LEVEL"}
+	explained := []string{"OTEL_EXPERIMENTAL_CONFIG_FILE", "OTEL_LOG_LEVEL"}
 	name := regexp.MustCompile(`"(OTEL_[A-Z0-9_]*[A-Z0-9])"`)
 	seen := 0
 	for _, f := range files {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,9 +64,11 @@ type Provider struct {
 //
 // A bad setting is returned as an error wrapping ErrConfig that names the setting and what it
 // wants; Install never falls back silently. An OTEL_* variable in the environment that neither
-// Install nor the SDK it builds reads, such as OTEL_CONFIG_FILE, is reported once per Install as
-// an error wrapping ErrEnvIgnored. WithErrorHandler's function is in place before anything
-// is built, so every warning Install raises reaches it.
+// Install nor the SDK it builds reads is reported once per Install as an error wrapping
+// ErrEnvIgnored. OTEL_CONFIG_FILE needs one of otelconfig's options (an ErrConfig error
+// without); with a file, the OTEL_* variables it replaces are not read and are named in one
+// warning. WithErrorHandler's function is in place before anything is built, so every warning
+// Install raises reaches it.
 func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	cfg := routeErrors(newConfig(opts)) // errorlog.go
 	// The service's error handler goes in first: everything below may warn.
@@ -75,7 +78,12 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 			restoreErrors()
 		}
 	}()
-	warnIgnoredEnv(os.Environ(), router.warn) // env.go
+	if cfg, err = applyConfigFile(cfg, opts, router.warn); err != nil { // configfile.go: OTEL_CONFIG_FILE
+		return nil, err
+	}
+	if !cfg.fromFile() {
+		warnIgnoredEnv(os.Environ(), router.warn) // env.go
+	}
 
 	res, err := buildResource(ctx, cfg)
 	if err != nil {
@@ -87,9 +95,11 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 			return nil, err
 		}
 	}
-	batchOpts, err := batchOptionsFromEnv()
-	if err != nil {
-		return nil, err
+	var batchOpts []sdktrace.BatchSpanProcessorOption
+	if !cfg.fromFile() {
+		if batchOpts, err = batchOptionsFromEnv(); err != nil {
+			return nil, err
+		}
 	}
 	batchOpts = append(batchOpts, cfg.batchOpts...)
 	prop, err := buildPropagator(cfg)
@@ -97,7 +107,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		return nil, err
 	}
 
-	sdkDisabled := sdkDisabledFromEnv(router.warn)
+	sdkDisabled := cfg.fromFile() && cfg.file.loaded.Disabled || !cfg.fromFile() && sdkDisabledFromEnv(router.warn)
 	exporters, names, err := buildExporters(ctx, cfg, sdkDisabled)
 	if err != nil {
 		return nil, err
@@ -130,6 +140,9 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		}
 	}
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
+	if cfg.fromFile() {
+		tpOpts = append(tpOpts, cfg.file.loaded.TracerProvider...) // the file's span limits
+	}
 	for _, sp := range cfg.processors {
 		if sp != nil {
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
@@ -194,8 +207,10 @@ func buildResource(ctx context.Context, cfg config) (*resource.Resource, error) 
 		resource.WithProcessExecutableName(),
 		resource.WithProcessRuntimeName(),
 		resource.WithProcessRuntimeVersion(),
-		resource.WithFromEnv(), // OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME
 		resource.WithAttributes(cfg.resourceAttrs...),
+	}
+	if !cfg.fromFile() { // OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME, under the options
+		ropts = slices.Insert(ropts, len(ropts)-1, resource.WithFromEnv())
 	}
 	if cfg.serviceName != "" {
 		ropts = append(ropts, resource.WithAttributes(attribute.String("service.name", cfg.serviceName)))

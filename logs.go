@@ -114,7 +114,7 @@ type logsSignal struct {
 // buildLogs builds the LoggerProvider from cfg and the environment. Nothing is started before
 // every setting has been checked.
 func buildLogs(ctx context.Context, cfg config, res *resource.Resource, disabled bool) (*logsSignal, error) {
-	batch, err := logBatchFromEnv(cfg.logs.batch)
+	batch, err := logBatchFromEnv(cfg.logs.batch, cfg.fromFile())
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +126,9 @@ func buildLogs(ctx context.Context, cfg config, res *resource.Resource, disabled
 	warn := newLossWarner(cfg.lossInterval, cfg.lossSink)
 	s := &logsSignal{exporters: names, stop: stop}
 	opts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
+	if cfg.fromFile() {
+		opts = append(opts, cfg.file.loaded.LoggerProvider...) // the file's record limits
+	}
 	for _, e := range exporters {
 		pl := &logPipeline{limit: int64(batch.QueueSize), warn: warn}
 		pl.bp = sdklog.NewBatchProcessor(&abortableLogExporter{Exporter: e, base: exportCtx, pl: pl},
@@ -159,10 +162,10 @@ func buildLogs(ctx context.Context, cfg config, res *resource.Resource, disabled
 
 // logBatchFromEnv fills b's unset fields from the OTEL_BLRP_* variables, then the defaults. A
 // bad value is an error, where the SDK would ignore it silently.
-func logBatchFromEnv(b LogBatch) (LogBatch, error) {
+func logBatchFromEnv(b LogBatch, fromFile bool) (LogBatch, error) {
 	num := func(key string) (int, error) {
 		s := getenv(key)
-		if s == "" {
+		if s == "" || fromFile { // a configuration file replaces the variables (configfile.go)
 			return 0, nil
 		}
 		n, err := strconv.Atoi(s)

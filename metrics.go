@@ -120,7 +120,7 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 	if interval < 0 {
 		return nil, configErr("ctxtrail.WithMetricExportInterval(%v): want a positive duration", interval)
 	}
-	if interval == 0 {
+	if interval == 0 && !cfg.fromFile() {
 		d, err := durationEnv("OTEL_METRIC_EXPORT_INTERVAL")
 		if err != nil {
 			return nil, err
@@ -130,9 +130,12 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 	if interval == 0 {
 		interval = DefaultMetricExportInterval
 	}
-	timeout, err := durationEnv("OTEL_METRIC_EXPORT_TIMEOUT")
-	if err != nil {
-		return nil, err
+	var timeout time.Duration
+	if !cfg.fromFile() {
+		var err error
+		if timeout, err = durationEnv("OTEL_METRIC_EXPORT_TIMEOUT"); err != nil {
+			return nil, err
+		}
 	}
 	periodic := []sdkmetric.PeriodicReaderOption{sdkmetric.WithInterval(interval)}
 	if timeout > 0 {
@@ -220,6 +223,9 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 		readers, pl.names, pl.prom, pl.server = nil, nil, nil, nil
 	}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	if cfg.fromFile() {
+		mpOpts = append(mpOpts, cfg.file.loaded.MeterProvider...) // the file's exemplar filter
+	}
 	for _, r := range readers {
 		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
 	}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// The command prints what is applied and what is not, and its status says whether Install
+// would accept the file.
+func TestCheck(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := run([]string{"check", "../../testdata/service.yaml"}, &out, &errs); code != 0 {
+		t.Fatalf("status %d for the README's file:\n%s%s", code, out.String(), errs.String())
+	}
+	for _, w := range []string{"## applied", "propagator: tracecontext,baggage,xtrace", "ctxtrail: monitor at /debug/ctxtrail", "(none)", "Install applies this file"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output does not say %q:\n%s", w, out.String())
+		}
+	}
+	out.Reset()
+	if code := run([]string{"check", "../../testdata/unknown-key.yaml"}, &out, &errs); code != 1 {
+		t.Fatalf("status %d for a file with an unknown key, want 1:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "line 9: error: tracer_provider.processors[0].batch.shedule_delay") {
+		t.Errorf("output does not name the misspelt key and its line:\n%s", out.String())
+	}
+	if code := run([]string{"lint"}, &out, &errs); code != 2 {
+		t.Errorf("status %d for a usage error, want 2", code)
+	}
+}
