@@ -27,6 +27,12 @@ type pageData struct {
 	Limit  int          `json:"limit"`
 	Active []activeView `json:"active"`
 	Leaks  []activeView `json:"leaks"`
+
+	Latency       *latencyView  `json:"latency,omitempty"` // nil WithoutLatency
+	Runtime       runtimeView   `json:"runtime"`
+	Sections      []sectionView `json:"sections"`
+	JaegerUI      string        `json:"jaeger_ui,omitempty"`
+	JaegerProblem string        `json:"jaeger_ui_problem,omitempty"`
 }
 
 type countsView struct {
@@ -106,9 +112,16 @@ func (m *Monitor) pageData(limit int, self trace.TraceID) pageData {
 			ByKind:          make([]kindView, 0, len(st.ByKind)),
 			ByName:          make([]nameView, 0, len(st.ByName)),
 		},
-		Export: m.exportView(),
-		Active: []activeView{},
-		Leaks:  []activeView{},
+		Export:        m.exportView(),
+		Active:        []activeView{},
+		Leaks:         []activeView{},
+		Runtime:       m.rt.read(st.Time),
+		Sections:      m.sectionViews(),
+		JaegerUI:      m.jaeger,
+		JaegerProblem: m.jaegerWhy,
+	}
+	if m.lat != nil {
+		d.Latency = m.latencyView(st)
 	}
 	for _, k := range st.ByKind {
 		d.Stats.ByKind = append(d.Stats.ByKind, kindView{Kind: kindName(k.Kind), countsView: viewCounts(k.Counts)})
