@@ -163,6 +163,10 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if q.Has("trace") {
+		m.serveTrace(w, r, q.Get("trace"))
+		return
+	}
 	limit := DefaultPageLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -198,7 +202,7 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		page, err := m.template()
 		if err == nil {
-			err = page.Execute(&buf, data)
+			err = page.Execute(&buf, htmlPage{pageData: data, Initial: data})
 		}
 		if err != nil {
 			http.Error(w, "spans monitor: rendering page: "+err.Error(), http.StatusInternalServerError)
@@ -212,6 +216,13 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())
 	}
+}
+
+// htmlPage is what the template gets: the data, and the same again for the script's first
+// drawing (html/template writes it as JSON, escaped for a script element).
+type htmlPage struct {
+	pageData
+	Initial pageData
 }
 
 // template parses the page once per Monitor; html/template escapes span names, which come

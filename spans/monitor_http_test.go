@@ -172,8 +172,11 @@ func TestMonitorRejectsBadRequests(t *testing.T) {
 func TestMonitorPageEscapesNames(t *testing.T) {
 	_, srv, _ := servedMonitor(t, `<script>alert("x")</script>`)
 	_, body := get(t, srv.URL, nil)
-	if strings.Contains(body, "<script>") {
+	if strings.Contains(body, `<script>alert`) || strings.Count(body, "<script") != 2 {
 		t.Fatal("a span name was written into the page unescaped")
+	}
+	if !strings.Contains(body, `\u003cscript\u003ealert`) {
+		t.Fatal("the span name is not escaped in the page's script data")
 	}
 	if !strings.Contains(body, "&lt;script&gt;") {
 		t.Fatal("the escaped span name is missing from the page")
