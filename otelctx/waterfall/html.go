@@ -113,6 +113,7 @@ var htmlTemplate = template.Must(template.New("waterfall").Parse(`<section class
 .ctxtrail-waterfall td, .ctxtrail-waterfall th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
 .ctxtrail-waterfall td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .ctxtrail-waterfall td.track { width: 45%; position: relative; }
+.ctxtrail-waterfall table.wf-lines { width: auto; }
 .ctxtrail-waterfall .bar { position: absolute; top: 4px; bottom: 4px; background: #4a7bd0; border-radius: 2px; }
 .ctxtrail-waterfall tr.error .bar { background: #d0453d; }
 .ctxtrail-waterfall tr.error td.name { color: #a3231b; }
