@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -255,5 +258,36 @@ func TestMonitorWithoutLatency(t *testing.T) {
 	}
 	if st := m.Stats(); st.Ended != 2 {
 		t.Errorf("counts %+v", st.Counts)
+	}
+}
+
+func TestMonitorTraceRequests(t *testing.T) {
+	m := NewMonitor(WithJaegerUI("http://127.0.0.1:16686"))
+	tracer := newMonitored(t, m)
+	s := request(tracer, "GET /x", time.Millisecond, false)
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	for _, tt := range []struct {
+		name, query string
+		status      int
+		want        string
+	}{
+		{"kept", "?trace=" + s.SpanContext().TraceID().String(), http.StatusOK, "ctxtrail-waterfall"},
+		{"not kept", "?trace=0123456789abcdef0123456789abcdef", http.StatusNotFound, "no longer keeps"},
+		{"jaeger link", "?trace=0123456789abcdef0123456789abcdef", http.StatusNotFound, "http://127.0.0.1:16686/trace/0123456789abcdef0123456789abcdef"},
+		{"bad id", "?trace=%3Cscript%3E", http.StatusBadRequest, "want a trace ID of 32 hex digits"},
+		{"zero id", "?trace=00000000000000000000000000000000", http.StatusBadRequest, "32 hex digits"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := get(t, srv.URL+tt.query, nil)
+			if resp.StatusCode != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("status %d, want %d with %q:\n%s", resp.StatusCode, tt.status, tt.want, body)
+			}
+			// An error echoes the input as plain text, which a browser told nosniff never runs.
+			if strings.Contains(body, "<script>") && (!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") ||
+				resp.Header.Get("X-Content-Type-Options") != "nosniff") {
+				t.Errorf("input echoed into %q", resp.Header.Get("Content-Type"))
+			}
+		})
 	}
 }

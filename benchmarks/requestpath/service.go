@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/spans"
 	"go.uber.org/zap"
 )
 
@@ -52,6 +53,10 @@ const (
 	// SemconvFloor is SDKFloor with ctxtrail's output written by hand (semconvfloor.go): the same
 	// span attributes, x-headers and IDs on the log lines. Not in Variants(); see FloorVariants.
 	SemconvFloor
+	// CtxtrailMonitorOff and CtxtrailMonitor are CtxtrailDefaults with a spans.Monitor, without
+	// and with its latency table (issue 29, monitor.go); see MonitorVariants.
+	CtxtrailMonitorOff
+	CtxtrailMonitor
 )
 
 // FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
@@ -117,6 +122,8 @@ func (v Variant) String() string {
 		return "CtxtrailSampled10"
 	case SemconvFloor:
 		return "SemconvFloor"
+	case CtxtrailMonitorOff, CtxtrailMonitor:
+		return monitorVariantName(v)
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -139,6 +146,7 @@ type Service struct {
 	flush       []func(context.Context) error
 	shutdown    []func(context.Context) error
 	loaded      *loadedParts        // CtxtrailLoaded only
+	monitor     *spans.Monitor      // CtxtrailMonitorOff and CtxtrailMonitor only
 	logRecords  *discardLogExporter // OTelStack and CtxtrailOTelLogs: the log records' exporter
 }
 
@@ -156,7 +164,7 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down = s.buildPlain(cfg, back.url)
 	case OTelStack, OTelStackMetrics:
 		front, down = s.buildOTel(cfg, back.url)
-	case CtxtrailDefaults, CtxtrailMetrics, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10:
+	case CtxtrailDefaults, CtxtrailMetrics, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10, CtxtrailMonitorOff, CtxtrailMonitor:
 		front, down, err = s.buildCtxtrail(cfg, back.url, false)
 	case CtxtrailLoaded:
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)

@@ -1,0 +1,110 @@
+//go:build unix
+
+package spans
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ctxtrail/ctxtrail/internal/pairbench"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// requestSide is one side of BenchmarkMonitorRequestPaired: n requests shaped like
+// benchmarks/requestpath's (a server span under a remote caller and four children), on a
+// provider with procs.
+func requestSide(b *testing.B, procs []sdktrace.SpanProcessor) func(int) {
+	tracer := benchProvider(b, procs).Tracer("bench")
+	remote := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true,
+	}))
+	return func(n int) {
+		for range n {
+			ctx, srv := tracer.Start(remote, "GET /cart", trace.WithSpanKind(trace.SpanKindServer))
+			for _, name := range []string{"load-cart", "price-cart", "GET"} {
+				_, c := tracer.Start(ctx, name)
+				c.End()
+			}
+			srv.End()
+		}
+	}
+}
+
+// BenchmarkMonitorRequestPaired: what the latency table adds to the Monitor per request (four
+// spans, one of them the request's root), the monitor without it as the base, in alternating
+// blocks (internal/pairbench). config=monitor-off pairs the base with itself: the method's bias.
+func BenchmarkMonitorRequestPaired(b *testing.B) {
+	for _, tt := range []struct {
+		name  string
+		procs func() []sdktrace.SpanProcessor
+	}{
+		{"monitor-off", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewMonitor(WithoutLatency())} }},
+		{"monitor", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewMonitor()} }},
+	} {
+		b.Run("config="+tt.name, func(b *testing.B) {
+			base := requestSide(b, []sdktrace.SpanProcessor{NewMonitor(WithoutLatency())})
+			other := requestSide(b, tt.procs())
+			b.ReportAllocs()
+			r := pairbench.Run(b, 512, base, other)
+			b.ReportMetric(r.PerOp(r.BaseCPU), "off-cpu-ns/req")
+			b.ReportMetric(r.PerOp(r.OtherCPU), "config-cpu-ns/req")
+			b.ReportMetric(r.CPURatio, "cpu-ratio")
+			b.ReportMetric(r.WallRatio, "ratio")
+		})
+	}
+}
+
+// routesMonitor returns a monitor with n routes tracked, each with requests in several
+// buckets, failures and kept examples.
+func routesMonitor(b *testing.B, n int) *Monitor {
+	m := NewMonitor(WithMaxRoutes(n))
+	tracer := benchProvider(b, []sdktrace.SpanProcessor{m}).Tracer("bench")
+	now := time.Now()
+	for r := range n {
+		route := fmt.Sprintf("GET /api/v1/resource%03d/{id}", r)
+		for i := range 50 {
+			d := time.Duration(100+i*i*97) * time.Microsecond
+			_, s := tracer.Start(context.Background(), route, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(now.Add(-d)))
+			s.End(trace.WithTimestamp(now))
+		}
+	}
+	if got := len(m.Latency(false)); got != n {
+		b.Fatalf("%d routes, want %d", got, n)
+	}
+	return m
+}
+
+// BenchmarkMonitorRefresh is one refresh of the live page with 200 routes tracked: the JSON the
+// page fetches every second (Stats, the latency table over both windows, runtime/metrics),
+// served through ServeHTTP; cpu-ns/op is the process's CPU time for it.
+func BenchmarkMonitorRefresh(b *testing.B) {
+	for _, n := range []int{20, 200} {
+		m := routesMonitor(b, n)
+		b.Run(fmt.Sprintf("routes=%d/format=json", n), func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/debug/ctxtrail?format=json", nil)
+			done := reportCPU(b)
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				m.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatal(w.Code)
+				}
+			}
+			done()
+		})
+		b.Run(fmt.Sprintf("routes=%d/format=html", n), func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/debug/ctxtrail", nil)
+			done := reportCPU(b)
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				m.ServeHTTP(w, req)
+			}
+			done()
+		})
+	}
+}
