@@ -1,30 +1,24 @@
 package spans
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/cdp"
 	"github.com/ctxtrail/ctxtrail/internal/latency"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// screenshotEnv, set to 1, makes TestMonitorPageInChromium write the README's screenshots under
-// docs/; without it they go to the test's temporary directory, so CI leaves the tree clean.
-const screenshotEnv = "CTXTRAIL_UPDATE_SCREENSHOT"
 
 // shop records requests as a small service would: a server span per request, a database call
 // and a log line mirrored as a span event, as zapbridge and slogbridge do.
@@ -57,9 +51,9 @@ func (s *shop) request(route string, d time.Duration, failed bool) {
 // TestMonitorPageInChromium drives the page in headless Chromium over the DevTools protocol:
 // the numbers in the DOM against a known latency distribution, a live update between two
 // looks without a reload, a hostile route name kept inert, and a click from a latency bucket to
-// the waterfall of a request in that bucket. It also takes the README's screenshots.
+// the waterfall of a request in that bucket. It checks that the page screenshots as a PNG; the README's are taken after the demo (examples/demo).
 func TestMonitorPageInChromium(t *testing.T) {
-	needChromium(t)
+	cdp.Need(t)
 	m := NewMonitor(WithLeakThreshold(time.Minute))
 	s := &shop{tracer: newMonitored(t, m), took: map[trace.TraceID]time.Duration{}}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -87,18 +81,18 @@ func TestMonitorPageInChromium(t *testing.T) {
 	defer srv.Close()
 	page := srv.URL + "/debug/ctxtrail"
 
-	b := startBrowser(t, 1400, 900)
-	b.navigate(page)
-	b.waitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 4")
+	b := cdp.Start(t, 1400, 900)
+	b.Navigate(page)
+	b.WaitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 4")
 
 	t.Run("numbers", func(t *testing.T) {
-		b := b.on(t)
+		b := b.On(t)
 		var row struct {
 			P50, P95, P99, Errors, Rate, Impact float64
 			Requests                            int
 			First                               string
 		}
-		b.eval(`(function(){
+		b.Eval(`(function(){
 			var tr = document.querySelector('#routes tbody tr[data-route="POST /checkout"]');
 			var v = function(c){ return parseFloat(tr.querySelector(c).getAttribute('data-value')); };
 			var n = 0; tr.querySelectorAll('.bucket').forEach(function(b){ n += +b.getAttribute('data-count'); });
@@ -122,23 +116,23 @@ func TestMonitorPageInChromium(t *testing.T) {
 			t.Errorf("first row by impact %q (checkout's impact %.2f), want checkout", row.First, row.Impact)
 		}
 		// Sorting by p99 puts the search route first.
-		b.eval(`document.querySelector('#routes th[data-key="p99"]').click()`, nil)
+		b.Eval(`document.querySelector('#routes th[data-key="p99"]').click()`, nil)
 		var first string
-		b.eval(`document.querySelector('#routes tbody tr').getAttribute('data-route')`, &first)
+		b.Eval(`document.querySelector('#routes tbody tr').getAttribute('data-route')`, &first)
 		if first != "GET /search" {
 			t.Errorf("sorted by p99, first row %q, want GET /search", first)
 		}
-		b.eval(`document.querySelector('#routes th[data-key="impact"]').click()`, nil)
+		b.Eval(`document.querySelector('#routes th[data-key="impact"]').click()`, nil)
 	})
 
 	t.Run("hostile name inert", func(t *testing.T) {
-		b := b.on(t)
+		b := b.On(t)
 		var got struct {
 			Images int
 			Pwned  bool
 			Shown  bool
 		}
-		b.eval(fmt.Sprintf(`({Images: document.querySelectorAll('img').length, Pwned: !!window.__pwned,
+		b.Eval(fmt.Sprintf(`({Images: document.querySelectorAll('img').length, Pwned: !!window.__pwned,
 			Shown: Array.from(document.querySelectorAll('#routes td.route')).some(function(td){ return td.textContent === %q; })})`, hostile), &got)
 		if got.Images != 0 || got.Pwned || !got.Shown {
 			t.Errorf("hostile route: %+v, want it shown as text and never run", got)
@@ -146,61 +140,48 @@ func TestMonitorPageInChromium(t *testing.T) {
 	})
 
 	t.Run("live update", func(t *testing.T) {
-		b := b.on(t)
-		b.eval("window.__sameDocument = true", nil)
+		b := b.On(t)
+		b.Eval("window.__sameDocument = true", nil)
 		var before struct{ Refreshes, Items int }
 		countItems := `(function(){ var n = 0; document.querySelectorAll('#routes tbody tr[data-route="GET /items/{id}"] .bucket').forEach(function(b){ n += +b.getAttribute('data-count'); }); return n; })()`
-		b.eval(`({Refreshes: +document.getElementById('updated').getAttribute('data-refreshes'), Items: `+countItems+`})`, &before)
+		b.Eval(`({Refreshes: +document.getElementById('updated').getAttribute('data-refreshes'), Items: `+countItems+`})`, &before)
 		for range 25 {
 			s.request("GET /items/{id}", time.Millisecond, false)
 		}
-		b.waitJS("the new requests on the page", fmt.Sprintf("%s === %d", countItems, before.Items+25))
+		b.WaitJS("the new requests on the page", fmt.Sprintf("%s === %d", countItems, before.Items+25))
 		var after struct {
 			Refreshes int
 			Same      bool
 		}
-		b.eval(`({Refreshes: +document.getElementById('updated').getAttribute('data-refreshes'), Same: window.__sameDocument === true})`, &after)
+		b.Eval(`({Refreshes: +document.getElementById('updated').getAttribute('data-refreshes'), Same: window.__sameDocument === true})`, &after)
 		if after.Refreshes <= before.Refreshes || !after.Same {
 			t.Errorf("refreshes %d then %d, same document %v: want a live update without a reload", before.Refreshes, after.Refreshes, after.Same)
 		}
 	})
 
-	writeShot := func(name string, png []byte) {
-		if !bytes.HasPrefix(png, []byte("\x89PNG")) {
-			t.Fatalf("%s: not a PNG", name)
-		}
-		dir := t.TempDir()
-		if os.Getenv(screenshotEnv) == "1" {
-			dir = filepath.Join("..", "docs")
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot %s (%d bytes) in %s", name, len(png), dir)
-	}
-	writeShot("monitor.png", b.screenshot())
+	cdp.SaveScreenshot(t, t.TempDir(), "monitor.png", b.Screenshot()) // the README's come from examples/demo
 
 	t.Run("bucket to waterfall", func(t *testing.T) {
-		b := b.on(t)
+		b := b.On(t)
 		// The slowest bucket of checkout that has an example: click it.
 		var link struct {
 			Bucket  int
 			TraceID string
 		}
-		b.eval(`(function(){
+		b.Eval(`(function(){
 			var as = document.querySelectorAll('#routes tbody tr[data-route="POST /checkout"] a.bucket');
 			var a = as[as.length - 1];
 			setTimeout(function(){ a.click(); }, 0); // after this evaluation has answered
 			return {Bucket: +a.getAttribute('data-bucket'), TraceID: a.getAttribute('data-trace-id')};
 		})()`, &link)
-		b.waitJS("the waterfall", "location.search.indexOf('?trace=') === 0 && document.readyState === 'complete' && !!document.querySelector('section.ctxtrail-waterfall')")
+		b.WaitJS("the waterfall", "location.search.indexOf('?trace=') === 0 && document.readyState === 'complete' && !!document.querySelector('section.ctxtrail-waterfall')")
 		var wf struct {
 			TraceID string
 			Rows    []string
 			Lines   []string
 			Error   string
 		}
-		b.eval(`({TraceID: document.querySelector('section.ctxtrail-waterfall').getAttribute('data-trace-id'),
+		b.Eval(`({TraceID: document.querySelector('section.ctxtrail-waterfall').getAttribute('data-trace-id'),
 			Rows: Array.from(document.querySelectorAll('tr.span td.name')).map(function(td){ return td.textContent.trim(); }),
 			Lines: Array.from(document.querySelectorAll('tr.line td.msg')).map(function(td){ return td.textContent.trim(); }),
 			Error: (document.querySelector('tr.span.error .reason') || {textContent: ''}).textContent})`, &wf)
@@ -219,20 +200,20 @@ func TestMonitorPageInChromium(t *testing.T) {
 		if len(wf.Lines) == 0 || !strings.HasPrefix(wf.Lines[0], "orders loaded") {
 			t.Errorf("waterfall lines %q, want the mirrored log line", wf.Lines)
 		}
-		writeShot("monitor-waterfall.png", b.screenshot())
+		cdp.SaveScreenshot(t, t.TempDir(), "monitor-waterfall.png", b.Screenshot())
 	})
 
 	t.Run("error to waterfall", func(t *testing.T) {
-		b := b.on(t)
-		b.navigate(page)
-		b.waitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 4")
-		b.eval(`setTimeout(function(){ document.querySelector('#routes tbody tr[data-route="POST /checkout"] .c-errors a').click(); }, 0)`, nil)
-		b.waitJS("the failed request's waterfall", "location.search.indexOf('?trace=') === 0 && !!document.querySelector('section.ctxtrail-waterfall')")
+		b := b.On(t)
+		b.Navigate(page)
+		b.WaitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 4")
+		b.Eval(`setTimeout(function(){ document.querySelector('#routes tbody tr[data-route="POST /checkout"] .c-errors a').click(); }, 0)`, nil)
+		b.WaitJS("the failed request's waterfall", "location.search.indexOf('?trace=') === 0 && !!document.querySelector('section.ctxtrail-waterfall')")
 		var got struct {
 			Reason string
 			Crumb  bool
 		}
-		b.eval(`({Reason: document.querySelector('tr.span.error .reason').textContent,
+		b.Eval(`({Reason: document.querySelector('tr.span.error .reason').textContent,
 			Crumb: Array.from(document.querySelectorAll('tr.line td.msg')).some(function(td){ return td.textContent.indexOf('breadcrumb: card declined') === 0; })})`, &got)
 		if !strings.Contains(got.Reason, "payment declined") || !got.Crumb {
 			t.Errorf("failed request's waterfall: %+v, want its reason and breadcrumb", got)

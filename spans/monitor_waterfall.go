@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/otel/attribute"
@@ -51,7 +52,9 @@ func waterfallOf(spans []sdktrace.ReadOnlySpan, missed int) waterfall.Trace {
 					case logSeverityKey:
 						l.Level = kv.Value.AsString()
 					default:
-						rest = append(rest, kv)
+						if !strings.HasPrefix(string(kv.Key), "code.") { // the caller and stack: noise beside the message
+							rest = append(rest, kv)
+						}
 					}
 				}
 			case breadcrumbEventName:

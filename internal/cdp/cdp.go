@@ -1,6 +1,12 @@
-package spans
+// Package cdp is test support: it drives headless Chromium over the Chrome DevTools Protocol
+// (a websocket to one page target, commands sent one at a time, events skipped), for the tests
+// that check ctxtrail's pages in a real browser. Nothing from the network: Chromium runs with
+// its background networking off, its DevTools endpoint on 127.0.0.1, and only loads what the
+// test gives it.
+package cdp
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -16,35 +22,38 @@ import (
 	"golang.org/x/net/websocket"
 )
 
-// browser drives headless Chromium over the Chrome DevTools Protocol: a websocket to one page
-// target, commands sent one at a time, events skipped. Nothing from the network: Chromium runs
-// with its background networking off and only ever loads 127.0.0.1.
-type browser struct {
-	t    *testing.T
-	ws   *websocket.Conn
-	next *int
+// ChromiumPath is where Debian's chromium package puts the browser.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Browser is one headless Chromium with one page.
+type Browser struct {
+	t     *testing.T
+	ws    *websocket.Conn
+	next  *int
+	width int
 }
 
-// on returns the browser reporting to t, a subtest's.
-func (b *browser) on(t *testing.T) *browser { c := *b; c.t = t; return &c }
+// On returns the browser reporting to t, a subtest's.
+func (b *Browser) On(t *testing.T) *Browser { c := *b; c.t = t; return &c }
 
-// needChromium skips the test without Chromium, and fails it under CI=true.
-func needChromium(t *testing.T) {
+// Need skips the test without Chromium, and fails it under CI=true.
+func Need(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
+	if _, err := os.Stat(ChromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but no %s: .ci/run must install chromium", chromiumPath)
+			t.Fatalf("CI=true but no %s: .ci/run must install chromium", ChromiumPath)
 		}
-		t.Skipf("no %s (apt-get install chromium)", chromiumPath)
+		t.Skipf("no %s (apt-get install chromium)", ChromiumPath)
 	}
 }
 
-func startBrowser(t *testing.T, width, height int) *browser {
+// Start starts Chromium with a page of width x height pixels; the test's cleanup stops it.
+func Start(t *testing.T, width, height int) *Browser {
 	t.Helper()
-	needChromium(t)
+	Need(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
+	cmd := exec.CommandContext(ctx, ChromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
 		"--disable-extensions", "--hide-scrollbars", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
 		"--remote-allow-origins=*", fmt.Sprintf("--window-size=%d,%d", width, height),
@@ -104,15 +113,15 @@ func startBrowser(t *testing.T, width, height int) *browser {
 	}
 	ws.MaxPayloadBytes = 64 << 20 // screenshots
 	t.Cleanup(func() { ws.Close() })
-	b := &browser{t: t, ws: ws, next: new(int)}
-	b.call("Page.enable", nil)
-	b.call("Runtime.enable", nil)
-	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false})
+	b := &Browser{t: t, ws: ws, next: new(int), width: width}
+	b.Call("Page.enable", nil)
+	b.Call("Runtime.enable", nil)
+	b.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false})
 	return b
 }
 
-// call sends a command and returns its result, failing the test on a protocol error.
-func (b *browser) call(method string, params any) json.RawMessage {
+// Call sends a command and returns its result, failing the test on a protocol error.
+func (b *Browser) Call(method string, params any) json.RawMessage {
 	b.t.Helper()
 	*b.next++
 	id := *b.next
@@ -144,10 +153,10 @@ func (b *browser) call(method string, params any) json.RawMessage {
 	}
 }
 
-// eval runs a JavaScript expression in the page and decodes its value into out (when not nil).
-func (b *browser) eval(expr string, out any) {
+// Eval runs a JavaScript expression in the page and decodes its value into out (when not nil).
+func (b *Browser) Eval(expr string, out any) {
 	b.t.Helper()
-	raw := b.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
+	raw := b.Call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
 	var res struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
@@ -172,39 +181,40 @@ func (b *browser) eval(expr string, out any) {
 	}
 }
 
-// waitJS polls a JavaScript expression until it is true: a guard against a hang, not a timing
+// WaitJS polls a JavaScript expression until it is true: a guard against a hang, not a timing
 // assertion.
-func (b *browser) waitJS(what, expr string) {
+func (b *Browser) WaitJS(what, expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var ok bool
-		b.eval("!!("+expr+")", &ok)
+		b.Eval("!!("+expr+")", &ok)
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
 			var html string
-			b.eval("document.body ? document.body.innerText.slice(0, 3000) : ''", &html)
+			b.Eval("document.body ? document.body.innerText.slice(0, 3000) : ''", &html)
 			b.t.Fatalf("waiting for %s (%s); the page says:\n%s", what, expr, html)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func (b *browser) navigate(url string) {
+// Navigate loads url and waits until it has loaded.
+func (b *Browser) Navigate(url string) {
 	b.t.Helper()
-	b.call("Page.navigate", map[string]any{"url": url})
-	b.waitJS("the page to load", fmt.Sprintf("location.href === %q && document.readyState === 'complete'", url))
+	b.Call("Page.navigate", map[string]any{"url": url})
+	b.WaitJS("the page to load", fmt.Sprintf("location.href === %q && document.readyState === 'complete'", url))
 }
 
-// screenshot returns a PNG of the page, as wide as the window and as tall as the content.
-func (b *browser) screenshot() []byte {
+// Screenshot returns a PNG of the page, as wide as the window and as tall as the content.
+func (b *Browser) Screenshot() []byte {
 	b.t.Helper()
 	var h float64
-	b.eval("Math.min(document.documentElement.scrollHeight, 4000)", &h)
-	raw := b.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
-		"clip": map[string]any{"x": 0, "y": 0, "width": 1400, "height": h, "scale": 1}})
+	b.Eval("Math.min(document.documentElement.scrollHeight, 4000)", &h)
+	raw := b.Call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true,
+		"clip": map[string]any{"x": 0, "y": 0, "width": b.width, "height": h, "scale": 1}})
 	var res struct {
 		Data string `json:"data"`
 	}
@@ -216,4 +226,25 @@ func (b *browser) screenshot() []byte {
 		b.t.Fatal(err)
 	}
 	return png
+}
+
+// ScreenshotEnv, set to 1, makes SaveScreenshot write into the repository's docs; without it
+// screenshots go to the test's temporary directory, so CI leaves the tree clean.
+const ScreenshotEnv = "CTXTRAIL_UPDATE_SCREENSHOT"
+
+// SaveScreenshot checks that png is a PNG and writes it as name under docsDir when
+// CTXTRAIL_UPDATE_SCREENSHOT=1, under t.TempDir() otherwise.
+func SaveScreenshot(t *testing.T, docsDir, name string, png []byte) {
+	t.Helper()
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("%s: not a PNG", name)
+	}
+	dir := t.TempDir()
+	if os.Getenv(ScreenshotEnv) == "1" {
+		dir = docsDir
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s (%d bytes) in %s", name, len(png), dir)
 }
