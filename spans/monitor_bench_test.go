@@ -12,45 +12,65 @@ import (
 
 	"github.com/ctxtrail/ctxtrail/internal/pairbench"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// requestSide is one side of BenchmarkMonitorRequestPaired: n requests shaped like
-// benchmarks/requestpath's (a server span under a remote caller and four children), on a
-// provider with procs.
-func requestSide(b *testing.B, procs []sdktrace.SpanProcessor) func(int) {
-	tracer := benchProvider(b, procs).Tracer("bench")
+// requestSpans returns the spans of one request shaped like benchmarks/requestpath's (a server
+// span under a remote caller and three children), started and ended, for feeding a processor
+// directly.
+func requestSpans(b *testing.B) (started []sdktrace.ReadWriteSpan, ended []sdktrace.ReadOnlySpan) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tracer := tp.Tracer("bench")
 	remote := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true,
 	}))
+	ctx, srv := tracer.Start(remote, "GET /cart", trace.WithSpanKind(trace.SpanKindServer))
+	for _, name := range []string{"load-cart", "price-cart", "GET"} {
+		_, c := tracer.Start(ctx, name)
+		started = append(started, c.(sdktrace.ReadWriteSpan))
+		c.End()
+	}
+	started = append(started, srv.(sdktrace.ReadWriteSpan))
+	srv.End()
+	return started, rec.Ended()
+}
+
+// monitorSide is one side of BenchmarkMonitorRequestPaired: n requests' spans started and
+// ended on m, in the order a request makes them.
+func monitorSide(b *testing.B, m *Monitor) func(int) {
+	started, ended := requestSpans(b)
+	ctx := context.Background()
 	return func(n int) {
 		for range n {
-			ctx, srv := tracer.Start(remote, "GET /cart", trace.WithSpanKind(trace.SpanKindServer))
-			for _, name := range []string{"load-cart", "price-cart", "GET"} {
-				_, c := tracer.Start(ctx, name)
-				c.End()
+			for i := range started {
+				m.OnStart(ctx, started[i])
+				m.OnEnd(ended[i])
 			}
-			srv.End()
 		}
 	}
 }
 
-// BenchmarkMonitorRequestPaired: what the latency table adds to the Monitor per request (four
-// spans, one of them the request's root), the monitor without it as the base, in alternating
-// blocks (internal/pairbench). config=monitor-off pairs the base with itself: the method's bias.
+// BenchmarkMonitorRequestPaired: what the latency table adds to the Monitor's own work per
+// request (four spans, one of them the request's root, fed to OnStart and OnEnd), the monitor
+// without it as the base, in alternating blocks (internal/pairbench). config=monitor-off pairs
+// the base with itself: the method's bias. The request path's whole cost is
+// benchmarks/requestpath's TestRequestPathMonitor.
 func BenchmarkMonitorRequestPaired(b *testing.B) {
 	for _, tt := range []struct {
-		name  string
-		procs func() []sdktrace.SpanProcessor
+		name string
+		opts []MonitorOption
 	}{
-		{"monitor-off", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewMonitor(WithoutLatency())} }},
-		{"monitor", func() []sdktrace.SpanProcessor { return []sdktrace.SpanProcessor{NewMonitor()} }},
+		{"monitor-off", []MonitorOption{WithoutLatency()}},
+		{"monitor", nil},
 	} {
 		b.Run("config="+tt.name, func(b *testing.B) {
-			base := requestSide(b, []sdktrace.SpanProcessor{NewMonitor(WithoutLatency())})
-			other := requestSide(b, tt.procs())
+			base := monitorSide(b, NewMonitor(WithoutLatency()))
+			other := monitorSide(b, NewMonitor(tt.opts...))
 			b.ReportAllocs()
-			r := pairbench.Run(b, 512, base, other)
+			r := pairbench.Run(b, 2048, base, other)
 			b.ReportMetric(r.PerOp(r.BaseCPU), "off-cpu-ns/req")
 			b.ReportMetric(r.PerOp(r.OtherCPU), "config-cpu-ns/req")
 			b.ReportMetric(r.CPURatio, "cpu-ratio")

@@ -87,9 +87,7 @@ func CoarseIndex(ns int64) int {
 // slot is one interval's histogram.
 type slot struct {
 	epoch  atomic.Int64 // interval number (end time / interval); 0 = never used
-	count  atomic.Uint64
-	errs   atomic.Uint64
-	sum    atomic.Int64 // nanoseconds
+	sum    atomic.Int64 // nanoseconds; the counts are the coarse buckets' sums, read not kept
 	fine   [NumBuckets]atomic.Uint32
 	coarse [NumCoarse]atomic.Uint32
 	cerrs  [NumCoarse]atomic.Uint32
@@ -131,13 +129,11 @@ func (r *Ring) Record(end, dur int64, failed bool) bool {
 		}
 		r.rotate(s, ep)
 	}
-	s.count.Add(1)
 	s.sum.Add(dur)
 	s.fine[Index(dur)].Add(1)
 	c := CoarseIndex(dur)
 	s.coarse[c].Add(1)
 	if failed {
-		s.errs.Add(1)
 		s.cerrs[c].Add(1)
 	}
 	return true
@@ -149,8 +145,6 @@ func (r *Ring) rotate(s *slot, ep int64) {
 	if s.epoch.Load() >= ep {
 		return // another recorder did it
 	}
-	s.count.Store(0)
-	s.errs.Store(0)
 	s.sum.Store(0)
 	for i := range s.fine {
 		s.fine[i].Store(0)
@@ -186,8 +180,6 @@ func (r *Ring) Read(now, since int64, s *Summary) {
 		if ep := sl.epoch.Load(); ep < oldest || ep > cur {
 			continue
 		}
-		s.Count += sl.count.Load()
-		s.Errors += sl.errs.Load()
 		s.Sum += time.Duration(sl.sum.Load())
 		for j := range sl.fine {
 			if n := sl.fine[j].Load(); n != 0 {
@@ -200,6 +192,10 @@ func (r *Ring) Read(now, since int64, s *Summary) {
 		}
 	}
 	r.mu.Unlock()
+	for j := range s.Coarse {
+		s.Count += s.Coarse[j]
+		s.Errors += s.CoarseErrors[j]
+	}
 	covered := now - (oldest-1)*r.interval // from the start of the oldest slot to now
 	if since > 0 && now-since < covered {
 		covered = now - since
@@ -210,9 +206,6 @@ func (r *Ring) Read(now, since int64, s *Summary) {
 // Quantile returns the nearest-rank q-quantile (0 < q <= 1) of the durations in s, within
 // 1/64 of the exact one (see the package doc); 0 when s is empty.
 func (s *Summary) Quantile(q float64) time.Duration {
-	if s.Count == 0 {
-		return 0
-	}
 	var total uint64
 	for _, n := range s.Fine {
 		total += n
