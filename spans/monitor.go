@@ -62,9 +62,13 @@ const (
 //     shortly before the whole list is full;
 //   - at most WithMaxNames distinct span names get counters (under 1 KiB each); later names
 //     share the "(other)" rows;
-//   - names are clipped to 256 bytes.
+//   - names are clipped to 256 bytes;
+//   - the latency table, its examples and the recent spans they come from have the bounds the
+//     package doc lists (WithMaxRoutes, WithRecentSpans, WithKeptTraces).
 //
-// Like every span processor it sees recording spans only; Sampler counts the others.
+// Like every span processor it sees recording spans only; Sampler counts the others. Besides
+// the counts it keeps the latency table (see Latency and the package doc): requests by route,
+// percentiles over sliding windows, example requests with their spans.
 type Monitor struct {
 	cfg monitorConfig
 

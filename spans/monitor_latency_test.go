@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ctxtrail/ctxtrail/internal/latency"
 	"go.opentelemetry.io/otel/codes"
@@ -289,5 +290,14 @@ func TestMonitorTraceRequests(t *testing.T) {
 				t.Errorf("input echoed into %q", resp.Header.Get("Content-Type"))
 			}
 		})
+	}
+}
+
+// The memory the docs state for a row of the latency table: about 70 KiB.
+func TestMonitorRouteMemory(t *testing.T) {
+	r := newRoute(routeKey{name: "GET /x"}, false)
+	size := unsafe.Sizeof(*r) + uintptr(shortSlots+longSlots)*latency.SlotSize
+	if size > 72<<10 || size < 60<<10 {
+		t.Errorf("a route holds %d bytes, the docs say about 70 KiB", size)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 const (
@@ -231,3 +232,6 @@ func (s *Summary) Rate() float64 {
 	}
 	return float64(s.Count) / s.Covered.Seconds()
 }
+
+// SlotSize is the memory one interval's histogram takes.
+const SlotSize = unsafe.Sizeof(slot{})
