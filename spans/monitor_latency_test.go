@@ -238,6 +238,7 @@ func TestMonitorJaegerUIChecked(t *testing.T) {
 		{"http://jaeger:16686/", "http://jaeger:16686", ""},
 		{"javascript:alert(1)", "", "want an http or https URL"},
 		{"jaeger:16686", "", "want an http or https URL"},
+		{"ftp://jaeger:21", "", "want an http or https URL"},
 	} {
 		m := NewMonitor(WithJaegerUI(tt.in))
 		if m.jaeger != tt.base || (tt.why == "") != (m.jaegerWhy == "") {
@@ -299,5 +300,47 @@ func TestMonitorRouteMemory(t *testing.T) {
 	size := unsafe.Sizeof(*r) + uintptr(shortSlots+longSlots)*latency.SlotSize
 	if size > 72<<10 || size < 60<<10 {
 		t.Errorf("a route holds %d bytes, the docs say about 70 KiB", size)
+	}
+}
+
+// Kept example requests favour failed and slow ones: a fast request never pushes out a slower
+// or failed one, a failed one pushes out a fast one, and an example older than the long window
+// goes first whatever it was.
+func TestMonitorKeptEviction(t *testing.T) {
+	m := NewMonitor(WithKeptTraces(3))
+	tracer := newMonitored(t, m)
+	at := func(route string, d time.Duration, failed bool, end time.Time) trace.TraceID {
+		_, s := tracer.Start(context.Background(), route, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(end.Add(-d)))
+		if failed {
+			s.SetStatus(codes.Error, "boom")
+		}
+		s.End(trace.WithTimestamp(end))
+		return s.SpanContext().TraceID()
+	}
+	kept := func(id trace.TraceID) bool { _, _, ok := m.keptSpans(id); return ok }
+	now := time.Now()
+	stale := at("GET /old", 400*time.Millisecond, true, now.Add(-11*time.Minute))
+	slow := at("GET /a", 400*time.Millisecond, false, now)
+	failed := at("GET /b", time.Millisecond, true, now.Add(-time.Second)) // older than the fast ones
+	if !kept(stale) || !kept(slow) || !kept(failed) {
+		t.Fatal("the first three examples were not kept")
+	}
+	fast := at("GET /c", time.Millisecond, false, now)
+	if !kept(fast) || kept(stale) || !kept(slow) || !kept(failed) {
+		t.Errorf("a fast request should push out only the stale example: fast %v stale %v slow %v failed %v",
+			kept(fast), kept(stale), kept(slow), kept(failed))
+	}
+	faster := at("GET /d", 200*time.Microsecond, false, now)
+	if kept(faster) || !kept(fast) {
+		t.Errorf("a faster request pushed out a slower one: faster %v fast %v", kept(faster), kept(fast))
+	}
+	// As fast as the failed one, and newer: it takes the fast one's place, not the failed one's.
+	fast2 := at("GET /f", time.Millisecond, false, now)
+	if !kept(fast2) || kept(fast) || !kept(failed) {
+		t.Errorf("an ok request of the failed one's bucket: new %v, fast %v, failed %v", kept(fast2), kept(fast), kept(failed))
+	}
+	failedSlow := at("GET /e", 600*time.Millisecond, true, now)
+	if !kept(failedSlow) || kept(fast2) || !kept(slow) || !kept(failed) {
+		t.Errorf("a failed slow request should push out the fast one: %v %v %v %v", kept(failedSlow), kept(fast2), kept(slow), kept(failed))
 	}
 }
