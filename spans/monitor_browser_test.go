@@ -54,8 +54,10 @@ func (s *shop) request(route string, d time.Duration, failed bool) {
 // the waterfall of a request in that bucket. It checks that the page screenshots as a PNG; the README's are taken after the demo (examples/demo).
 func TestMonitorPageInChromium(t *testing.T) {
 	cdp.Need(t)
-	m := NewMonitor(WithLeakThreshold(time.Minute))
+	m := NewMonitor(WithLeakThreshold(time.Minute), WithJaegerUI("http://127.0.0.1:16686"))
 	s := &shop{tracer: newMonitored(t, m), took: map[trace.TraceID]time.Duration{}}
+	_, hung := s.tracer.Start(context.Background(), "GET /export", trace.WithSpanKind(trace.SpanKindServer))
+	defer hung.End()
 	rng := rand.New(rand.NewPCG(7, 8))
 	var checkout []time.Duration
 	for i := range 300 {
@@ -156,6 +158,12 @@ func TestMonitorPageInChromium(t *testing.T) {
 		b.Eval(`({Refreshes: +document.getElementById('updated').getAttribute('data-refreshes'), Same: window.__sameDocument === true})`, &after)
 		if after.Refreshes <= before.Refreshes || !after.Same {
 			t.Errorf("refreshes %d then %d, same document %v: want a live update without a reload", before.Refreshes, after.Refreshes, after.Same)
+		}
+		// The refreshed list of active spans links the request in flight to the Jaeger UI.
+		var link string
+		b.Eval(`(document.querySelector('#active a.jaeger') || {href: ''}).href`, &link)
+		if want := "http://127.0.0.1:16686/trace/" + hung.SpanContext().TraceID().String(); link != want {
+			t.Errorf("active span's link %q, want %q", link, want)
 		}
 	})
 

@@ -346,3 +346,18 @@ func TestMonitorKeptEviction(t *testing.T) {
 		t.Errorf("a failed slow request should push out the fast one: %v %v %v %v", kept(failedSlow), kept(fast2), kept(slow), kept(failed))
 	}
 }
+
+// With a Jaeger UI configured, the active spans' trace IDs link to it.
+func TestMonitorActiveLinksToJaeger(t *testing.T) {
+	m := NewMonitor(WithJaegerUI("http://127.0.0.1:16686"))
+	tracer := newMonitored(t, m)
+	_, s := tracer.Start(context.Background(), "GET /slow", trace.WithSpanKind(trace.SpanKindServer))
+	defer s.End()
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	_, body := get(t, srv.URL, nil)
+	want := `href="http://127.0.0.1:16686/trace/` + s.SpanContext().TraceID().String() + `"`
+	if !strings.Contains(body, want) {
+		t.Errorf("no %s in the page", want)
+	}
+}
