@@ -87,8 +87,11 @@ func Start(t *testing.T, width, height int) *Browser {
 		Type string `json:"type"`
 		WS   string `json:"webSocketDebuggerUrl"`
 	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections() // no keep-alive goroutine outlives the start (goleak)
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	for {
-		resp, err := http.Get("http://127.0.0.1:" + port + "/json/list")
+		resp, err := client.Get("http://127.0.0.1:" + port + "/json/list")
 		if err == nil {
 			err = json.NewDecoder(resp.Body).Decode(&targets)
 			resp.Body.Close()
