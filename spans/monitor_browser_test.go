@@ -85,7 +85,7 @@ func TestMonitorPageInChromium(t *testing.T) {
 
 	b := cdp.Start(t, 1400, 900)
 	b.Navigate(page)
-	b.WaitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 4")
+	b.WaitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 5")
 
 	t.Run("numbers", func(t *testing.T) {
 		b := b.On(t)
@@ -116,6 +116,12 @@ func TestMonitorPageInChromium(t *testing.T) {
 		}
 		if row.First != "POST /checkout" || row.Impact < 0.3 {
 			t.Errorf("first row by impact %q (checkout's impact %.2f), want checkout", row.First, row.Impact)
+		}
+		// The request still running has a row of its own, named by its route.
+		var inFlight float64
+		b.Eval(`+document.querySelector('#routes tbody tr[data-route="GET /export"] .c-inflight').getAttribute('data-value')`, &inFlight)
+		if inFlight != 1 {
+			t.Errorf("GET /export in flight: %v, want 1", inFlight)
 		}
 		// Sorting by p99 puts the search route first.
 		b.Eval(`document.querySelector('#routes th[data-key="p99"]').click()`, nil)
@@ -214,7 +220,7 @@ func TestMonitorPageInChromium(t *testing.T) {
 	t.Run("error to waterfall", func(t *testing.T) {
 		b := b.On(t)
 		b.Navigate(page)
-		b.WaitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 4")
+		b.WaitJS("the routes table", "document.querySelectorAll('#routes tbody tr').length === 5")
 		b.Eval(`setTimeout(function(){ document.querySelector('#routes tbody tr[data-route="POST /checkout"] .c-errors a').click(); }, 0)`, nil)
 		b.WaitJS("the failed request's waterfall", "location.search.indexOf('?trace=') === 0 && !!document.querySelector('section.ctxtrail-waterfall')")
 		var got struct {

@@ -360,4 +360,9 @@ func TestMonitorActiveLinksToJaeger(t *testing.T) {
 	if !strings.Contains(body, want) {
 		t.Errorf("no %s in the page", want)
 	}
+	// The hung route has a row, by its request in flight, before any of its requests ends.
+	lv := m.pageData(10, trace.TraceID{}).Latency
+	if len(lv.Rows) != 1 || lv.Rows[0].Name != "GET /slow" || lv.Rows[0].InFlight != 1 || lv.Rows[0].Short.Requests != 0 {
+		t.Errorf("rows %+v, want GET /slow with one request in flight", lv.Rows)
+	}
 }

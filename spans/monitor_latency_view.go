@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/internal/latency"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // latencyView is the latency table as the page and the JSON give it. Durations are in
@@ -101,6 +102,21 @@ func (m *Monitor) latencyView(st Stats) *latencyView {
 			row.Examples = append(row.Examples, ev)
 		}
 		v.Rows = append(v.Rows, row)
+		delete(inFlight, k)
+	}
+	// A route whose requests are all still running (a hung endpoint) has no row yet: show it
+	// by its server spans in flight, as many as the row cap leaves room for.
+	room := m.cfg.maxRoutes - v.Routes
+	for _, n := range st.ByName {
+		k := routeKey{n.Name, uint8(n.Kind)}
+		if n.Kind != trace.SpanKindServer || n.Other || inFlight[k] == 0 || room <= 0 {
+			continue
+		}
+		room--
+		empty := windowView{Buckets: make([]uint64, latency.NumCoarse), BucketErrors: make([]uint64, latency.NumCoarse)}
+		v.Rows = append(v.Rows, routeView{Name: n.Name, Kind: kindName(n.Kind), InFlight: inFlight[k],
+			Short: empty, Long: empty, Examples: []exampleView{}})
+		delete(inFlight, k)
 	}
 	return v
 }
