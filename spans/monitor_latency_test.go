@@ -366,3 +366,17 @@ func TestMonitorActiveLinksToJaeger(t *testing.T) {
 		t.Errorf("rows %+v, want GET /slow with one request in flight", lv.Rows)
 	}
 }
+
+// "(other)" shows when its requests are in the ten-minute window only.
+func TestMonitorOtherInLongWindowOnly(t *testing.T) {
+	m := NewMonitor(WithMaxRoutes(1))
+	tracer := newMonitored(t, m)
+	request(tracer, "GET /a", time.Millisecond, false)
+	end := time.Now().Add(-3 * time.Minute)
+	_, s := tracer.Start(context.Background(), "GET /b", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(end.Add(-time.Millisecond)))
+	s.End(trace.WithTimestamp(end))
+	rows := m.pageData(10, trace.TraceID{}).Latency.Rows
+	if len(rows) != 2 || !rows[1].Other || rows[1].Short.Requests != 0 || rows[1].Long.Requests != 1 {
+		t.Errorf("rows %+v, want GET /a and (other) with one request in the long window", rows)
+	}
+}

@@ -104,6 +104,11 @@ func (m *Monitor) latencyView(st Stats) *latencyView {
 		v.Rows = append(v.Rows, row)
 		delete(inFlight, k)
 	}
+	// "(other)" may have requests in the long window only.
+	if o, ok := longOf[m.lat.other.key]; ok && (len(short) == 0 || !short[len(short)-1].Other) {
+		empty := windowView{Buckets: make([]uint64, latency.NumCoarse), BucketErrors: make([]uint64, latency.NumCoarse)}
+		v.Rows = append(v.Rows, routeView{Name: o.Name, Other: true, Short: empty, Long: viewWindow(o), Examples: []exampleView{}})
+	}
 	// A route whose requests are all still running (a hung endpoint) has no row yet: show it
 	// by its server spans in flight, as many as the row cap leaves room for.
 	room := m.cfg.maxRoutes - v.Routes
