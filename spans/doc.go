@@ -72,7 +72,8 @@
 // 1/64 (1.6 %) of the exact nearest-rank percentile of the same data; the tests hold them to
 // 2 %. A window is a ring of per-interval histograms: the last minute is 6 slots of 10 s (50 to
 // 60 s of data), the last ten minutes 10 slots of 1 min. Recording a request is a few atomic adds,
-// with no lock and no allocation once its route has a row.
+// with no lock and no allocation once its route has a row; the request that becomes an example
+// also pays for finding its spans, about 7 µs (benchmarks/results/monitor.md).
 //
 // For each route, coarse latency bucket (the page's distribution: under 100 µs, 100–250 µs, …,
 // 10 s and over) and outcome (ok, failed), the Monitor keeps up to two example requests, at most

@@ -17,15 +17,15 @@ import (
 )
 
 // requestSpans returns the spans of one request shaped like benchmarks/requestpath's (a server
-// span under a remote caller and three children), started and ended, for feeding a processor
-// directly.
-func requestSpans(b *testing.B) (started []sdktrace.ReadWriteSpan, ended []sdktrace.ReadOnlySpan) {
+// span under a remote caller of trace tid, and three children), started and ended, for feeding
+// a processor directly.
+func requestSpans(b *testing.B, tid trace.TraceID) (started []sdktrace.ReadWriteSpan, ended []sdktrace.ReadOnlySpan) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	tracer := tp.Tracer("bench")
 	remote := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
-		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true,
+		TraceID: tid, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true,
 	}))
 	ctx, srv := tracer.Start(remote, "GET /cart", trace.WithSpanKind(trace.SpanKindServer))
 	for _, name := range []string{"load-cart", "price-cart", "GET"} {
@@ -41,7 +41,7 @@ func requestSpans(b *testing.B) (started []sdktrace.ReadWriteSpan, ended []sdktr
 // monitorSide is one side of BenchmarkMonitorRequestPaired: n requests' spans started and
 // ended on m, in the order a request makes them.
 func monitorSide(b *testing.B, m *Monitor) func(int) {
-	started, ended := requestSpans(b)
+	started, ended := requestSpans(b, trace.TraceID{1})
 	ctx := context.Background()
 	return func(n int) {
 		for range n {
@@ -126,5 +126,33 @@ func BenchmarkMonitorRefresh(b *testing.B) {
 			}
 			done()
 		})
+	}
+}
+
+// BenchmarkMonitorKeep is what keeping one example request costs the request that ends it (at
+// most once a second per route, bucket and outcome): choosing its record and finding its four
+// spans among the recent ones, with the ring of recent spans full of 1,024 requests' spans.
+func BenchmarkMonitorKeep(b *testing.B) {
+	m := NewMonitor()
+	ctx := context.Background()
+	var root trace.SpanContext
+	for i := range DefaultRecentSpans / 4 {
+		started, ended := requestSpans(b, trace.TraceID{0: 1, 14: byte(i >> 8), 15: byte(i)}) // the low half random, as the SDK's are
+		for i := range started {
+			m.OnStart(ctx, started[i])
+			m.OnEnd(ended[i])
+		}
+		root = ended[len(ended)-1].SpanContext()
+	}
+	r := m.lat.routeFor(routeKey{name: "GET /cart", kind: uint8(trace.SpanKindServer)})
+	done := reportCPU(b)
+	for b.Loop() {
+		m.keep(r, 3, false, root.TraceID(), root.SpanID(), 1e6, time.Now().UnixNano())
+	}
+	done()
+	for i := range m.lat.kept {
+		if k := &m.lat.kept[i]; k.bucket == 3 && len(k.spans) != 4 {
+			b.Fatalf("kept %d spans, want the request's 4", len(k.spans))
+		}
 	}
 }

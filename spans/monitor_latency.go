@@ -184,9 +184,8 @@ func (m *Monitor) keep(r *route, bucket int, failed bool, tid trace.TraceID, sid
 		k := &b.kept[i]
 		if k.route == r && k.bucket == bucket && k.failed == failed {
 			same++
-			if victim < 0 || b.kept[victim].route != r || b.kept[victim].bucket != bucket ||
-				b.kept[victim].failed != failed || k.end < b.kept[victim].end {
-				victim = i
+			if victim < 0 || k.end < b.kept[victim].end {
+				victim = i // the oldest of its route, bucket and outcome
 			}
 		}
 	}
