@@ -316,6 +316,7 @@ var honouredEnv = []string{
 	"OTEL_BLRP_SCHEDULE_DELAY", "OTEL_BLRP_EXPORT_TIMEOUT", "OTEL_BLRP_MAX_QUEUE_SIZE", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
 	"OTEL_METRIC_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_TIMEOUT",
 	"OTEL_EXPORTER_PROMETHEUS_HOST", "OTEL_EXPORTER_PROMETHEUS_PORT",
+	"CTXTRAIL_JAEGER_UI_URL", // spans.EnvJaegerUI, read by spans.NewMonitor: the Jaeger UI its page links trace IDs to
 }
 
 // sdkEnv lists the OTEL_* variables that the SDK and exporters Install builds read themselves

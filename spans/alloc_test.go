@@ -1,7 +1,10 @@
 package spans
 
 import (
+	"time"
+
 	"context"
+	"go.opentelemetry.io/otel/trace"
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail/internal/race"
@@ -115,4 +118,41 @@ func TestClaimingFollowsProcessors(t *testing.T) {
 	_ = p.Shutdown(context.Background())
 	p.Enable()
 	want("enabled after shutdown", 0)
+}
+
+// TestAllocMonitorLatency: recording a request (a local root span's end) in the latency table,
+// keeping examples included, allocates nothing once its route has a row. The end times move on
+// by a second each run, so the windows rotate and examples are kept during the measurement.
+func TestAllocMonitorLatency(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	m := NewMonitor()
+	base := time.Now()
+	var roots []sdktrace.ReadOnlySpan
+	var starts []sdktrace.ReadWriteSpan
+	for i := range 210 {
+		end := base.Add(time.Duration(i) * time.Second)
+		_, s := tp.Tracer("alloc").Start(context.Background(), "GET /items/{id}",
+			trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(end.Add(-time.Duration(i%7)*time.Millisecond)))
+		starts = append(starts, s.(sdktrace.ReadWriteSpan))
+		s.End(trace.WithTimestamp(end))
+	}
+	roots = rec.Ended()
+	m.OnStart(context.Background(), starts[0]) // the row is made here, outside the measurement
+	m.OnEnd(roots[0])
+	i := 1
+	if n := testing.AllocsPerRun(200, func() {
+		m.OnStart(context.Background(), starts[i])
+		m.OnEnd(roots[i])
+		i++
+	}); n != 0 {
+		t.Errorf("recording a request allocates %v times, want 0", n)
+	}
+	if rows := m.Latency(true); len(rows) != 1 || rows[0].Requests == 0 || len(rows[0].Examples) == 0 {
+		t.Errorf("nothing recorded: %+v", rows)
+	}
 }

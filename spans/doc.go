@@ -58,6 +58,65 @@
 //		ctxtrail.WithSampler(mon.Sampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))))
 //	debugMux.Handle(otelctx.MonitorPath, mon) // "/debug/ctxtrail", never traced by httpctx.NewHandler
 //
+// # The latency table
+//
+// The Monitor also keeps, for every request it sees end, a latency table: one row per route
+// (a server span's name, which httpctx.NewHandler sets to the method and the ServeMux pattern,
+// "GET /items/{id}") and per name of other local root spans (a span without a parent in this
+// process: a job, a consumer), with the request rate, error count and rate (span status Error),
+// p50, p95 and p99 over the last minute and the last ten minutes, and its impact: its share of
+// all the time spent in requests (latency x rate). Child spans make no rows: they are in their
+// request's waterfall. Latency reads it (RouteLatency); the page and its JSON show it, live.
+//
+// Percentiles come from log-linear histograms (32 buckets per power of two) and are within
+// 1/64 (1.6 %) of the exact nearest-rank percentile of the same data; the tests hold them to
+// 2 %. A window is a ring of per-interval histograms: the last minute is 6 slots of 10 s (50 to
+// 60 s of data), the last ten minutes 10 slots of 1 min. Recording a request is a few atomic adds,
+// with no lock and no allocation once its route has a row; the request that becomes an example
+// also pays for finding its spans, about 7 µs (benchmarks/results/monitor.md).
+//
+// For each route, coarse latency bucket (the page's distribution: under 100 µs, 100–250 µs, …,
+// 10 s and over) and outcome (ok, failed), the Monitor keeps up to two example requests, at most
+// one a second, and the spans of their traces, gathered when the request ends from a ring of the
+// spans that ended last. The page links each bucket and each error count to an example, which
+// opens as that request's waterfall (otelctx/waterfall.RenderHTML) with its log lines (the
+// span events zapbridge and slogbridge mirror with WithSpanEvents), breadcrumbs (spans/trail)
+// and recorded errors. WithJaegerUI, or the CTXTRAIL_JAEGER_UI_URL environment variable, links
+// trace IDs to a Jaeger UI as well. Beside the requests the page shows the runtime, read from
+// runtime/metrics: goroutines (running, runnable, waiting, not in Go), GC pauses and scheduling
+// latency over the last minute, the heap. WithMonitorSection adds another package's table.
+//
+// # Bounds
+//
+// Everything the Monitor keeps is bounded, whatever the traffic:
+//
+//   - active list: WithMaxTracked spans (DefaultMaxTracked, 10,000); past it, counted in
+//     "(untracked)";
+//   - names with counters: WithMaxNames (1,000); later names share "(other)";
+//   - latency rows: WithMaxRoutes (DefaultMaxRoutes, 100), about 70 KiB of histograms each (7 MiB
+//     at the cap), made when a route is first seen; requests of later routes count in one
+//     "(other)" row;
+//   - recent spans, where an example's spans are looked for: WithRecentSpans (4,096), split
+//     among the shards; a request whose first spans ended more than that many spans before its
+//     root ends misses them, and its waterfall shows what was found;
+//   - example requests with their spans: WithKeptTraces (128), each up to 128 spans (the rest
+//     counted in the waterfall's header); failed and slow requests push fast ones out first, an
+//     example older than ten minutes goes first of all;
+//   - runtime snapshots: six at most, one per 10 s; a section: 500 rows of 32 columns.
+//
+// WithoutLatency turns the latency table, its examples and the recent spans off.
+//
+// # Serving the page safely
+//
+// ServeHTTP answers GET and HEAD only. The page shows nothing but this process's own telemetry,
+// and span names and log lines are input: the page writes them with html/template and, when it
+// refreshes, as text (textContent), never as markup, and links only to its own ?trace=<hex> pages
+// and to an http or https Jaeger URL. It loads nothing from elsewhere: its script and styles are
+// in the page. Still, span names, routes and log lines can say more than the public should know:
+// mount it on an internal port, or behind the service's own authentication (the README shows
+// both). httpctx.NewHandler never traces requests for otelctx.MonitorPath, so the page's own
+// refreshes are neither rows of the table nor spans.
+//
 // # Sampled-out spans
 //
 // The OpenTelemetry SDK calls span processors for recording spans only. A span the sampler

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -61,9 +62,13 @@ const (
 //     shortly before the whole list is full;
 //   - at most WithMaxNames distinct span names get counters (under 1 KiB each); later names
 //     share the "(other)" rows;
-//   - names are clipped to 256 bytes.
+//   - names are clipped to 256 bytes;
+//   - the latency table, its examples and the recent spans they come from have the bounds the
+//     package doc lists (WithMaxRoutes, WithRecentSpans, WithKeptTraces).
 //
-// Like every span processor it sees recording spans only; Sampler counts the others.
+// Like every span processor it sees recording spans only; Sampler counts the others. Besides
+// the counts it keeps the latency table (see Latency and the package doc): requests by route,
+// percentiles over sliding windows, example requests with their spans.
 type Monitor struct {
 	cfg monitorConfig
 
@@ -77,6 +82,11 @@ type Monitor struct {
 	leaksSent atomic.Uint64
 
 	exportStats atomic.Pointer[func() ExportStats] // SetExportStats
+	lat         *latencyBook                       // nil WithoutLatency
+	sections    []section                          // WithMonitorSection
+	rt          runtimeBook
+	jaeger      string // the Jaeger UI's base URL, "" for no links
+	jaegerWhy   string // why the configured one is not used
 
 	shut     atomic.Bool
 	stop     chan struct{}
@@ -152,6 +162,10 @@ type shard struct {
 	slots [1 << slotBits]slot
 	spans map[uint64]entry // nil until a slot collision needs it
 	high  int              // the most the map has held since it was made
+	// recent is a ring of the spans that ended here last, where an example request's spans are
+	// found when its root ends (see keep); nil WithoutLatency.
+	recent []recentSpan
+	rpos   int
 }
 
 type slot struct {
@@ -227,6 +241,13 @@ type monitorConfig struct {
 	onLeak        func(ActiveSpan)
 	logger        *slog.Logger
 	logEvery      time.Duration
+	noLatency     bool
+	maxRoutes     int
+	recentSpans   int
+	keptTraces    int
+	jaegerUI      string
+	jaegerSet     bool
+	sections      []section
 }
 
 // MonitorOption configures NewMonitor.
@@ -302,6 +323,7 @@ func NewMonitor(opts ...MonitorOption) *Monitor {
 	if cfg.logEvery <= 0 {
 		cfg.logEvery = time.Minute
 	}
+	cfg = latencyDefaults(cfg)
 	m := &Monitor{cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
 	// Enough shards to spread the lock over the CPUs, few enough that the slots stay in cache
 	// and each shard holds a useful share of the cap.
@@ -315,6 +337,15 @@ func NewMonitor(opts ...MonitorOption) *Monitor {
 			m.shards[i].cap++
 		}
 	}
+	if !cfg.noLatency {
+		m.lat = newLatencyBook(cfg)
+		per := max(cfg.recentSpans>>m.shardBits, 1)
+		for i := range m.shards {
+			m.shards[i].recent = make([]recentSpan, per)
+		}
+	}
+	m.sections = cfg.sections
+	m.jaeger, m.jaegerWhy = jaegerBase(cfg.jaegerUI, cfg.jaegerSet)
 	m.other.name = otherName
 	m.untracked.name = untrackName
 	names := make(map[string]*nameCounters)
@@ -436,8 +467,9 @@ func (m *Monitor) OnEnd(s sdktrace.ReadOnlySpan) {
 	name := clipName(s.Name())
 	key := spanKey(sc.SpanID())
 	sh, idx := m.place(key)
+	tk := traceKey(sc.TraceID())
 	sh.mu.Lock()
-	if sh.take(key, idx, traceKey(sc.TraceID())) {
+	if sh.take(key, idx, tk) {
 		if sh.last == nil || sh.last.name != name || sh.pend[kind] == math.MaxUint32 {
 			m.flush(sh, stripe)
 			sh.last = m.namesFor(name)
@@ -446,7 +478,16 @@ func (m *Monitor) OnEnd(s sdktrace.ReadOnlySpan) {
 	} else {
 		m.untracked.stripes[stripe].kinds[kind].ended.Add(1)
 	}
+	if sh.recent != nil {
+		sh.recent[sh.rpos] = recentSpan{trace: tk, span: s}
+		if sh.rpos++; sh.rpos == len(sh.recent) {
+			sh.rpos = 0
+		}
+	}
 	sh.mu.Unlock()
+	if m.lat != nil && localRoot(s) {
+		m.recordLatency(s, name, kind, s.Status().Code == codes.Error)
+	}
 }
 
 // flush adds the shard's pending ends to their name's counters. The caller holds sh.mu.

@@ -27,6 +27,12 @@ type pageData struct {
 	Limit  int          `json:"limit"`
 	Active []activeView `json:"active"`
 	Leaks  []activeView `json:"leaks"`
+
+	Latency       *latencyView  `json:"latency,omitempty"` // nil WithoutLatency
+	Runtime       runtimeView   `json:"runtime"`
+	Sections      []sectionView `json:"sections"`
+	JaegerUI      string        `json:"jaeger_ui,omitempty"`
+	JaegerProblem string        `json:"jaeger_ui_problem,omitempty"`
 }
 
 type countsView struct {
@@ -106,9 +112,16 @@ func (m *Monitor) pageData(limit int, self trace.TraceID) pageData {
 			ByKind:          make([]kindView, 0, len(st.ByKind)),
 			ByName:          make([]nameView, 0, len(st.ByName)),
 		},
-		Export: m.exportView(),
-		Active: []activeView{},
-		Leaks:  []activeView{},
+		Export:        m.exportView(),
+		Active:        []activeView{},
+		Leaks:         []activeView{},
+		Runtime:       m.rt.read(st.Time),
+		Sections:      m.sectionViews(),
+		JaegerUI:      m.jaeger,
+		JaegerProblem: m.jaegerWhy,
+	}
+	if m.lat != nil {
+		d.Latency = m.latencyView(st)
 	}
 	for _, k := range st.ByKind {
 		d.Stats.ByKind = append(d.Stats.ByKind, kindView{Kind: kindName(k.Kind), countsView: viewCounts(k.Counts)})
@@ -150,6 +163,10 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if q.Has("trace") {
+		m.serveTrace(w, r, q.Get("trace"))
+		return
+	}
 	limit := DefaultPageLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -185,7 +202,7 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		page, err := m.template()
 		if err == nil {
-			err = page.Execute(&buf, data)
+			err = page.Execute(&buf, htmlPage{pageData: data, Initial: data})
 		}
 		if err != nil {
 			http.Error(w, "spans monitor: rendering page: "+err.Error(), http.StatusInternalServerError)
@@ -199,6 +216,13 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())
 	}
+}
+
+// htmlPage is what the template gets: the data, and the same again for the script's first
+// drawing (html/template writes it as JSON, escaped for a script element).
+type htmlPage struct {
+	pageData
+	Initial pageData
 }
 
 // template parses the page once per Monitor; html/template escapes span names, which come

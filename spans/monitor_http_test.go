@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/cdp"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/html"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // servedMonitor returns a monitor with a request span, a child active for an hour (a leak) and
 // a fresh child, served by a real HTTP server on 127.0.0.1.
@@ -172,8 +171,11 @@ func TestMonitorRejectsBadRequests(t *testing.T) {
 func TestMonitorPageEscapesNames(t *testing.T) {
 	_, srv, _ := servedMonitor(t, `<script>alert("x")</script>`)
 	_, body := get(t, srv.URL, nil)
-	if strings.Contains(body, "<script>") {
+	if strings.Contains(body, `<script>alert`) || strings.Count(body, "<script") != 2 {
 		t.Fatal("a span name was written into the page unescaped")
+	}
+	if !strings.Contains(body, `\u003cscript\u003ealert`) {
+		t.Fatal("the span name is not escaped in the page's script data")
 	}
 	if !strings.Contains(body, "&lt;script&gt;") {
 		t.Fatal("the escaped span name is missing from the page")
@@ -193,16 +195,16 @@ func TestMonitorPageShowsActiveList(t *testing.T) {
 		checkActiveList(t, body, spans)
 	})
 	t.Run("chromium", func(t *testing.T) {
-		if _, err := os.Stat(chromiumPath); err != nil {
+		if _, err := os.Stat(cdp.ChromiumPath); err != nil {
 			if os.Getenv("CI") == "true" {
-				t.Fatalf("CI=true but no %s: .ci/run must install chromium", chromiumPath)
+				t.Fatalf("CI=true but no %s: .ci/run must install chromium", cdp.ChromiumPath)
 			}
-			t.Skipf("no %s (apt-get install chromium): the parsed check above stands alone", chromiumPath)
+			t.Skipf("no %s (apt-get install chromium): the parsed check above stands alone", cdp.ChromiumPath)
 		}
-		t.Logf("rendering with headless %s", chromiumPath)
+		t.Logf("rendering with headless %s", cdp.ChromiumPath)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, chromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
+		cmd := exec.CommandContext(ctx, cdp.ChromiumPath, "--headless", "--no-sandbox", "--disable-gpu",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
 			"--user-data-dir="+t.TempDir(), "--dump-dom", srv.URL)
 		var stderr strings.Builder

@@ -44,6 +44,7 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 	if s.variant == CtxtrailMetrics { // metrics.go
 		opts = append(opts, ctxtrail.WithMetricReader(sdkmetric.NewManualReader()))
 	}
+	opts = append(opts, s.monitorOptions()...) // monitor.go
 	var zopts []zapbridge.Option
 	if loaded {
 		s.loaded = newLoadedParts()

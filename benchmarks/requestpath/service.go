@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/spans"
 	"go.uber.org/zap"
 )
 
@@ -64,6 +65,10 @@ const (
 	// on every line, span attributes) written by hand on the SDK's non-recording spans, the
 	// like-for-like floor of CtxtrailUnsampled (issue 31).
 	SemconvFloorUnsampled
+	// CtxtrailMonitorOff and CtxtrailMonitor are CtxtrailDefaults with a spans.Monitor, without
+	// and with its latency table (issue 29, monitor.go); see MonitorVariants.
+	CtxtrailMonitorOff
+	CtxtrailMonitor
 )
 
 // FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
@@ -155,6 +160,8 @@ func (v Variant) String() string {
 		return "SDKFloorUnsampled"
 	case SemconvFloorUnsampled:
 		return "SemconvFloorUnsampled"
+	case CtxtrailMonitorOff, CtxtrailMonitor:
+		return monitorVariantName(v)
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -177,6 +184,7 @@ type Service struct {
 	flush       []func(context.Context) error
 	shutdown    []func(context.Context) error
 	loaded      *loadedParts        // CtxtrailLoaded only
+	monitor     *spans.Monitor      // CtxtrailMonitorOff and CtxtrailMonitor only
 	logRecords  *discardLogExporter // OTelStack and CtxtrailOTelLogs: the log records' exporter
 }
 
@@ -194,7 +202,7 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down = s.buildPlain(cfg, back.url)
 	case OTelStack, OTelStackMetrics, OTelStackUnsampled, OTelStackSampled1, OTelStackSampled10:
 		front, down = s.buildOTel(cfg, back.url)
-	case CtxtrailDefaults, CtxtrailMetrics, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10:
+	case CtxtrailDefaults, CtxtrailMetrics, CtxtrailUnsampled, CtxtrailSampled1, CtxtrailSampled10, CtxtrailMonitorOff, CtxtrailMonitor:
 		front, down, err = s.buildCtxtrail(cfg, back.url, false)
 	case CtxtrailLoaded:
 		front, down, err = s.buildCtxtrail(cfg, back.url, true)

@@ -251,7 +251,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestStartUnknownVariant(t *testing.T) {
-	for _, v := range []Variant{0, SemconvFloorUnsampled + 1, -1} {
+	for _, v := range []Variant{0, CtxtrailMonitor + 1, -1} { // CtxtrailMonitor: the last (monitor.go)
 		if _, err := Start(v); !errors.Is(err, ErrVariant) {
 			t.Errorf("Start(%d) = %v, want ErrVariant", int(v), err)
 		}

@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	traces.passTo(out) // from now on the printer writes straight through
 	fmt.Fprintf(out, "The shop is running until Ctrl-C. Try:\n  curl '%s/checkout?user=ada@example.com&item=book&card=4242'\n",
 		local.URL[shop.Frontend])
-	fmt.Fprintln(out, "Live span monitors (spans in flight, their age, probable leaks):")
+	fmt.Fprintln(out, "Live span monitors (latency by route down to each request's waterfall, spans in flight, leaks):")
 	for _, name := range shop.Services {
 		if u := local.URL[name]; strings.HasPrefix(u, "http") { // payments speaks only gRPC
 			fmt.Fprintf(out, "  %-8s %s/debug/ctxtrail\n", name, u)

@@ -52,4 +52,11 @@
 //
 // Render and RenderTrace draw spans from any source: SpanOf converts the SDK's, and
 // examples/traceview reads the console exporter's JSON lines and Jaeger's API into Span values.
+//
+// # In a browser
+//
+// RenderHTML draws the same trace, laid out by the same code, as an HTML fragment: a table row
+// per span with a bar for when it ran, the reason on failed spans, the log lines below, the
+// trace ID linked where HTMLOptions.TraceURL says. Names, messages and attributes are escaped
+// by html/template. spans.Monitor's page opens each kept example request this way.
 package waterfall

@@ -71,16 +71,23 @@ type textWriter interface {
 type row struct {
 	s       Span
 	prefix  string
+	depth   int
 	orphan  bool
 	service string
 	name    string
 }
 
-func drawTrace(w textWriter, t Trace, opt Options) {
-	width := opt.BarWidth
-	if width <= 0 {
-		width = DefaultBarWidth
-	}
+// traceLayout is a trace laid out for drawing, as text or as HTML: its rows in tree order
+// (each span once, children under their parent by start time), its time span and error count.
+type traceLayout struct {
+	rows    []row
+	start   time.Time
+	total   time.Duration
+	errs    int
+	service map[string]string // span ID → service, for the log lines
+}
+
+func layout(t Trace) traceLayout {
 	spans := t.Spans
 	inTrace := make(map[string]bool, len(spans))
 	service := make(map[string]string, len(spans))
@@ -112,16 +119,6 @@ func drawTrace(w textWriter, t Trace, opt Options) {
 		sort.SliceStable(ss, func(a, b int) bool { return ss[a].Start.Before(ss[b].Start) })
 	}
 	byStart(roots)
-	total := end.Sub(start)
-
-	fmt.Fprintf(w, "trace %s  %d spans  %s  %s", clean(spans[0].TraceID, 64), len(spans), fmtDur(total), errorCount(errs))
-	if t.DroppedSpans > 0 {
-		fmt.Fprintf(w, "  (+%d spans not kept)", t.DroppedSpans)
-	}
-	if t.Note != "" {
-		fmt.Fprintf(w, "  (%s)", clean(t.Note, maxReasonRunes))
-	}
-	w.WriteByte('\n')
 
 	// Every span is drawn once: a cycle in corrupt input cannot recurse or repeat.
 	var rows []row
@@ -133,7 +130,7 @@ func drawTrace(w textWriter, t Trace, opt Options) {
 			prefix = strings.Repeat("  ", min(depth, maxDepth)) + "└ "
 		}
 		orphan := s.ParentID != "" && !inTrace[s.ParentID]
-		rows = append(rows, row{s: s, prefix: prefix, orphan: orphan,
+		rows = append(rows, row{s: s, prefix: prefix, depth: min(depth, maxDepth), orphan: orphan,
 			service: clean(s.Service, maxNameRunes), name: clean(s.Name, maxNameRunes)})
 		kids := children[s.SpanID]
 		byStart(kids)
@@ -157,14 +154,36 @@ func drawTrace(w textWriter, t Trace, opt Options) {
 			walk(s, 0)
 		}
 	}
+	for i := range rows {
+		if rows[i].orphan {
+			rows[i].name += " (parent missing)"
+		}
+	}
+	return traceLayout{rows: rows, start: start, total: end.Sub(start), errs: errs, service: service}
+}
+
+func drawTrace(w textWriter, t Trace, opt Options) {
+	width := opt.BarWidth
+	if width <= 0 {
+		width = DefaultBarWidth
+	}
+	spans := t.Spans
+	lay := layout(t)
+	rows, start, total, service := lay.rows, lay.start, lay.total, lay.service
+
+	fmt.Fprintf(w, "trace %s  %d spans  %s  %s", clean(spans[0].TraceID, 64), len(spans), fmtDur(total), errorCount(lay.errs))
+	if t.DroppedSpans > 0 {
+		fmt.Fprintf(w, "  (+%d spans not kept)", t.DroppedSpans)
+	}
+	if t.Note != "" {
+		fmt.Fprintf(w, "  (%s)", clean(t.Note, maxReasonRunes))
+	}
+	w.WriteByte('\n')
 
 	// Column widths come from what each row prints, counted in runes, so the bars line up.
 	svcW, nameW := 0, 0
 	for i := range rows {
 		r := &rows[i]
-		if r.orphan {
-			r.name += " (parent missing)"
-		}
 		svcW = max(svcW, utf8.RuneCountInString(r.service))
 		nameW = max(nameW, utf8.RuneCountInString(r.prefix)+utf8.RuneCountInString(r.name))
 	}
