@@ -23,6 +23,10 @@ const Header = "x-ctxtrail-keep"
 // Value is Header's one valid value.
 const Value = "1"
 
+// AttrCalleeKept is set (true) on a client span whose callee said it kept its part; the
+// capture's processor keeps the caller's part on seeing it, even without Received.
+const AttrCalleeKept = "ctxtrail.keep.callee"
+
 // Decider is a capture processor as the instrumentation sees it. Both methods may be called
 // concurrently, from any goroutine.
 type Decider interface {

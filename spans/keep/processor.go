@@ -22,7 +22,7 @@ const (
 	AttrReason       = "ctxtrail.keep.reason"        // error, slow or callee
 	AttrTruncated    = "ctxtrail.keep.truncated"     // true when spans, attributes or events did not fit
 	AttrDroppedSpans = "ctxtrail.keep.dropped_spans" // spans of this trace left out by a cap
-	AttrCalleeKept   = "ctxtrail.keep.callee"        // on a client span: the callee kept its part
+	AttrCalleeKept   = keepsignal.AttrCalleeKept     // on a client span: the callee kept its part
 )
 
 // Reasons, as AttrReason spells them.
