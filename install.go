@@ -92,6 +92,10 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		return nil, err
 	}
 	batchOpts = append(batchOpts, cfg.batchOpts...)
+	keepOpts, err := keepFromEnv(cfg) // keep.go: the in-process capture, nil when off
+	if err != nil {
+		return nil, err
+	}
 	prop, err := buildPropagator(cfg)
 	if err != nil {
 		return nil, err
@@ -129,6 +133,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 			sampler = w
 		}
 	}
+	sampler = keepSampler(sampler, keepOpts, sdkDisabled) // keep.go
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
 	for _, sp := range cfg.processors {
 		if sp != nil {
@@ -153,6 +158,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(printerProc))
 		processors = append(append([]sdktrace.SpanProcessor(nil), processors...), printerProc)
 	}
+	tpOpts, processors = appendKeep(tpOpts, processors, keepOpts, pipes, metrics.mp, sdkDisabled) // keep.go
 	p := &Provider{
 		tp:          sdktrace.NewTracerProvider(tpOpts...),
 		propagator:  prop,

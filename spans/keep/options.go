@@ -25,6 +25,7 @@ type config struct {
 	maxTraces int
 	mp        metric.MeterProvider
 	noSignal  bool
+	keptOnly  bool
 }
 
 // Option configures NewProcessor.
@@ -91,6 +92,14 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // kept its part. Traces are then kept on this process's own spans alone.
 func WithoutSignal() Option {
 	return optionFunc(func(c config) config { c.noSignal = true; return c })
+}
+
+// WithKeptOnly hands the next processors only the spans of kept traces, for a Processor
+// registered beside processors the tracer provider already runs (as ctxtrail.Install registers
+// it beside its exporting pipelines): they see the head-sampled spans from the provider itself.
+// The Processor then neither flushes nor shuts them down.
+func WithKeptOnly() Option {
+	return optionFunc(func(c config) config { c.keptOnly = true; return c })
 }
 
 func newConfig(opts []Option) config {

@@ -52,7 +52,7 @@ var reasonNames = [reasonCount]string{"", ReasonError, ReasonSlow, ReasonCallee}
 // pass straight through. Buffers are bounded per trace and per processor (see the options).
 //
 // The next processors see OnEnd for the spans handed on, and OnStart only for spans sampled at
-// the head. Shut the Processor down (the tracer provider does, when the Processor is
+// the head (WithKeptOnly: only the kept spans' OnEnd). Shut the Processor down (the tracer provider does, when the Processor is
 // registered with it) to shut them down.
 type Processor struct {
 	next   []sdktrace.SpanProcessor
@@ -144,8 +144,10 @@ func (p *Processor) shard(id trace.TraceID) *shard {
 func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 	sc := s.SpanContext()
 	if sc.IsSampled() {
-		for _, n := range p.next {
-			n.OnStart(parent, s)
+		if !p.cfg.keptOnly {
+			for _, n := range p.next {
+				n.OnStart(parent, s)
+			}
 		}
 		return
 	}
@@ -188,8 +190,10 @@ func isLocalRoot(s sdktrace.ReadOnlySpan) bool {
 func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	sc := s.SpanContext()
 	if sc.IsSampled() {
-		for _, n := range p.next {
-			n.OnEnd(s)
+		if !p.cfg.keptOnly {
+			for _, n := range p.next {
+				n.OnEnd(s)
+			}
 		}
 		return
 	}
@@ -375,6 +379,9 @@ func (p *Processor) BadSignal() { p.st.badSignals.Add(1) }
 // ForceFlush flushes the next processors. Traces still undecided stay buffered: they are
 // decided when their local roots end.
 func (p *Processor) ForceFlush(ctx context.Context) error {
+	if p.cfg.keptOnly {
+		return nil
+	}
 	var errs []error
 	for _, n := range p.next {
 		errs = append(errs, n.ForceFlush(ctx))
@@ -405,7 +412,9 @@ func (p *Processor) Shutdown(ctx context.Context) error {
 			sh.mu.Unlock()
 		}
 		for _, n := range p.next {
-			errs = append(errs, n.Shutdown(ctx))
+			if !p.cfg.keptOnly {
+				errs = append(errs, n.Shutdown(ctx))
+			}
 		}
 		p.err = errors.Join(errs...)
 	})
