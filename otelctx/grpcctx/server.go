@@ -169,18 +169,24 @@ var incomingKey = func() any {
 // the caller's own span already knows the trace. Other options are ignored.
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	xTrace := newEchoConfig(opts)
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	keep := newKeepServer(opts) // keep.go
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		echo(ctx, xTrace)
-		return handler(ctx, req)
+		resp, err := handler(ctx, req)
+		keep.unary(ctx, info.FullMethod, err)
+		return resp, err
 	}
 }
 
 // StreamServerInterceptor is UnaryServerInterceptor for streaming RPCs.
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	xTrace := newEchoConfig(opts)
-	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	keep := newKeepServer(opts) // keep.go
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		echo(ss.Context(), xTrace)
-		return handler(srv, ss)
+		err := handler(srv, ss)
+		keep.stream(ss, info.FullMethod, err)
+		return err
 	}
 }
 
