@@ -43,8 +43,8 @@ func newKeepServer(opts []Option) keepServer {
 // failed reports whether err makes the server span an error, as endSpan decides.
 func failed(err error) bool { return err != nil && serverError(statusOf(err).Code()) }
 
-func (k keepServer) respond(ctx context.Context, fullMethod string, err error) (metadata.MD, bool) {
-	if !keepsignal.Active() || (k.public != nil && k.public(ctx, fullMethod)) {
+func (k keepServer) respond(ctx context.Context, fullMethod func() string, err error) (metadata.MD, bool) {
+	if !keepsignal.Active() || (k.public != nil && k.public(ctx, fullMethod())) {
 		return nil, false
 	}
 	if !keepsignal.Respond(trace.SpanContextFromContext(ctx), failed(err)) {
@@ -55,16 +55,28 @@ func (k keepServer) respond(ctx context.Context, fullMethod string, err error) (
 
 var keepTrailer = metadata.MD{keepsignal.Header: {keepsignal.Value}} // grpc-go copies what it is given
 
+func methodOf(info *grpc.UnaryServerInfo) string {
+	if info == nil {
+		return ""
+	}
+	return info.FullMethod
+}
+
 // unary sets the trailer of a unary call.
-func (k keepServer) unary(ctx context.Context, fullMethod string, err error) {
-	if md, ok := k.respond(ctx, fullMethod, err); ok {
+func (k keepServer) unary(ctx context.Context, info *grpc.UnaryServerInfo, err error) {
+	if md, ok := k.respond(ctx, func() string { return methodOf(info) }, err); ok {
 		_ = grpc.SetTrailer(ctx, md) // fails only when the stream is gone: nobody to tell
 	}
 }
 
 // stream sets the trailer of a streaming call.
-func (k keepServer) stream(ss grpc.ServerStream, fullMethod string, err error) {
-	if md, ok := k.respond(ss.Context(), fullMethod, err); ok {
+func (k keepServer) stream(ss grpc.ServerStream, info *grpc.StreamServerInfo, err error) {
+	if md, ok := k.respond(ss.Context(), func() string {
+		if info == nil {
+			return ""
+		}
+		return info.FullMethod
+	}, err); ok {
 		ss.SetTrailer(md)
 	}
 }

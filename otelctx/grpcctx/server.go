@@ -173,7 +173,7 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		echo(ctx, xTrace)
 		resp, err := handler(ctx, req)
-		keep.unary(ctx, info.FullMethod, err)
+		keep.unary(ctx, info, err)
 		return resp, err
 	}
 }
@@ -185,7 +185,7 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		echo(ss.Context(), xTrace)
 		err := handler(srv, ss)
-		keep.stream(ss, info.FullMethod, err)
+		keep.stream(ss, info, err)
 		return err
 	}
 }
