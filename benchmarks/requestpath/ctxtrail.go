@@ -44,6 +44,7 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 		// not the sampled flag of the generator's traceparent, and both services decide alike.
 		opts = append(opts, ctxtrail.WithSampler(sdktrace.TraceIDRatioBased(s.variant.SamplingRatio())))
 	}
+	opts = append(opts, keepOptions(s.variant)...)
 	if s.variant == CtxtrailMetrics { // metrics.go
 		opts = append(opts, ctxtrail.WithMetricReader(sdkmetric.NewManualReader()))
 	}

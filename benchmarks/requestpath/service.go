@@ -72,8 +72,10 @@ func (v Variant) SamplingRatio() float64 {
 	switch v {
 	case Uninstrumented, CtxtrailUnsampled:
 		return 0
-	case CtxtrailSampled1:
+	case CtxtrailSampled1, CtxtrailKeep1:
 		return 0.01
+	case CtxtrailRecordOnly, SDKFloorRecordOnly: // keep.go: recorded, never exported
+		return 0
 	case CtxtrailSampled10:
 		return 0.1
 	}
@@ -92,6 +94,9 @@ func Variants() []Variant {
 
 // String returns the variant's name as used in benchmark names and tables.
 func (v Variant) String() string {
+	if name, ok := keepVariantName(v); ok { // keep.go
+		return name
+	}
 	switch v {
 	case Uninstrumented:
 		return "Uninstrumented"
@@ -164,6 +169,10 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
 	case SDKFloor, SemconvFloor:
 		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor)
+	case CtxtrailKeep1, CtxtrailRecordOnly: // keep.go
+		front, down, err = s.buildCtxtrail(cfg, back.url, false)
+	case SDKFloorRecordOnly:
+		front, down = s.buildFloorRecordOnly(cfg, back.url)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}
