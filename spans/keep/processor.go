@@ -92,12 +92,23 @@ type openRoot struct {
 type entry struct {
 	roots   []openRoot     // local roots still open
 	clients []trace.SpanID // open client spans, for the keep signal
-	spans   []*keptSpan
+	spans   []held
 	bytes   int64
 	reason  reason
 	dropped int  // spans left out by a cap
 	cut     bool // a span lost attributes or events to a cap
 	flushed bool // handed on already: later spans go straight through
+
+	// The first of each, in the entry's own allocation: a request's few spans cost nothing more.
+	rootsBuf   [1]openRoot
+	clientsBuf [2]trace.SpanID
+	spansBuf   [8]held
+}
+
+func newEntry() *entry {
+	e := new(entry)
+	e.roots, e.clients, e.spans = e.rootsBuf[:0], e.clientsBuf[:0], e.spansBuf[:0]
+	return e
 }
 
 // NewProcessor returns a Processor that hands kept spans to next, in order (usually the batch
@@ -174,7 +185,7 @@ func (p *Processor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
 			p.st.untracked.Add(1)
 			return
 		}
-		e = &entry{}
+		e = newEntry()
 		sh.m[sc.TraceID()] = e
 		p.traces.Add(1)
 	}
@@ -202,14 +213,14 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 	tid := sc.TraceID()
 	root := isLocalRoot(s)
-	ks := p.hold(s, root)
+	h := p.hold(s, root)
 	sh := p.shard(tid)
 	sh.mu.Lock()
 	e := sh.m[tid]
 	if e == nil {
 		sh.mu.Unlock()
 		if p.recent.has(tid) { // a late span of a trace kept already
-			p.handOn([]*keptSpan{ks}, reasonNone, 0, false)
+			p.handOn([]held{h}, reasonNone, 0, false)
 		}
 		return
 	}
@@ -218,37 +229,37 @@ func (p *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 			p.endRoot(sh, tid, e, sc.SpanID())
 		}
 		sh.mu.Unlock()
-		p.handOn([]*keptSpan{ks}, reasonNone, 0, false)
+		p.handOn([]held{h}, reasonNone, 0, false)
 		return
 	}
 	if e.reason == reasonNone {
 		switch {
 		case s.Status().Code == codes.Error:
 			e.reason = reasonError
-		case ks.calleeKept:
+		case h.calleeKept:
 			e.reason = reasonCallee
 		case root && p.cfg.slow > 0 && s.EndTime().Sub(s.StartTime()) >= p.cfg.slow:
 			e.reason = reasonSlow
 		}
 	}
-	e.cut = e.cut || ks.cut
+	e.cut = e.cut || h.cut
 	switch {
 	case root: // a local root always fits: without it the trace has no top
-		p.admit(e, ks)
+		p.admit(e, h)
 	case len(e.spans) >= p.cfg.maxSpans:
 		e.dropped++
 		p.st.droppedSpans[limitSpans].Add(1)
-	case p.bytes.Load()+ks.size > p.cfg.maxBytes:
+	case p.bytes.Load()+h.size > p.cfg.maxBytes:
 		e.dropped++
 		p.st.droppedSpans[limitMemory].Add(1)
 	default:
-		p.admit(e, ks)
+		p.admit(e, h)
 	}
 	if !root {
 		sh.mu.Unlock()
 		return
 	}
-	var out []*keptSpan
+	var out []held
 	why, dropped, cut := e.reason, e.dropped, e.cut
 	if why != reasonNone {
 		out = e.spans
@@ -286,10 +297,10 @@ func (p *Processor) endRoot(sh *shard, tid trace.TraceID, e *entry, id trace.Spa
 	return true
 }
 
-func (p *Processor) admit(e *entry, ks *keptSpan) {
-	e.spans = append(e.spans, ks)
-	e.bytes += ks.size
-	p.bytes.Add(ks.size)
+func (p *Processor) admit(e *entry, h held) {
+	e.spans = append(e.spans, h)
+	e.bytes += h.size
+	p.bytes.Add(h.size)
 }
 
 func (p *Processor) release(e *entry) {
@@ -299,9 +310,10 @@ func (p *Processor) release(e *entry) {
 
 // handOn gives the kept spans to the next processors, marking the local roots with why the
 // trace was kept and what did not fit.
-func (p *Processor) handOn(spans []*keptSpan, why reason, dropped int, cut bool) {
-	for _, ks := range spans {
-		if ks.root && why != reasonNone {
+func (p *Processor) handOn(spans []held, why reason, dropped int, cut bool) {
+	for _, h := range spans {
+		ks := p.kept(h)
+		if h.root && why != reasonNone {
 			ks.attrs = append(ks.attrs[:len(ks.attrs):len(ks.attrs)], attribute.String(AttrReason, reasonNames[why]))
 			if cut || dropped > 0 {
 				ks.attrs = append(ks.attrs, attribute.Bool(AttrTruncated, true), attribute.Int(AttrDroppedSpans, dropped))

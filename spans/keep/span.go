@@ -8,8 +8,18 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// keptSpan is a buffered span as the next processors see it: sampled, as the head would have
-// made it, with the attributes and events that fit.
+// held is a buffered span: the SDK's read-only snapshot, as it ended, and what the buffer
+// needs to know of it.
+type held struct {
+	ro         sdktrace.ReadOnlySpan
+	size       int64 // estimated bytes held
+	root       bool
+	cut        bool // attributes or events will be cut to the caps
+	calleeKept bool // AttrCalleeKept is set
+}
+
+// keptSpan is a kept span as the next processors see it: sampled, as the head would have made
+// it, with the attributes and events that fit.
 type keptSpan struct {
 	sdktrace.ReadOnlySpan
 	sc, parent    trace.SpanContext
@@ -17,11 +27,6 @@ type keptSpan struct {
 	events        []sdktrace.Event
 	droppedAttrs  int
 	droppedEvents int
-
-	size       int64 // estimated bytes held
-	root       bool
-	cut        bool // attributes or events left out
-	calleeKept bool // AttrCalleeKept is set
 }
 
 func (k *keptSpan) SpanContext() trace.SpanContext   { return k.sc }
@@ -32,14 +37,46 @@ func (k *keptSpan) DroppedAttributes() int           { return k.droppedAttrs }
 func (k *keptSpan) DroppedEvents() int               { return k.droppedEvents }
 
 // spanOverhead is what a buffered span costs beyond its names and attributes: the SDK's
-// snapshot, the wrapper and the buffer's slot, rounded up.
+// snapshot and the buffer's slot, rounded up.
 const spanOverhead = 512
 
-// hold makes the buffered form of s: the sampled flag set on its span context (and on a local
-// parent's, which is exported too), attributes and events cut to the caps.
-func (p *Processor) hold(s sdktrace.ReadOnlySpan, root bool) *keptSpan {
+// hold sizes s for the buffer and counts what the caps will cut, allocating nothing: most
+// buffered spans are dropped.
+func (p *Processor) hold(s sdktrace.ReadOnlySpan, root bool) held {
+	h := held{ro: s, root: root}
+	attrs, events := s.Attributes(), s.Events()
+	if n := len(attrs) - p.cfg.maxAttrs; n > 0 {
+		attrs, h.cut = attrs[:p.cfg.maxAttrs], true
+		p.st.droppedAttrs.Add(uint64(n))
+	}
+	if n := len(events) - p.cfg.maxEvents; n > 0 {
+		events, h.cut = events[:p.cfg.maxEvents], true
+		p.st.droppedEvents.Add(uint64(n))
+	}
+	size := int64(spanOverhead + len(s.Name()))
+	for _, kv := range attrs {
+		size += attrSize(kv)
+		if kv.Key == AttrCalleeKept && kv.Value.Type() == attribute.BOOL && kv.Value.AsBool() {
+			h.calleeKept = true
+		}
+	}
+	for _, ev := range events {
+		size += 64 + int64(len(ev.Name))
+		for _, kv := range ev.Attributes {
+			size += attrSize(kv)
+		}
+	}
+	h.size = size + 64*int64(len(s.Links()))
+	return h
+}
+
+// kept makes the form of a held span the next processors see: the sampled flag set on its span
+// context (and on a local parent's, which is exported too), attributes and events cut to the
+// caps.
+func (p *Processor) kept(h held) *keptSpan {
+	s := h.ro
 	sc := s.SpanContext()
-	ks := &keptSpan{ReadOnlySpan: s, root: root,
+	ks := &keptSpan{ReadOnlySpan: s,
 		sc:     sc.WithTraceFlags(sc.TraceFlags().WithSampled(true)),
 		parent: s.Parent(),
 		attrs:  s.Attributes(), events: s.Events(),
@@ -48,27 +85,11 @@ func (p *Processor) hold(s sdktrace.ReadOnlySpan, root bool) *keptSpan {
 		ks.parent = ps.WithTraceFlags(ps.TraceFlags().WithSampled(true))
 	}
 	if n := len(ks.attrs) - p.cfg.maxAttrs; n > 0 {
-		ks.attrs, ks.droppedAttrs, ks.cut = ks.attrs[:p.cfg.maxAttrs], ks.droppedAttrs+n, true
-		p.st.droppedAttrs.Add(uint64(n))
+		ks.attrs, ks.droppedAttrs = ks.attrs[:p.cfg.maxAttrs], ks.droppedAttrs+n
 	}
 	if n := len(ks.events) - p.cfg.maxEvents; n > 0 {
-		ks.events, ks.droppedEvents, ks.cut = ks.events[:p.cfg.maxEvents], ks.droppedEvents+n, true
-		p.st.droppedEvents.Add(uint64(n))
+		ks.events, ks.droppedEvents = ks.events[:p.cfg.maxEvents], ks.droppedEvents+n
 	}
-	size := int64(spanOverhead + len(s.Name()))
-	for _, kv := range ks.attrs {
-		size += attrSize(kv)
-		if kv.Key == AttrCalleeKept && kv.Value.Type() == attribute.BOOL && kv.Value.AsBool() {
-			ks.calleeKept = true
-		}
-	}
-	for _, ev := range ks.events {
-		size += 64 + int64(len(ev.Name))
-		for _, kv := range ev.Attributes {
-			size += attrSize(kv)
-		}
-	}
-	ks.size = size + 64*int64(len(s.Links()))
 	return ks
 }
 
