@@ -46,13 +46,14 @@ func (p *Processor) hold(s sdktrace.ReadOnlySpan, root bool) held {
 	h := held{ro: s, root: root}
 	attrs, events := s.Attributes(), s.Events()
 	if n := len(attrs) - p.cfg.maxAttrs; n > 0 {
-		attrs, h.cut = attrs[:p.cfg.maxAttrs], true
+		h.cut = true
 		p.st.droppedAttrs.Add(uint64(n))
 	}
 	if n := len(events) - p.cfg.maxEvents; n > 0 {
-		events, h.cut = events[:p.cfg.maxEvents], true
+		h.cut = true
 		p.st.droppedEvents.Add(uint64(n))
 	}
+	// The size is what the snapshot holds, all of it: the caps cut only what is handed on.
 	size := int64(spanOverhead + len(s.Name()))
 	for _, kv := range attrs {
 		size += attrSize(kv)
