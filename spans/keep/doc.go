@@ -19,6 +19,13 @@
 // spans the head samples pass straight through, so a trace is exported at the head rate plus
 // the share of failed and slow requests.
 //
+// What the exporter sees of a kept span is what it would see of a sampled one: its span
+// context, and its parent's when the parent is local (exported too), carry the sampled flag,
+// so the OTLP exporter writes flags 01 in the span's flags field and Jaeger stores it like any
+// other. A local root whose parent is remote keeps that parent as it came: the caller's
+// span ID, marked remote, not sampled (the caller either keeps its part through the keep
+// signal, or the parent is missing from the stored trace, as it would be under head sampling).
+//
 // # The keep signal
 //
 // A head-unsampled request stays unsampled downstream: the traceparent sent says not-sampled,
