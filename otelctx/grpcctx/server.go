@@ -166,7 +166,9 @@ var incomingKey = func() any {
 // the caller can quote it whatever the handler answers. With WithXTraceHeaders it sets
 // x-trace-id, the server span's trace ID, too, as otelctx's HTTP middleware does; without, the
 // trace ID is not echoed: every header field costs grpc-go several allocations at each end, and
-// the caller's own span already knows the trace. Other options are ignored.
+// the caller's own span already knows the trace. After the handler returns it sets the
+// MetadataKeep trailer when the in-process capture keeps the call's trace (keep.go), except at
+// a trust boundary. Other options are ignored.
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	xTrace := newEchoConfig(opts)
 	keep := newKeepServer(opts) // keep.go
