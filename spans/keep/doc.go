@@ -43,7 +43,8 @@
 //
 // When every service on a request's path runs the capture with the keep signal, each caller
 // waits for its callee's response headers before its own local root ends, no cap is reached, and
-// the failure is known to the failing service before it sends its response headers, then for
+// the failure is known to the failing service before it sends its response headers (for a slow
+// request: its threshold passed by then; over gRPC, before the handler returns), then for
 // every request that fails or is slow, every span from the root of the trace down to the
 // failing or slow span, in every service on that path, is exported. Spans of that trace on
 // other branches are exported too in each service that keeps (the whole local part is kept),
