@@ -55,6 +55,7 @@ type config struct {
 	batchOpts     []sdktrace.BatchSpanProcessorOption
 	propagators   []propagation.TextMapPropagator
 	noGlobal      bool
+	keep          *keepConfig // WithKeepErrorsAndSlow (keep.go)
 
 	lossInterval time.Duration
 	lossSink     func(error)

@@ -102,6 +102,10 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		}
 	}
 	batchOpts = append(batchOpts, cfg.batchOpts...)
+	keepOpts, err := keepFromEnv(cfg) // keep.go: the in-process capture, nil when off
+	if err != nil {
+		return nil, err
+	}
 	prop, err := buildPropagator(cfg)
 	if err != nil {
 		return nil, err
@@ -139,6 +143,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 			sampler = w
 		}
 	}
+	sampler = keepSampler(sampler, keepOpts, sdkDisabled) // keep.go
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sampler)}
 	if cfg.fromFile() {
 		tpOpts = append(tpOpts, cfg.file.loaded.TracerProvider...) // the file's span limits
@@ -166,6 +171,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(printerProc))
 		processors = append(append([]sdktrace.SpanProcessor(nil), processors...), printerProc)
 	}
+	tpOpts, processors = appendKeep(tpOpts, processors, keepOpts, pipes, metrics.mp, sdkDisabled) // keep.go
 	p := &Provider{
 		tp:          sdktrace.NewTracerProvider(tpOpts...),
 		propagator:  prop,

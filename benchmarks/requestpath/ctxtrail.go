@@ -41,6 +41,7 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 	if s.variant.headSampled() { // issue 20's head sampling
 		opts = append(opts, ctxtrail.WithSampler(sdktrace.TraceIDRatioBased(s.variant.SamplingRatio())))
 	}
+	opts = append(opts, keepOptions(s.variant)...)
 	if s.variant == CtxtrailMetrics { // metrics.go
 		opts = append(opts, ctxtrail.WithMetricReader(sdkmetric.NewManualReader()))
 	}

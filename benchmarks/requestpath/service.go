@@ -98,8 +98,10 @@ func (v Variant) SamplingRatio() float64 {
 	switch v {
 	case Uninstrumented, CtxtrailUnsampled, OTelStackUnsampled, SDKFloorUnsampled, SemconvFloorUnsampled:
 		return 0
-	case CtxtrailSampled1, OTelStackSampled1:
+	case CtxtrailSampled1, OTelStackSampled1, CtxtrailKeep1:
 		return 0.01
+	case CtxtrailRecordOnly, SDKFloorRecordOnly: // keep.go: recorded, never exported
+		return 0
 	case CtxtrailSampled10, OTelStackSampled10:
 		return 0.1
 	}
@@ -125,6 +127,9 @@ func Variants() []Variant {
 
 // String returns the variant's name as used in benchmark names and tables.
 func (v Variant) String() string {
+	if name, ok := keepVariantName(v); ok { // keep.go
+		return name
+	}
 	switch v {
 	case Uninstrumented:
 		return "Uninstrumented"
@@ -210,6 +215,10 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
 	case SDKFloor, SemconvFloor, SDKFloorUnsampled, SemconvFloorUnsampled:
 		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor || v == SemconvFloorUnsampled)
+	case CtxtrailKeep1, CtxtrailRecordOnly: // keep.go
+		front, down, err = s.buildCtxtrail(cfg, back.url, false)
+	case SDKFloorRecordOnly:
+		front, down = s.buildFloorRecordOnly(cfg, back.url)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

@@ -61,8 +61,13 @@ func (s *Service) newPaymentsServer() *grpc.Server {
 	return srv
 }
 
+// SlowIssuerDelay is how long card "slow" takes to authorize: a request that succeeds late,
+// which the in-process capture keeps (ctxtrail.WithKeepErrorsAndSlow, CTXTRAIL_KEEP_SLOW).
+const SlowIssuerDelay = 120 * time.Millisecond
+
 // charge: shop.Payments/Charge. Card 0000 is declined (FailedPrecondition); card "panic"
-// panics, to show the recovery interceptor answering Internal and the server carrying on.
+// panics, to show the recovery interceptor answering Internal and the server carrying on;
+// card "slow" is authorized after SlowIssuerDelay.
 func (s *Service) charge(ctx context.Context, in *structpb.Struct) (*structpb.Struct, error) {
 	req := ChargeRequest{Card: in.GetFields()["card"].GetStringValue(), Cents: int64(in.GetFields()["cents"].GetNumberValue())}
 	log := s.tel.Log.Ctx(ctx)
@@ -83,6 +88,8 @@ func (s *Service) charge(ctx context.Context, in *structpb.Struct) (*structpb.St
 			return "", errDeclined
 		case "panic":
 			panic("payments: card processor returned garbage")
+		case "slow":
+			time.Sleep(SlowIssuerDelay) // an issuer that answers late, for the capture's slow case
 		}
 		return "ch_" + otelctx.RequestID(ctx), nil
 	})

@@ -19,6 +19,7 @@ type Tiers struct {
 	Query          string // the storage tier's query API and UI, http://127.0.0.1:port
 	OTLP           string // the gateway's OTLP/HTTP receiver, http://127.0.0.1:port
 	OTLPGRPC       string // the gateway's OTLP/gRPC receiver, 127.0.0.1:port
+	StorageOTLP    string // the storage tier's OTLP/HTTP receiver, for spans that skip the gateway
 	GatewayMetrics string // the gateway's own metrics (Prometheus text), http://127.0.0.1:port/metrics
 	StorageMetrics string // the storage tier's own metrics
 	BadgerDir      string
@@ -41,6 +42,7 @@ func StartTiers(t testing.TB, configDir, badgerDir string, gatewayEnv ...string)
 		Query:          "http://" + Addr(ports[2]),
 		OTLP:           "http://" + Addr(ports[9]),
 		OTLPGRPC:       Addr(ports[8]),
+		StorageOTLP:    "http://" + Addr(ports[5]),
 		StorageMetrics: "http://" + Addr(ports[0]) + "/metrics",
 		GatewayMetrics: "http://" + Addr(ports[6]) + "/metrics",
 		BadgerDir:      badgerDir,

@@ -35,6 +35,7 @@ type config struct {
 	incoming      wire.Server              // the incoming step: propagator, warnings, trust boundary
 	messageEvents bool
 	xTrace        bool // WithXTraceHeaders
+	noKeepSignal  bool // WithoutKeepSignal (keep.go)
 }
 
 func newConfig(opts []Option) config {

@@ -162,21 +162,29 @@ var incomingKey = func() any {
 // the caller can quote it whatever the handler answers. With WithXTraceHeaders it sets
 // x-trace-id, the server span's trace ID, too, as otelctx's HTTP middleware does; without, the
 // trace ID is not echoed: every header field costs grpc-go several allocations at each end, and
-// the caller's own span already knows the trace. Other options are ignored.
+// the caller's own span already knows the trace. After the handler returns it sets the
+// MetadataKeep trailer when the in-process capture keeps the call's trace (keep.go), except at
+// a trust boundary. Other options are ignored.
 func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	xTrace := newEchoConfig(opts)
-	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	keep := newKeepServer(opts) // keep.go
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		echo(ctx, xTrace)
-		return handler(ctx, req)
+		resp, err := handler(ctx, req)
+		keep.unary(ctx, info, err)
+		return resp, err
 	}
 }
 
 // StreamServerInterceptor is UnaryServerInterceptor for streaming RPCs.
 func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	xTrace := newEchoConfig(opts)
-	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	keep := newKeepServer(opts) // keep.go
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		echo(ss.Context(), xTrace)
-		return handler(srv, ss)
+		err := handler(srv, ss)
+		keep.stream(ss, info, err)
+		return err
 	}
 }
 

@@ -330,6 +330,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.setEcho(w.Header(), span.SpanContext().TraceID())
 	s.rw.ResponseWriter = w
 	rw := &s.rw
+	rw.keep.allowed = !public // keep.go: a public caller is never told
 
 	r2 := r.WithContext(ctx)
 	rw.countBody(r2)
@@ -460,11 +461,13 @@ type responseWriter struct {
 	written  int64              // response body bytes, for http.response.body.size
 	reqBody  countingBody       // serverattrs.go
 	route    reqstore.RouteSlot // route.go
+	keep     keepResponse       // keep.go
 }
 
 func (w *responseWriter) WriteHeader(code int) {
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code // 1xx other than 101 are interim; the final status comes later
+		w.keepSignal(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -503,6 +506,7 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 func (w *responseWriter) bodyStarts() {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.keepSignal(http.StatusOK) // keep.go
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 type transportConfig struct {
 	httpConfig
+	noKeepSignal bool // keep.go
 }
 
 // Transport is an http.RoundTripper that starts a client span for each request and injects the
@@ -121,6 +122,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		setErrorStatus(span, "")
 		end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(resp.StatusCode)))
 	}
+	end = t.keepSignal(end, span, resp) // keep.go
 	span.SetAttributes(end...)
 	b.Release() // a pooled buffer's span copied them
 	// The call lasts until its body is read, as otelhttp's client span does: end the span at
