@@ -195,3 +195,43 @@ func TestFlightRecorderAlreadyRunning(t *testing.T) {
 		t.Error("Shutdown must not stop the application's recorder")
 	}
 }
+
+// spin burns CPU for d.
+func spin(d time.Duration) int {
+	n := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		n++
+	}
+	return n
+}
+
+// TestFlightRecorderFollowsChildren: the window covers the goroutines the request starts: a
+// handler that waits while its child burns CPU shows two goroutines and the child's running
+// (or runnable, on a busy machine) time.
+func TestFlightRecorderFollowsChildren(t *testing.T) {
+	tp, _ := newProvider(t)
+	rec := newRecorder(t, WithFlightRecorder(20*time.Millisecond))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /fanout", func(w http.ResponseWriter, r *http.Request) {
+		done := make(chan int)
+		go func() { done <- spin(60 * time.Millisecond) }()
+		<-done
+	})
+	srv := serve(t, rec, tp, mux, nil)
+	get(t, srv.URL+"/fanout")
+	c := waitCaptures(t, rec, 1)[0]
+	if c.Breakdown == nil {
+		t.Fatalf("capture %+v", c)
+	}
+	b := c.Breakdown
+	t.Logf("breakdown %+v", *b)
+	if b.Goroutines != 2 {
+		t.Errorf("%d goroutines in the window, want 2 (the handler and its child)", b.Goroutines)
+	}
+	if b.RunningMs+b.RunnableMs < 50 {
+		t.Errorf("running %.1fms + runnable %.1fms, want the child's 60ms of CPU", b.RunningMs, b.RunnableMs)
+	}
+	if b.BlockedMs < 50 {
+		t.Errorf("blocked %.1fms, want the handler's wait on its child", b.BlockedMs)
+	}
+}

