@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -21,9 +22,23 @@ type LeftBehind struct {
 	Leaked         int    `json:"leaked"`
 	ExampleTraceID string `json:"example_trace_id,omitempty"`
 	ExampleSpanID  string `json:"example_span_id,omitempty"`
-	// Stack is one such goroutine's stack, innermost first; its last frame is the function the
-	// goroutine was started with.
+	// Started is the function the goroutine was started with (its outermost frame outside the
+	// runtime and sync, so that a goroutine started by sync.WaitGroup.Go names the caller's).
+	Started string `json:"started,omitempty"`
+	// Stack is one such goroutine's stack, innermost first, "function file:line" a frame.
 	Stack []string `json:"stack,omitempty"`
+}
+
+// DefaultIgnore are the start functions of goroutines that outlive requests by design:
+// connection pools' loops, which a request that dials a new connection starts, and which so
+// inherit its labels. WithLeftBehindIgnore adds to them.
+var DefaultIgnore = []string{
+	"net/http.(*persistConn).",
+	"net/http.(*http2ClientConn).",
+	"net/http.(*http2Transport).",
+	"golang.org/x/net/http2.(*ClientConn).",
+	"google.golang.org/grpc/",
+	"database/sql.(*DB).",
 }
 
 // CensusStats is what the census costs.
@@ -45,6 +60,7 @@ const (
 )
 
 type census struct {
+	ignore   []string
 	grace    time.Duration
 	inflight *inflight
 	now      func() time.Time
@@ -59,9 +75,9 @@ type census struct {
 	stats     CensusStats
 }
 
-func newCensus(grace time.Duration, f *inflight) *census {
+func newCensus(grace time.Duration, f *inflight, ignore []string) *census {
 	return &census{
-		grace: grace, inflight: f, now: time.Now,
+		ignore: ignore, grace: grace, inflight: f, now: time.Now,
 		firstSeen: make(map[uint64]time.Time),
 		known:     make(map[string]struct{}),
 	}
@@ -97,7 +113,7 @@ func (c *census) round() {
 	dropped := int64(0)
 	parseGoroutines(c.buf.Bytes(), func(g goroutineGroup) {
 		key, ok := spanKey(g.labels[LabelSpanID])
-		if !ok || c.inflight.has(key) {
+		if !ok || c.inflight.has(key) || c.ignored(g.frames) {
 			return
 		}
 		seen[key] = true
@@ -187,7 +203,7 @@ func (c *census) routeEntry(byRoute map[string]*LeftBehind, g goroutineGroup) *L
 		c.known[route] = struct{}{}
 	}
 	lb := &LeftBehind{Route: route, ExampleTraceID: labels[LabelTraceID], ExampleSpanID: labels[LabelSpanID],
-		Stack: append([]string(nil), g.frames...)}
+		Started: startFunc(g.frames), Stack: append([]string(nil), g.frames...)}
 	byRoute[route] = lb
 	return lb
 }
@@ -201,6 +217,29 @@ func (c *census) snapshot() ([]LeftBehind, CensusStats) {
 		out[i] = lb
 	}
 	return out, c.stats
+}
+
+// ignored reports whether a goroutine with these frames was started by one of c.ignore.
+func (c *census) ignored(frames []string) bool {
+	for _, f := range frames {
+		for _, prefix := range c.ignore {
+			if strings.HasPrefix(f, prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// startFunc is the outermost frame's function outside the runtime and sync.
+func startFunc(frames []string) string {
+	for i := len(frames) - 1; i >= 0; i-- {
+		fn, _, _ := strings.Cut(frames[i], " ")
+		if !strings.HasPrefix(fn, "runtime.") && !strings.HasPrefix(fn, "sync.") {
+			return fn
+		}
+	}
+	return ""
 }
 
 func spanKey(s string) (uint64, bool) {

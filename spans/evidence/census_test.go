@@ -152,3 +152,40 @@ func TestCensusStops(t *testing.T) {
 		t.Error("the census never ran on its interval")
 	}
 }
+
+// TestLeftBehindIgnoresConnectionPools: a request that dials a new keep-alive connection starts
+// net/http's connection loops, which inherit its labels and outlive it by design: not counted.
+func TestLeftBehindIgnoresConnectionPools(t *testing.T) {
+	tp, _ := newProvider(t)
+	rec := newRecorder(t, WithLeftBehind(time.Millisecond, time.Hour))
+	backend := newLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /proxy", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := client.Get(backend)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_ = resp.Body.Close()
+	})
+	srv := serve(t, rec, tp, mux, nil)
+	get(t, srv.URL+"/proxy")
+	carried := false
+	for _, l := range goroutineLabelsOf(t, "net/http.(*persistConn).readLoop") {
+		carried = carried || l[LabelRoute] == "/proxy"
+	}
+	if !carried {
+		t.Fatal("no pooled connection goroutine carries /proxy's labels; the test needs one")
+	}
+	rec.CensusNow()
+	time.Sleep(5 * time.Millisecond)
+	rec.CensusNow()
+	for _, lb := range rec.Snapshot().Routes {
+		if lb.Count != 0 {
+			t.Errorf("%s counted %d goroutines left behind (started in %s); connection pools are not leaks", lb.Route, lb.Count, lb.Started)
+		}
+	}
+}

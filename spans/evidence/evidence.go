@@ -38,6 +38,7 @@ type config struct {
 	labels, labelsSet         bool
 	leftBehind, leftBehindSet bool
 	grace, interval           time.Duration
+	ignore                    []string
 	flight, flightSet         bool
 	slow                      time.Duration
 	routeSlow                 map[string]time.Duration
@@ -85,6 +86,16 @@ func WithLeftBehind(grace, interval time.Duration) Option {
 		c.leftBehind, c.leftBehindSet = true, true
 		c.labels, c.labelsSet = true, true
 		c.grace, c.interval = grace, interval
+		return c
+	})
+}
+
+// WithLeftBehindIgnore adds start-function prefixes (such as "example.com/pool.(*Pool).worker")
+// of goroutines that outlive requests by design, to DefaultIgnore's: the census does not count
+// goroutines whose stack holds one.
+func WithLeftBehindIgnore(prefixes ...string) Option {
+	return optionFunc(func(c config) config {
+		c.ignore = append(append([]string(nil), c.ignore...), prefixes...)
 		return c
 	})
 }
@@ -274,7 +285,7 @@ func New(opts ...Option) (*Recorder, error) {
 	}
 	if cfg.leftBehind {
 		r.inflight = newInflight()
-		r.census = newCensus(cfg.grace, r.inflight)
+		r.census = newCensus(cfg.grace, r.inflight, append(append([]string(nil), DefaultIgnore...), cfg.ignore...))
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
