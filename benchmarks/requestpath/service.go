@@ -52,6 +52,9 @@ const (
 	// SemconvFloor is SDKFloor with ctxtrail's output written by hand (semconvfloor.go): the same
 	// span attributes, x-headers and IDs on the log lines. Not in Variants(); see FloorVariants.
 	SemconvFloor
+	// CtxtrailLabels is CtxtrailDefaults with spans/evidence's profile labels armed on both
+	// services (issue 30, evidence.go). Not in Variants(); see EvidenceVariants.
+	CtxtrailLabels
 )
 
 // FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
@@ -117,6 +120,8 @@ func (v Variant) String() string {
 		return "CtxtrailSampled10"
 	case SemconvFloor:
 		return "SemconvFloor"
+	case CtxtrailLabels:
+		return "CtxtrailLabels"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -138,8 +143,9 @@ type Service struct {
 	base        *http.Transport // the front service's outbound connections
 	flush       []func(context.Context) error
 	shutdown    []func(context.Context) error
-	loaded      *loadedParts        // CtxtrailLoaded only
-	logRecords  *discardLogExporter // OTelStack and CtxtrailOTelLogs: the log records' exporter
+	loaded      *loadedParts                    // CtxtrailLoaded only
+	logRecords  *discardLogExporter             // OTelStack and CtxtrailOTelLogs: the log records' exporter
+	inner       func(http.Handler) http.Handler // CtxtrailLabels: inside httpctx.NewHandler
 }
 
 // Start builds variant v and starts both its servers. Close stops them.
@@ -164,6 +170,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
 	case SDKFloor, SemconvFloor:
 		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor)
+	case CtxtrailLabels:
+		front, down, err = s.buildCtxtrailLabels(cfg, back.url)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

@@ -18,7 +18,9 @@ var ErrConfig = errors.New("evidence: bad configuration")
 // (the runtime allows one): pass it with WithSharedFlightRecorder.
 var ErrFlightRecorderInUse = errors.New("evidence: the process already runs a runtime/trace.FlightRecorder")
 
-// Defaults.
+// Defaults. The recorder's window is capped at 2 MiB because reading a capture costs about 18 ms
+// of CPU per MiB (benchmarks/results/evidence.md): the cap keeps one capture within 50 ms. On a
+// busy service that window is shorter than DefaultRecorderMinAge; WithRecorderWindow widens it.
 const (
 	DefaultGrace            = 5 * time.Second
 	DefaultCensusInterval   = 10 * time.Second
@@ -26,7 +28,7 @@ const (
 	DefaultCapturesPerMin   = 6
 	DefaultCaptureBytes     = 64 << 20
 	DefaultRecorderMinAge   = 5 * time.Second
-	DefaultRecorderMaxBytes = 16 << 20
+	DefaultRecorderMaxBytes = 2 << 20
 )
 
 const (
