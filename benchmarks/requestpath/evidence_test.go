@@ -30,3 +30,20 @@ func TestRequestPathEvidence(t *testing.T) {
 		c.Absolute(CtxtrailDefaults, AllocsPerReq).Median, c.Absolute(CtxtrailLabels, AllocsPerReq).Median)
 	saveTables(t, &md, *flagEvidenceOut)
 }
+
+var flagFlightOut = flag.String("requestpath.flightout", "", "write the flight recorder comparison's tables to this file")
+
+// TestRequestPathFlight is issue 30's flight recorder comparison: the runtime's recorder runs
+// for the whole comparison (CtxtrailFlight's Recorder starts it, and it is process-wide), so
+// CtxtrailFlight / CtxtrailDefaults is what ctxtrail adds on top of it.
+func TestRequestPathFlight(t *testing.T) {
+	c, _ := compareFromFlags(t, FlightVariants()...)
+	var md bytes.Buffer
+	if err := c.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	md.WriteString("\nGoal (issue 30), per round, min / **median** / max, the runtime's recorder running under both:\n\n| comparison | CPU/req | allocs/req | goal |\n|---|---|---|---|\n")
+	fmt.Fprintf(&md, "| CtxtrailFlight / CtxtrailDefaults | %s | %s | ≤ 1.02 CPU |\n",
+		c.Ratio(CtxtrailFlight, CtxtrailDefaults, CPUPerReq).ratio(), c.Ratio(CtxtrailFlight, CtxtrailDefaults, AllocsPerReq).ratio())
+	saveTables(t, &md, *flagFlightOut)
+}

@@ -55,6 +55,10 @@ const (
 	// CtxtrailLabels is CtxtrailDefaults with spans/evidence's profile labels armed on both
 	// services (issue 30, evidence.go). Not in Variants(); see EvidenceVariants.
 	CtxtrailLabels
+	// CtxtrailFlight is CtxtrailDefaults with spans/evidence's flight recorder armed on the
+	// front service (no request slow enough to be captured). The runtime's recorder is
+	// process-wide: it runs for every variant of the comparison. See FlightVariants.
+	CtxtrailFlight
 )
 
 // FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
@@ -122,6 +126,8 @@ func (v Variant) String() string {
 		return "SemconvFloor"
 	case CtxtrailLabels:
 		return "CtxtrailLabels"
+	case CtxtrailFlight:
+		return "CtxtrailFlight"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -170,8 +176,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrailLogs(cfg, back.url)
 	case SDKFloor, SemconvFloor:
 		front, down = s.buildFloor(cfg, back.url, v == SemconvFloor)
-	case CtxtrailLabels:
-		front, down, err = s.buildCtxtrailLabels(cfg, back.url)
+	case CtxtrailLabels, CtxtrailFlight:
+		front, down, err = s.buildCtxtrailEvidence(cfg, back.url, v == CtxtrailFlight)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

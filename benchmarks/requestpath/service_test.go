@@ -74,6 +74,7 @@ func TestVariants(t *testing.T) {
 		{variant: SDKFloor, wantSpans: 5, wantIDs: true, plainLines: true},
 		{variant: SemconvFloor, wantSpans: 5, wantIDs: true},
 		{variant: CtxtrailLabels, wantSpans: 5, wantIDs: true},
+		{variant: CtxtrailFlight, wantSpans: 5, wantIDs: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variant.String(), func(t *testing.T) {
