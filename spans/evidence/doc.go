@@ -18,7 +18,10 @@
 //     goroutines still carrying the labels of a request that has finished, with their stack and
 //     an example trace ID. Where the runtime has the goroutineleak profile (Go 1.27, or Go 1.26
 //     with GOEXPERIMENT=goroutineleakprofile) its findings are counted per route too. Exported by
-//     RegisterMetrics as ctxtrail.goroutine.left_behind (attribute route).
+//     RegisterMetrics as ctxtrail.goroutine.left_behind (attribute route). Connection pools'
+//     loops, which inherit the labels of the request that dialled, are not counted
+//     (DefaultIgnore). The goroutineleak profile runs a garbage collection cycle of its own: where
+//     it exists, each census pays one.
 //   - A flight recorder for slow and failed requests (WithFlightRecorder): runtime/trace's
 //     FlightRecorder keeps the last seconds of execution trace in memory. A request slower than
 //     its threshold, or answered with a 5xx (an error for Begin), gets a capture: off the request
@@ -34,9 +37,20 @@
 // span gets, before it ends, the capture's ID and reason (ctxtrail.capture.id,
 // ctxtrail.capture.reason); the breakdown follows asynchronously as a child span of the server
 // span, "runtime evidence", spanning the request's window, with the figures as attributes
-// (ctxtrail.runtime.running_ms and the rest), and in the capture's record (Snapshot). The capture
-// itself, a runtime/trace file for go tool trace, is kept in a bounded store, served by
-// CapturesHandler and optionally written to a directory.
+// (ctxtrail.runtime.running_ms and the rest), and in the capture's record (Snapshot). Holding the
+// server span open until the reading is done would hold its export and, inside httpctx, the
+// response; a span processor's OnEnd is too late for any attribute. The capture itself, a runtime/trace file for go tool trace, is kept in a bounded store, served by
+// CapturesHandler and optionally written to a directory. The file is the recorder's whole
+// snapshot (a few seconds, the request's window inside it): the breakdown is what is cut to the
+// request's window and goroutines, and Breakdown.GoroutineIDs name them for go tool trace's
+// goroutine view. Reading a capture costs about 18 ms of CPU per MiB of window, hence the 2 MiB
+// default (WithRecorderWindow).
+//
+// # Other servers
+//
+// Begin labels the calling goroutine and returns the handler's context; Request.End, on the
+// same goroutine and before the server span ends, restores the labels and decides the capture.
+// gRPC interceptors or another router's middleware can call them where Middleware does not fit.
 //
 // # Budgets
 //

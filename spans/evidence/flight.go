@@ -41,7 +41,7 @@ type CaptureInfo struct {
 	SpanID   string        `json:"span_id,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration_ns"`
-	// State is pending (queued), done, or failed (Error says why).
+	// State is done, or failed (Error says why). A capture is listed once read.
 	State     string     `json:"state"`
 	Error     string     `json:"error,omitempty"`
 	Breakdown *Breakdown `json:"breakdown,omitempty"`

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 
@@ -65,6 +66,14 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// ReadFrom keeps the writer's own ReadFrom (sendfile for net/http's) reachable through io.Copy.
+func (s *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return io.Copy(s.ResponseWriter, r)
+}
 
 func (s *statusWriter) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
