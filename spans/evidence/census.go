@@ -194,6 +194,9 @@ func (c *census) routeEntry(byRoute map[string]*LeftBehind, g goroutineGroup) *L
 		route = unknownRoute
 	}
 	if lb := byRoute[route]; lb != nil {
+		if lb.ExampleTraceID == "" && labels[LabelTraceID] != "" { // prefer a sampled request
+			lb.ExampleTraceID, lb.ExampleSpanID = labels[LabelTraceID], labels[LabelSpanID]
+		}
 		return lb
 	}
 	if _, ok := c.known[route]; !ok {

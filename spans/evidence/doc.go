@@ -10,7 +10,8 @@
 //     "route", "trace_id" and "span_id", added to the labels already in the request's context
 //     (never replacing one of them) and restored when the request ends. Goroutines the handler
 //     starts, with go or spans.Go, inherit them. A CPU profile can then be sliced by route
-//     (go tool pprof -tagfocus route=... or -tags), and each sample names an example trace.
+//     (go tool pprof -tagfocus route=... or -tags), and each sample of a sampled request names
+//     its trace (trace_id is left out when the trace is not sampled: there is none to find).
 //     Labels keep to what external profilers read: at most 10 a goroutine, keys of at most 16
 //     bytes, values of at most 48.
 //   - Goroutines left behind (WithLeftBehind): a census, off the request path and at most once

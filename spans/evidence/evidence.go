@@ -319,13 +319,13 @@ func (r *Recorder) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
+		if r.flight != nil {
+			r.flight.stopRecorder() // after the worker's last snapshot
+		}
 		close(done)
 	}()
 	select {
 	case <-done:
-		if r.flight != nil {
-			r.flight.stopRecorder()
-		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

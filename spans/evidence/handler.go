@@ -8,7 +8,8 @@ import (
 
 // CapturesHandler serves the captures: without a query, the Snapshot as JSON; with ?id=ID, that
 // capture's execution trace as a file for go tool trace (404 when it is unknown or no longer
-// kept).
+// kept). Execution traces show the program's stacks: serve it where the monitor page is, on an
+// internal port, not to the internet.
 func (r *Recorder) CapturesHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		id := req.URL.Query().Get("id")

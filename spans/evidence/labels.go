@@ -81,6 +81,9 @@ func (r *Recorder) begin(ctx context.Context, route string, q *Request) context.
 	if route == "" {
 		route = unknownRoute
 	}
+	if !sc.IsSampled() {
+		tid = "" // no trace to find: the span ID still marks the request's goroutines
+	}
 	lctx := withRequestLabels(ctx, route, tid, sid)
 	pprof.SetGoroutineLabels(lctx)
 	q.labelled = true

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ctxtrail/ctxtrail/internal/race"
@@ -253,5 +254,23 @@ func TestMiddlewareAllocs(t *testing.T) {
 	t.Logf("disarmed %.0f, labels %.0f allocations a request", base, armed)
 	if armed-base > 4 {
 		t.Errorf("labels cost %.0f allocations a request, want at most 4", armed-base)
+	}
+}
+
+// TestUnsampledRequestHasNoTraceLabel: an unsampled request's trace cannot be found, so its
+// goroutine carries the route and span ID (which the census needs) and no trace ID.
+func TestUnsampledRequestHasNoTraceLabel(t *testing.T) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	rec := newRecorder(t, WithProfileLabels())
+	ctx, span := tp.Tracer("t").Start(context.Background(), "server")
+	defer span.End()
+	rctx, q := rec.Begin(ctx, "/x")
+	defer q.End("", false)
+	if _, ok := pprof.Label(rctx, LabelTraceID); ok {
+		t.Error("an unsampled request carries a trace_id label")
+	}
+	if v, _ := pprof.Label(rctx, LabelSpanID); len(v) != 16 {
+		t.Errorf("span_id label %q, want the span's ID", v)
 	}
 }
