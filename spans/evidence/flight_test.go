@@ -235,3 +235,27 @@ func TestFlightRecorderFollowsChildren(t *testing.T) {
 		t.Errorf("blocked %.1fms, want the handler's wait on its child", b.BlockedMs)
 	}
 }
+
+// TestFlightRecorderByteBudget: a capture larger than the bytes kept is read (its breakdown is
+// there) but not kept, counted too_large, and not downloadable.
+func TestFlightRecorderByteBudget(t *testing.T) {
+	tp, _ := newProvider(t)
+	rec := newRecorder(t, WithFlightRecorder(time.Hour), WithCaptureBudget(10, 1000))
+	ctx, span := tp.Tracer("t").Start(context.Background(), "server")
+	_, q := rec.Begin(ctx, "/fail")
+	q.End("", true)
+	span.End()
+	c := waitCaptures(t, rec, 1)[0]
+	st := rec.Snapshot().CaptureStats
+	if c.State != "done" || c.Breakdown == nil || c.Kept || c.Bytes <= 1000 || st.TooLarge != 1 || st.Taken != 0 || st.StoredBytes != 0 {
+		t.Fatalf("capture %+v, stats %+v: want read, not kept, counted too_large", c, st)
+	}
+	resp, err := http.Get(srvCaptures(t, rec) + "?id=" + c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("download of a capture not kept: %s", resp.Status)
+	}
+}
