@@ -248,7 +248,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestStartUnknownVariant(t *testing.T) {
-	for _, v := range []Variant{0, SemconvFloor + 1, -1} {
+	for _, v := range []Variant{0, CtxtrailFlight + 1, -1} {
 		if _, err := Start(v); !errors.Is(err, ErrVariant) {
 			t.Errorf("Start(%d) = %v, want ErrVariant", int(v), err)
 		}
