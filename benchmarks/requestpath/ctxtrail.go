@@ -79,6 +79,9 @@ func (s *Service) buildCtxtrailWith(cfg config, backURL string, loaded, otelLogs
 	if loaded {
 		front, down = trail.NewHandler(front), trail.NewHandler(down)
 	}
+	if s.inner != nil {
+		front, down = s.inner(front), s.inner(down)
+	}
 	return httpctx.NewHandler(front, httpctx.WithProvider(p)), httpctx.NewHandler(down, httpctx.WithProvider(p)), nil
 }
 

@@ -69,6 +69,13 @@ const (
 	// and with its latency table (issue 29, monitor.go); see MonitorVariants.
 	CtxtrailMonitorOff
 	CtxtrailMonitor
+	// CtxtrailLabels is CtxtrailDefaults with spans/evidence's profile labels armed on both
+	// services (issue 30, evidence.go). Not in Variants(); see EvidenceVariants.
+	CtxtrailLabels
+	// CtxtrailFlight is CtxtrailDefaults with spans/evidence's flight recorder armed on the
+	// front service (no request slow enough to be captured). The runtime's recorder is
+	// process-wide: it runs for every variant of the comparison. See FlightVariants.
+	CtxtrailFlight
 )
 
 // FloorVariants returns the variants of the floor comparison (issue 19): the bare request, the
@@ -167,6 +174,10 @@ func (v Variant) String() string {
 		return "SemconvFloorUnsampled"
 	case CtxtrailMonitorOff, CtxtrailMonitor:
 		return monitorVariantName(v)
+	case CtxtrailLabels:
+		return "CtxtrailLabels"
+	case CtxtrailFlight:
+		return "CtxtrailFlight"
 	}
 	return fmt.Sprintf("Variant(%d)", int(v))
 }
@@ -188,9 +199,10 @@ type Service struct {
 	base        *http.Transport // the front service's outbound connections
 	flush       []func(context.Context) error
 	shutdown    []func(context.Context) error
-	loaded      *loadedParts        // CtxtrailLoaded only
-	monitor     *spans.Monitor      // CtxtrailMonitorOff and CtxtrailMonitor only
-	logRecords  *discardLogExporter // OTelStack and CtxtrailOTelLogs: the log records' exporter
+	loaded      *loadedParts                    // CtxtrailLoaded only
+	monitor     *spans.Monitor                  // CtxtrailMonitorOff and CtxtrailMonitor only
+	inner       func(http.Handler) http.Handler // CtxtrailLabels: inside httpctx.NewHandler
+	logRecords  *discardLogExporter             // OTelStack and CtxtrailOTelLogs: the log records' exporter
 }
 
 // Start builds variant v and starts both its servers. Close stops them.
@@ -219,6 +231,8 @@ func Start(v Variant, opts ...Option) (*Service, error) {
 		front, down, err = s.buildCtxtrail(cfg, back.url, false)
 	case SDKFloorRecordOnly:
 		front, down = s.buildFloorRecordOnly(cfg, back.url)
+	case CtxtrailLabels, CtxtrailFlight:
+		front, down, err = s.buildCtxtrailEvidence(cfg, back.url, v == CtxtrailFlight)
 	default:
 		err = fmt.Errorf("%w: %d", ErrVariant, int(v))
 	}

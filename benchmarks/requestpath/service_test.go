@@ -78,6 +78,8 @@ func TestVariants(t *testing.T) {
 		{variant: OTelStackUnsampled, wantSpans: 0, wantIDs: true},
 		{variant: SDKFloorUnsampled, wantSpans: 0, wantIDs: true, plainLines: true},
 		{variant: SemconvFloorUnsampled, wantSpans: 0, wantIDs: true},
+		{variant: CtxtrailLabels, wantSpans: 5, wantIDs: true},
+		{variant: CtxtrailFlight, wantSpans: 5, wantIDs: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.variant.String(), func(t *testing.T) {
@@ -251,7 +253,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestStartUnknownVariant(t *testing.T) {
-	for _, v := range []Variant{0, CtxtrailMonitor + 1, -1} { // CtxtrailMonitor: the last (monitor.go)
+	for _, v := range []Variant{0, CtxtrailFlight + 1, -1} {
 		if _, err := Start(v); !errors.Is(err, ErrVariant) {
 			t.Errorf("Start(%d) = %v, want ErrVariant", int(v), err)
 		}

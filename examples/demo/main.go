@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// One Printer for the three services: a request's spans from all of them draw as one trace.
 	traces := newTraceWriter()
 	printer := waterfall.New(traces)
-	local, err := shop.StartLocal(ctx, io.Discard, io.Discard, ctxtrail.WithWaterfall(printer))
+	local, err := shop.StartLocalEvidence(ctx, io.Discard, io.Discard, shop.DemoEvidence(), ctxtrail.WithWaterfall(printer))
 	if err != nil {
 		_ = printer.Shutdown(ctx)
 		return err
@@ -92,6 +92,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			continue
 		}
 		_, _ = out.Write(block)
+	}
+	if err := showEvidence(ctx, out, local, client); err != nil {
+		return errors.Join(err, closeAll())
 	}
 
 	if !*serve {

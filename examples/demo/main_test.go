@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +80,27 @@ func TestDemo(t *testing.T) {
 				t.Errorf("request %d: a ✗ with no reason: %q", i+1, line)
 			}
 		}
+	}
+	// After the waterfalls, the evidence of spans/evidence: CPU by route, a capture that says
+	// blocked, goroutines left behind by /track.
+	ev := s[strings.Index(s, "── evidence"):]
+	for _, re := range []string{
+		`(?m)^  /recommendations +\d+%  \S+  example trace [0-9a-f]{32}$`,
+		`(?m)^Slow request: GET /inventory took \S+ \(over its 100ms threshold\): capture c\d+$`,
+		`(?m)^  blocked on locks/channels \d+\.\dms · running `,
+		`(?m)^Left behind: /track has 3 goroutines still running after its requests ended \(started in github.com/ctxtrail/ctxtrail/examples/shop.\(\*evidenceRoutes\).track.func1\); example trace [0-9a-f]{32}$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(ev) {
+			t.Errorf("the evidence section lacks %s:\n%s", re, ev)
+		}
+	}
+	if m := regexp.MustCompile(`blocked on locks/channels (\d+)`).FindStringSubmatch(ev); m != nil {
+		if ms, _ := strconv.Atoi(m[1]); ms < 100 {
+			t.Errorf("/inventory blocked %sms, want at least its 100ms threshold", m[1])
+		}
+	}
+	if strings.Contains(ev, "Left behind: /checkout") {
+		t.Errorf("the checkout's pooled connections counted as left behind:\n%s", ev)
 	}
 	if !strings.Contains(s, "The shop has stopped. `go run ./examples/demo -serve` keeps it running") {
 		t.Errorf("last lines:\n%s", s[strings.LastIndex(s, "── request"):])

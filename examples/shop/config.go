@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/ctxtrail/ctxtrail/spans/evidence"
 )
 
 // Service names: one binary serves each, SHOP_SERVICE chooses.
@@ -33,6 +35,10 @@ type Config struct {
 	OrdersURL   string // frontend → orders
 	PaymentsURL string // orders → payments, over gRPC: grpc://host:port
 	DB          string // orders: SQLite file (":memory:" style names are fine)
+	// Evidence are the frontend's spans/evidence options (none: CTXTRAIL_EVIDENCE decides, and
+	// nothing is armed without it). Only the frontend has a Recorder: the runtime allows one
+	// flight recorder a process, and StartLocal runs the three services in one.
+	Evidence []evidence.Option
 }
 
 // Needs returns the downstream URL variables a service requires.

@@ -9,4 +9,10 @@
 // (otelctx/grpcctx's stats handlers), one trace across both. The HTTP services serve their live
 // span monitor at /debug/ctxtrail. The demo (examples/demo) runs
 // all three in one process on loopback; cmd/shop runs one per process, as docker-compose.yml does.
+//
+// The frontend also shows spans/evidence (evidence.go), armed by Config.Evidence, DemoEvidence
+// or CTXTRAIL_EVIDENCE: GET /inventory waits on the stock lock that POST /inventory/reindex holds
+// for 300 ms (its capture says "blocked"), GET /recommendations burns CPU (a CPU profile sliced by
+// route puts it on top), GET /track leaves a goroutine behind until POST /track/flush (the
+// census counts it), and /debug/evidence lists the captures and serves them for go tool trace.
 package shop

@@ -7,6 +7,7 @@ import (
 	"net"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/spans/evidence"
 )
 
 // Local is the whole shop running in one process on loopback: what the demo and the tests use.
@@ -22,6 +23,12 @@ type Local struct {
 // (its own tracer provider and service name, not the globals). Spans go to spans as the console
 // exporter's JSON lines unless opts choose another exporter; logs go to logs as JSON lines.
 func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...ctxtrail.Option) (l *Local, err error) {
+	return StartLocalEvidence(ctx, spans, logs, nil, opts...)
+}
+
+// StartLocalEvidence is StartLocal with the frontend's spans/evidence options (DemoEvidence
+// arms them all; nil leaves it to CTXTRAIL_EVIDENCE).
+func StartLocalEvidence(ctx context.Context, spans, logs io.Writer, ev []evidence.Option, opts ...ctxtrail.Option) (l *Local, err error) {
 	l = &Local{URL: map[string]string{}, Tels: map[string]*Telemetry{}}
 	defer func() {
 		if err != nil {
@@ -45,6 +52,9 @@ func StartLocal(ctx context.Context, spans, logs io.Writer, opts ...ctxtrail.Opt
 	}
 	for _, name := range Services {
 		cfg := Config{Service: name, Addr: lis[name].Addr().String(), OrdersURL: l.URL[Orders], PaymentsURL: l.URL[Payments]}
+		if name == Frontend {
+			cfg.Evidence = ev
+		}
 		topts := append([]ctxtrail.Option{ctxtrail.WithoutGlobal(), ctxtrail.WithWriter(spans)}, opts...)
 		tel, err := NewTelemetry(ctx, name, logs, topts...)
 		if err != nil {
@@ -71,6 +81,16 @@ func closeAll(lis map[string]net.Listener) {
 	for _, ln := range lis {
 		ln.Close()
 	}
+}
+
+// Frontend returns the frontend service.
+func (l *Local) Frontend() *Service {
+	for _, s := range l.svcs {
+		if s.cfg.Service == Frontend {
+			return s
+		}
+	}
+	return nil
 }
 
 // Close stops the servers, then flushes every service's spans and logs.

@@ -39,6 +39,7 @@ type Service struct {
 	store    *shopdb.Store
 	txOpts   []sqltx.Option
 	mux      *http.ServeMux
+	ev       *evidenceRoutes // the frontend's (evidence.go)
 }
 
 // NewService builds the service cfg names, with tel's ctxtrail.
@@ -59,6 +60,11 @@ func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, erro
 	switch cfg.Service {
 	case Frontend:
 		s.mux.HandleFunc("GET /checkout", s.checkout)
+		ev, err := newEvidenceRoutes(s.mux, cfg.Evidence, tel.Provider.MeterProvider())
+		if err != nil {
+			return nil, err
+		}
+		s.ev = ev
 	case Orders:
 		u, _ := url.Parse(cfg.PaymentsURL) // Check parsed it
 		// The answer's metadata is bounded as payments bounds the calls' (grpc-go's default is 16 MiB).
@@ -116,12 +122,16 @@ func (g grpcServer) Shutdown(ctx context.Context) error {
 // Handler is the service's HTTP handler: ctxtrail's middleware (trace, request store) around
 // the trail's (breadcrumbs, panic recovery with a report) around the routes.
 func (s *Service) Handler() http.Handler {
-	return httpctx.NewHandler(trail.NewHandler(s.mux, trail.WithSink(s.tel.ReportSink())), httpctx.WithProvider(s.tel.Provider))
+	// The evidence middleware (a no-op unless armed) sits innermost, where the route is known.
+	return httpctx.NewHandler(trail.NewHandler(s.Evidence().Middleware(s.mux), trail.WithSink(s.tel.ReportSink())), httpctx.WithProvider(s.tel.Provider))
 }
 
 // Close releases the database and the connection to payments.
 func (s *Service) Close() error {
 	var errs []error
+	if s.ev != nil {
+		errs = append(errs, s.ev.close(context.Background()))
+	}
 	if s.payments != nil {
 		errs = append(errs, s.payments.Close())
 	}
