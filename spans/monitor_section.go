@@ -1,14 +1,36 @@
 package spans
 
-import "fmt"
+import (
+	"fmt"
+	"regexp"
+)
 
 // Table is a section another package adds to the Monitor's page (WithMonitorSection): a title's
 // worth of columns and rows of text, shown as an HTML table (escaped, never run) and given as is
 // in the JSON. Note, when set, is shown above the table.
+//
+// Links, when set, holds a link for each cell of Rows (same shape; "" for none). Only links
+// within the service are kept: "?trace=" and a 32-digit trace ID (that request's waterfall on
+// this page), or a path on the same host ("/debug/evidence?id=…", never "//host" or a
+// scheme). Any other link is dropped and its cell shown as text, so a section cannot point the
+// page elsewhere.
 type Table struct {
 	Columns []string   `json:"columns"`
 	Rows    [][]string `json:"rows"`
+	Links   [][]string `json:"links,omitempty"`
 	Note    string     `json:"note,omitempty"`
+}
+
+// sectionLink is what a section's link may be: this page's waterfall of one trace, or a path
+// on this host. The page checks the same pattern before it makes an anchor.
+var sectionLink = regexp.MustCompile(`^(\?trace=[0-9a-f]{32}|/[A-Za-z0-9_.~/-]*(\?[A-Za-z0-9_.~=&%-]*)?)$`)
+
+// safeLink returns l when a section may link to it, else "".
+func safeLink(l string) string {
+	if len(l) > 512 || len(l) > 1 && l[1] == '/' || !sectionLink.MatchString(l) {
+		return ""
+	}
+	return l
 }
 
 // Bounds of a section, so a careless one cannot swamp the page.
@@ -73,5 +95,19 @@ func runSection(fn func() Table) (t Table) {
 		rows[i] = r[:min(len(r), maxSectionCols)]
 	}
 	t.Rows = rows
+	if t.Links != nil {
+		links := make([][]string, len(rows)) // one per cell shown, checked
+		for i, r := range rows {
+			links[i] = make([]string, len(r))
+			if i < len(t.Links) {
+				for j := range r {
+					if j < len(t.Links[i]) {
+						links[i][j] = safeLink(t.Links[i][j])
+					}
+				}
+			}
+		}
+		t.Links = links
+	}
 	return t
 }
