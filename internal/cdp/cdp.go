@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -126,6 +127,17 @@ func Start(t *testing.T, width, height int) *Browser {
 // Call sends a command and returns its result, failing the test on a protocol error.
 func (b *Browser) Call(method string, params any) json.RawMessage {
 	b.t.Helper()
+	res, err := b.call(method, params)
+	if err != nil {
+		b.t.Fatalf("%s: %v", method, err)
+	}
+	return res
+}
+
+// call sends a command and returns its result or the browser's error; a broken connection
+// fails the test.
+func (b *Browser) call(method string, params any) (json.RawMessage, error) {
+	b.t.Helper()
 	*b.next++
 	id := *b.next
 	if params == nil {
@@ -150,9 +162,9 @@ func (b *Browser) Call(method string, params any) json.RawMessage {
 			continue // an event, or an answer nobody waits for
 		}
 		if msg.Error != nil {
-			b.t.Fatalf("%s: %s", method, msg.Error.Message)
+			return nil, errors.New(msg.Error.Message)
 		}
-		return msg.Result
+		return msg.Result, nil
 	}
 }
 
@@ -190,12 +202,24 @@ func (b *Browser) WaitJS(what, expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var ok bool
-		b.Eval("!!("+expr+")", &ok)
-		if ok {
+		// A page that is navigating (a click that follows a link) answers "Inspected target
+		// navigated or closed", or has no context yet: ask again.
+		raw, err := b.call("Runtime.evaluate", map[string]any{"expression": "!!(" + expr + ")", "returnByValue": true})
+		var res struct {
+			Result struct {
+				Value bool `json:"value"`
+			} `json:"result"`
+		}
+		if err == nil {
+			err = json.Unmarshal(raw, &res)
+		}
+		if err == nil && res.Result.Value {
 			return
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				b.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+			}
 			var html string
 			b.Eval("document.body ? document.body.innerText.slice(0, 3000) : ''", &html)
 			b.t.Fatalf("waiting for %s (%s); the page says:\n%s", what, expr, html)
