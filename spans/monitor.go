@@ -83,7 +83,7 @@ type Monitor struct {
 
 	exportStats atomic.Pointer[func() ExportStats] // SetExportStats
 	lat         *latencyBook                       // nil WithoutLatency
-	sections    []section                          // WithMonitorSection
+	sections    atomic.Pointer[[]section]          // WithMonitorSection, AddSection: replaced whole, never changed in place
 	rt          runtimeBook
 	jaeger      string // the Jaeger UI's base URL, "" for no links
 	jaegerWhy   string // why the configured one is not used
@@ -344,7 +344,7 @@ func NewMonitor(opts ...MonitorOption) *Monitor {
 			m.shards[i].recent = make([]recentSpan, per)
 		}
 	}
-	m.sections = cfg.sections
+	m.sections.Store(&cfg.sections)
 	m.jaeger, m.jaegerWhy = jaegerBase(cfg.jaegerUI, cfg.jaegerSet)
 	m.other.name = otherName
 	m.untracked.name = untrackName

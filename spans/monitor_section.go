@@ -68,9 +68,33 @@ type sectionView struct {
 	Table
 }
 
+// AddSection adds a section to the page and the JSON after the Monitor is made, as
+// WithMonitorSection does at NewMonitor: for a part built later than the Monitor (a recorder a
+// service makes once its routes exist). Sections appear in the order added; a nil fn is ignored.
+func (m *Monitor) AddSection(name string, fn func() Table) {
+	if m == nil || fn == nil {
+		return
+	}
+	for {
+		old := m.sections.Load()
+		var list []section
+		if old != nil {
+			list = (*old)[:len(*old):len(*old)]
+		}
+		list = append(list, section{name: name, fn: fn})
+		if m.sections.CompareAndSwap(old, &list) {
+			return
+		}
+	}
+}
+
 func (m *Monitor) sectionViews() []sectionView {
-	out := make([]sectionView, 0, len(m.sections))
-	for _, s := range m.sections {
+	var list []section
+	if p := m.sections.Load(); p != nil {
+		list = *p
+	}
+	out := make([]sectionView, 0, len(list))
+	for _, s := range list {
 		out = append(out, sectionView{Name: s.name, Table: runSection(s.fn)})
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -59,4 +60,44 @@ func TestMonitorSectionLinks(t *testing.T) {
 			t.Errorf("row %d: a cell given no link got %q", i, s.Links[i][1])
 		}
 	}
+}
+
+// AddSection puts a section on a Monitor already made, after those given to NewMonitor, and
+// is safe beside page reads.
+func TestMonitorAddSection(t *testing.T) {
+	table := func(v string) func() Table {
+		return func() Table { return Table{Columns: []string{"v"}, Rows: [][]string{{v}}} }
+	}
+	m := NewMonitor(WithMonitorSection("first", table("1")))
+	done := make(chan struct{})
+	go func() { // a page open while sections are added
+		defer close(done)
+		for range 100 {
+			m.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/?format=json", nil))
+		}
+	}()
+	m.AddSection("second", table("2"))
+	m.AddSection("nil", nil)
+	m.AddSection("third", table("3"))
+	<-done
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/?format=json", nil))
+	var page struct {
+		Sections []struct {
+			Name string     `json:"name"`
+			Rows [][]string `json:"rows"`
+		} `json:"sections"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range page.Sections {
+		got = append(got, s.Name+"="+s.Rows[0][0])
+	}
+	if want := "first=1 second=2 third=3"; strings.Join(got, " ") != want {
+		t.Errorf("sections %q, want %s", got, want)
+	}
+	var zero *Monitor
+	zero.AddSection("x", table("x")) // a nil Monitor ignores it
 }

@@ -9,22 +9,20 @@ import (
 	"github.com/ctxtrail/ctxtrail/spans"
 )
 
-// MonitorSections returns the options that put the Recorder's findings on a spans.Monitor's
-// page and JSON: the goroutines left behind by route, and the flight recorder's captures with
-// each one's breakdown. Each example trace links to its waterfall on the page (when the Monitor
-// kept that request), and each capture to its download at capturesPath, where the service
-// mounts CapturesHandler ("" leaves captures unlinked). A section for a part that is not armed
-// says so.
+// AddToMonitor puts the Recorder's findings on mon's page and JSON (spans.Monitor.AddSection):
+// the goroutines left behind by route, and the flight recorder's captures with each one's
+// breakdown. Each example trace links to its waterfall on the page (when the Monitor kept that
+// request), and each capture to its download at capturesPath, where the service mounts
+// CapturesHandler ("" leaves captures unlinked). A section for a part that is not armed says
+// how to arm it.
 //
 //	rec, _ := evidence.New()
-//	mon := spans.NewMonitor(rec.MonitorSections("/debug/evidence")...)
+//	rec.AddToMonitor(mon, "/debug/evidence")
 //	mux.Handle("/debug/ctxtrail", mon)
 //	mux.Handle("/debug/evidence", rec.CapturesHandler())
-func (r *Recorder) MonitorSections(capturesPath string) []spans.MonitorOption {
-	return []spans.MonitorOption{
-		spans.WithMonitorSection("goroutines left behind", r.leftBehindTable),
-		spans.WithMonitorSection("flight-recorder captures", func() spans.Table { return r.capturesTable(capturesPath) }),
-	}
+func (r *Recorder) AddToMonitor(mon *spans.Monitor, capturesPath string) {
+	mon.AddSection("goroutines left behind", r.leftBehindTable)
+	mon.AddSection("flight-recorder captures", func() spans.Table { return r.capturesTable(capturesPath) })
 }
 
 func (r *Recorder) leftBehindTable() spans.Table {

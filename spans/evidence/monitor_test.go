@@ -29,7 +29,8 @@ type monitorSection struct {
 // download link that serves the execution trace.
 func TestMonitorSections(t *testing.T) {
 	rec := newRecorder(t, WithLeftBehind(20*time.Millisecond, time.Hour), WithFlightRecorder(time.Hour))
-	mon := spans.NewMonitor(rec.MonitorSections("/debug/evidence")...)
+	mon := spans.NewMonitor()
+	rec.AddToMonitor(mon, "/debug/evidence")
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(mon))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
@@ -114,7 +115,8 @@ func TestMonitorSections(t *testing.T) {
 // A section for a part that is not armed says how to arm it.
 func TestMonitorSectionsNotArmed(t *testing.T) {
 	rec := newRecorder(t, WithProfileLabels())
-	mon := spans.NewMonitor(rec.MonitorSections("")...)
+	mon := spans.NewMonitor()
+	rec.AddToMonitor(mon, "")
 	rw := httptest.NewRecorder()
 	mon.ServeHTTP(rw, httptest.NewRequest(http.MethodGet, "/?format=json", nil))
 	var page struct {
