@@ -3,6 +3,7 @@ package shop
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"runtime/pprof"
@@ -159,6 +160,33 @@ func TestEvidenceTrackLeavesGoroutines(t *testing.T) {
 	time.Sleep(30 * time.Millisecond)
 	if n := count(); n != 3 {
 		t.Fatalf("/track left %d goroutines behind, want 3: %+v", n, rec.Snapshot().Routes)
+	}
+	// The frontend's monitor page shows the same count (evidence.AddToMonitor).
+	resp, err := http.Get(base + "/debug/ctxtrail?format=json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Sections []struct {
+			Name string     `json:"name"`
+			Rows [][]string `json:"rows"`
+		} `json:"sections"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := ""
+	for _, sec := range page.Sections {
+		for _, r := range sec.Rows {
+			if sec.Name == "goroutines left behind" && r[0] == "/track" {
+				shown = r[1]
+			}
+		}
+	}
+	if shown != "3" {
+		t.Errorf("the monitor page shows %q goroutines left behind by /track, want 3: %+v", shown, page.Sections)
 	}
 	call(t, "POST", base+"/track/flush")
 	deadline := time.Now().Add(10 * time.Second)

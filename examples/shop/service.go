@@ -65,6 +65,7 @@ func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, erro
 			return nil, err
 		}
 		s.ev = ev
+		ev.rec.AddToMonitor(tel.Monitor, "/debug/evidence") // left-behind goroutines and captures on /debug/ctxtrail
 	case Orders:
 		u, _ := url.Parse(cfg.PaymentsURL) // Check parsed it
 		// The answer's metadata is bounded as payments bounds the calls' (grpc-go's default is 16 MiB).
