@@ -22,6 +22,10 @@
 //   - ctxtrail-noecho-noid: ctxtrail's stats handlers called without a request ID, so no
 //     x-request-id crosses the wire: the same wire as otelgrpc's, the handlers compared alone
 //     inside a real round trip.
+//   - ctxtrail-handecho: ctxtrail's stats handlers with stats-nop-id's hand-written echo
+//     interceptor instead of ServerOptions' (and no header-list bound): ctxtrail's own echo
+//     against the hand-written one, on the same handlers and the same wire (issue 31's
+//     contract pass; ctxtrail/ctxtrail-handecho-cpu-total).
 //
 // Beside the goal's ratio (ctxtrail/otelgrpc-cpu-overhead), BenchmarkUnaryPaired reports the
 // contract's floor as a share of otelgrpc's overhead (contract/otelgrpc-cpu-overhead) and

@@ -78,15 +78,18 @@ func start(tb testing.TB, name string) *variant {
 			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))}
 		sopts = append(sopts, grpc.StatsHandler(otelgrpc.NewServerHandler(o...)))
 		copts = append(copts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(o...)))
-	case "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace", "ctxtrail-noecho-noid":
+	case "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace", "ctxtrail-noecho-noid", "ctxtrail-handecho":
 		// Install's default propagator (W3C trace context and baggage, x-headers).
 		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New()), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
 		if name == "ctxtrail-xtrace" {
 			o = append(o, grpcctx.WithXTraceHeaders())
 		}
-		if name == "ctxtrail-noecho" || name == "ctxtrail-noecho-noid" {
+		switch {
+		case name == "ctxtrail-noecho" || name == "ctxtrail-noecho-noid":
 			sopts = append(sopts, grpc.StatsHandler(grpcctx.NewServerHandler(o...)))
-		} else {
+		case name == "ctxtrail-handecho":
+			sopts = append(sopts, grpc.StatsHandler(grpcctx.NewServerHandler(o...)), grpc.ChainUnaryInterceptor(handEcho))
+		default:
 			sopts = grpcctx.ServerOptions(o...)
 		}
 		copts = append(copts, grpc.WithStatsHandler(grpcctx.NewClientHandler(o...)))
@@ -141,8 +144,11 @@ func (v *variant) call(tb testing.TB, ctx context.Context) {
 // interceptor and echoed by a server one (grpc.SetHeader), the floor of what grpc-go spends on
 // the two metadata fields (issue 31). ctxtrail-noecho-noid is ctxtrail's handlers called
 // without a request ID: no x-request-id on the wire either way, the same wire as otelgrpc's.
+// ctxtrail-handecho is ctxtrail's handlers with stats-nop-id's hand-written echo in place of
+// ServerOptions' interceptors: ctxtrail's echo against the hand-written one on the same
+// handlers, the same wire.
 var variants = []string{"bare", "stats-nop", "otelgrpc", "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace",
-	"stats-nop-id", "ctxtrail-noecho-noid"}
+	"stats-nop-id", "ctxtrail-noecho-noid", "ctxtrail-handecho"}
 
 // handForward and handEcho are stats-nop-id's request-ID contract, as a user would write it.
 func handForward(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -254,6 +260,8 @@ func BenchmarkUnaryPaired(b *testing.B) {
 			// above that floor against otelgrpc above the bare stats handler (issue 31).
 			ratios["contract/otelgrpc-"+label+"-overhead"] = append(ratios["contract/otelgrpc-"+label+"-overhead"], (floor[k]-nop[k])/(o[k]-bare[k]))
 			ratios["ctxtrail-over-contract/otelgrpc-over-nop-"+label] = append(ratios["ctxtrail-over-contract/otelgrpc-over-nop-"+label], (round["ctxtrail"][k]-floor[k])/(o[k]-nop[k]))
+			// ctxtrail's own echo against the hand-written one, on ctxtrail's handlers.
+			ratios["ctxtrail/ctxtrail-handecho-"+label+"-total"] = append(ratios["ctxtrail/ctxtrail-handecho-"+label+"-total"], round["ctxtrail"][k]/round["ctxtrail-handecho"][k])
 		}
 	}
 	b.StopTimer()
@@ -304,7 +312,7 @@ func reportMedians(b *testing.B, ratios map[string][]float64) {
 // the same request-ID work on the wire: the caller's x-request-id reaches the server and comes
 // back in the response header metadata; without one, ctxtrail echoes the ID its server made.
 func TestEchoContract(t *testing.T) {
-	for _, name := range []string{"ctxtrail", "stats-nop-id", "ctxtrail-noecho-noid"} {
+	for _, name := range []string{"ctxtrail", "stats-nop-id", "ctxtrail-noecho-noid", "ctxtrail-handecho"} {
 		v := start(t, name)
 		var hdr metadata.MD
 		if _, err := v.client.UnaryCall(callCtxFor(name), req, grpc.Header(&hdr)); err != nil {
