@@ -22,6 +22,16 @@
 //   - ctxtrail-noecho-noid: ctxtrail's stats handlers called without a request ID, so no
 //     x-request-id crosses the wire: the same wire as otelgrpc's, the handlers compared alone
 //     inside a real round trip.
+//   - ctxtrail-handecho: ctxtrail's stats handlers with stats-nop-id's hand-written echo
+//     interceptor instead of ServerOptions' (and no header-list bound): ctxtrail's own echo
+//     against the hand-written one, on the same handlers and the same wire (issue 31's
+//     contract pass; ctxtrail/ctxtrail-handecho-cpu-total).
+//   - floor: ctxtrail's output written by hand with every shortcut ctxtrail cannot take
+//     (floor_test.go): two SDK spans with the same attributes, W3C traceparent only, no header
+//     checks, x-request-id forwarded, taken unvalidated and echoed with grpc.SetHeader; and
+//     floor-noecho-noid, the same without the request-ID contract (otelgrpc's wire). What the
+//     goal's ratio cannot go under with the SDK and grpc-go's public API (issue 31;
+//     floor/otelgrpc-cpu-overhead, ctxtrail/floor-cpu-overhead).
 //
 // Beside the goal's ratio (ctxtrail/otelgrpc-cpu-overhead), BenchmarkUnaryPaired reports the
 // contract's floor as a share of otelgrpc's overhead (contract/otelgrpc-cpu-overhead) and
@@ -29,7 +39,8 @@
 // (ctxtrail-over-contract/otelgrpc-over-nop-cpu).
 //
 // BenchmarkHandlersPaired measures the client and server handlers alone (the stats events of one
-// unary RPC fed to them in grpc-go's order, no transport), otelgrpc's against ctxtrail's.
+// unary RPC fed to them in grpc-go's order, no transport), otelgrpc's and the floor's against
+// ctxtrail's.
 //
 // BenchmarkUnaryPaired runs the variants in blocks, in a new random order each round, in one
 // process, and reports each one's process CPU time and heap allocations per call (client and

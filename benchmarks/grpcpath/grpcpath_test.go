@@ -73,20 +73,30 @@ func start(tb testing.TB, name string) *variant {
 	case "stats-nop-id":
 		sopts = append(sopts, grpc.StatsHandler(nopHandler{}), grpc.ChainUnaryInterceptor(handEcho))
 		copts = append(copts, grpc.WithStatsHandler(nopHandler{}), grpc.WithChainUnaryInterceptor(handForward))
+	case "floor", "floor-noecho-noid": // floor_test.go
+		tr := tp.Tracer("floor")
+		sopts = append(sopts, grpc.StatsHandler(floorHandler{tracer: tr}))
+		if name == "floor" {
+			sopts = append(sopts, grpc.ChainUnaryInterceptor(floorEcho))
+		}
+		copts = append(copts, grpc.WithStatsHandler(floorHandler{tracer: tr, client: true}))
 	case "otelgrpc":
 		o := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(noop.NewMeterProvider()),
 			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))}
 		sopts = append(sopts, grpc.StatsHandler(otelgrpc.NewServerHandler(o...)))
 		copts = append(copts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(o...)))
-	case "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace", "ctxtrail-noecho-noid":
+	case "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace", "ctxtrail-noecho-noid", "ctxtrail-handecho":
 		// Install's default propagator (W3C trace context and baggage, x-headers).
 		o := []grpcctx.Option{grpcctx.WithTracerProvider(tp), grpcctx.WithPropagator(propagators.New()), grpcctx.WithMeterProvider(noop.NewMeterProvider())}
 		if name == "ctxtrail-xtrace" {
 			o = append(o, grpcctx.WithXTraceHeaders())
 		}
-		if name == "ctxtrail-noecho" || name == "ctxtrail-noecho-noid" {
+		switch {
+		case name == "ctxtrail-noecho" || name == "ctxtrail-noecho-noid":
 			sopts = append(sopts, grpc.StatsHandler(grpcctx.NewServerHandler(o...)))
-		} else {
+		case name == "ctxtrail-handecho":
+			sopts = append(sopts, grpc.StatsHandler(grpcctx.NewServerHandler(o...)), grpc.ChainUnaryInterceptor(handEcho))
+		default:
 			sopts = grpcctx.ServerOptions(o...)
 		}
 		copts = append(copts, grpc.WithStatsHandler(grpcctx.NewClientHandler(o...)))
@@ -141,8 +151,11 @@ func (v *variant) call(tb testing.TB, ctx context.Context) {
 // interceptor and echoed by a server one (grpc.SetHeader), the floor of what grpc-go spends on
 // the two metadata fields (issue 31). ctxtrail-noecho-noid is ctxtrail's handlers called
 // without a request ID: no x-request-id on the wire either way, the same wire as otelgrpc's.
+// ctxtrail-handecho is ctxtrail's handlers with stats-nop-id's hand-written echo in place of
+// ServerOptions' interceptors: ctxtrail's echo against the hand-written one on the same
+// handlers, the same wire.
 var variants = []string{"bare", "stats-nop", "otelgrpc", "ctxtrail", "ctxtrail-noecho", "ctxtrail-xtrace",
-	"stats-nop-id", "ctxtrail-noecho-noid"}
+	"stats-nop-id", "ctxtrail-noecho-noid", "ctxtrail-handecho", "floor", "floor-noecho-noid"}
 
 // handForward and handEcho are stats-nop-id's request-ID contract, as a user would write it.
 func handForward(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -254,6 +267,11 @@ func BenchmarkUnaryPaired(b *testing.B) {
 			// above that floor against otelgrpc above the bare stats handler (issue 31).
 			ratios["contract/otelgrpc-"+label+"-overhead"] = append(ratios["contract/otelgrpc-"+label+"-overhead"], (floor[k]-nop[k])/(o[k]-bare[k]))
 			ratios["ctxtrail-over-contract/otelgrpc-over-nop-"+label] = append(ratios["ctxtrail-over-contract/otelgrpc-over-nop-"+label], (round["ctxtrail"][k]-floor[k])/(o[k]-nop[k]))
+			// ctxtrail's overhead against the floor's (floor_test.go), over the same bare call.
+			ratios["ctxtrail/floor-"+label+"-overhead"] = append(ratios["ctxtrail/floor-"+label+"-overhead"], (round["ctxtrail"][k]-bare[k])/(round["floor"][k]-bare[k]))
+			ratios["ctxtrail-noecho-noid/floor-noecho-noid-"+label+"-overhead"] = append(ratios["ctxtrail-noecho-noid/floor-noecho-noid-"+label+"-overhead"], (round["ctxtrail-noecho-noid"][k]-bare[k])/(round["floor-noecho-noid"][k]-bare[k]))
+			// ctxtrail's own echo against the hand-written one, on ctxtrail's handlers.
+			ratios["ctxtrail/ctxtrail-handecho-"+label+"-total"] = append(ratios["ctxtrail/ctxtrail-handecho-"+label+"-total"], round["ctxtrail"][k]/round["ctxtrail-handecho"][k])
 		}
 	}
 	b.StopTimer()
@@ -300,30 +318,31 @@ func reportMedians(b *testing.B, ratios map[string][]float64) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// TestEchoContract checks that ctxtrail's defaults and the hand-written floor (stats-nop-id) do
-// the same request-ID work on the wire: the caller's x-request-id reaches the server and comes
-// back in the response header metadata; without one, ctxtrail echoes the ID its server made.
+// TestEchoContract checks that ctxtrail's defaults, the hand-written contract (stats-nop-id,
+// ctxtrail-handecho) and the floor do the same request-ID work on the wire: the caller's
+// x-request-id reaches the server and comes back in the response header metadata; without one,
+// ctxtrail and the floor echo the ID their server made; the -noid variants echo nothing.
 func TestEchoContract(t *testing.T) {
-	for _, name := range []string{"ctxtrail", "stats-nop-id", "ctxtrail-noecho-noid"} {
+	for _, name := range []string{"ctxtrail", "stats-nop-id", "ctxtrail-noecho-noid", "ctxtrail-handecho", "floor", "floor-noecho-noid"} {
 		v := start(t, name)
 		var hdr metadata.MD
 		if _, err := v.client.UnaryCall(callCtxFor(name), req, grpc.Header(&hdr)); err != nil {
 			t.Fatal(err)
 		}
 		got, want := hdr.Get("x-request-id"), []string{otelctx.RequestID(callCtx())}
-		if name == "ctxtrail-noecho-noid" {
+		if strings.HasSuffix(name, "-noid") {
 			want = nil
 		}
 		if len(got) != len(want) || (len(want) == 1 && got[0] != want[0]) {
 			t.Errorf("%s: echoed %q, want %q", name, got, want)
 		}
-		if name == "ctxtrail" {
+		if name == "ctxtrail" || name == "floor" {
 			hdr = nil
 			if _, err := v.client.UnaryCall(context.Background(), req, grpc.Header(&hdr)); err != nil {
 				t.Fatal(err)
 			}
 			if ids := hdr.Get("x-request-id"); len(ids) != 1 || !otelctx.ValidRequestID(ids[0]) {
-				t.Errorf("ctxtrail without a caller's ID: echoed %q, want the server's new one", ids)
+				t.Errorf("%s without a caller's ID: echoed %q, want the server's new one", name, ids)
 			}
 		}
 		v.stop()

@@ -55,6 +55,9 @@ func newHandlerPair(tb testing.TB, name string) *handlerPair {
 		if name == "ctxtrail" {
 			p.echo = grpcctx.UnaryServerInterceptor(o...)
 		}
+	case "floor": // floor_test.go
+		tr := tp.Tracer("floor")
+		p.cli, p.srv, p.echo = floorHandler{tracer: tr, client: true}, floorHandler{tracer: tr}, floorEcho
 	default:
 		tb.Fatalf("no handler pair %q", name)
 	}
@@ -115,7 +118,7 @@ func (p *handlerPair) rpc(ctx context.Context) {
 // structs above, which grpc-go makes whatever handler is installed, are counted for both.
 func BenchmarkHandlersPaired(b *testing.B) {
 	const block = 500
-	names := []string{"otelgrpc", "ctxtrail", "ctxtrail-noecho"}
+	names := []string{"otelgrpc", "ctxtrail", "ctxtrail-noecho", "floor"}
 	ps := make([]*handlerPair, len(names))
 	ctx := callCtx()
 	for i, name := range names {
@@ -159,7 +162,7 @@ func BenchmarkHandlersPaired(b *testing.B) {
 // TestHandlerPairsTrace checks that the handler pairs do the tracing work of a real RPC: two
 // spans per RPC, the server's a child of the client's.
 func TestHandlerPairsTrace(t *testing.T) {
-	for _, name := range []string{"otelgrpc", "ctxtrail", "ctxtrail-noecho"} {
+	for _, name := range []string{"otelgrpc", "ctxtrail", "ctxtrail-noecho", "floor"} {
 		p := newHandlerPair(t, name)
 		ctx, parent := p.tp.Tracer("test").Start(context.Background(), "caller")
 		cctx := p.cli.TagRPC(ctx, &stats.RPCTagInfo{FullMethodName: method})
@@ -181,7 +184,7 @@ func TestHandlerPairsTrace(t *testing.T) {
 
 // BenchmarkHandlers runs one handler pair per sub-benchmark, for profiles.
 func BenchmarkHandlers(b *testing.B) {
-	for _, name := range []string{"otelgrpc", "ctxtrail", "ctxtrail-noecho"} {
+	for _, name := range []string{"otelgrpc", "ctxtrail", "ctxtrail-noecho", "floor"} {
 		b.Run("pair="+name, func(b *testing.B) {
 			p := newHandlerPair(b, name)
 			ctx := callCtx()

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ctxtrail/ctxtrail/internal/reqstore"
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"go.opentelemetry.io/otel/attribute"
 )
 
@@ -20,6 +21,10 @@ type serverRPC struct {
 	own    reqstore.Set
 	rpc    rpcState // answered for rpcKey: with message events the state, with metrics the method
 	rpcFor int      // rpcNone, rpcMethod or rpcEvents
+	// attrs backs the span attributes TagRPC sets after the start ones (the caller's request ID
+	// at a trust boundary, then the request ID): SetAttributes' variadic slice would otherwise
+	// be an allocation of its own. Written here once, never reused for another RPC.
+	attrs [2]attribute.KeyValue
 }
 
 const (
@@ -32,6 +37,7 @@ const (
 // the caller's request ID a trust boundary replaced, for the store.
 func (h *rpcHandler) newServerRPC(in context.Context, m *method, id string, caller attribute.KeyValue) *serverRPC {
 	n := &serverRPC{Context: in, id: id, fields: m.set}
+	n.attrs[0], n.attrs[1] = caller, attribute.String(otelctx.AttrRequestID, id)
 	if old := reqstore.FieldsOf(in); old != nil || caller.Valid() {
 		kvs := [...]attribute.KeyValue{caller, m.rpc} // an empty caller is skipped
 		n.own.Fill(old, nil, kvs[:])
@@ -45,6 +51,15 @@ func (h *rpcHandler) newServerRPC(in context.Context, m *method, id string, call
 		n.rpcFor = rpcMethod
 	}
 	return n
+}
+
+// spanAttrs returns the attributes TagRPC sets on the started span: the caller's request ID,
+// when a trust boundary replaced it, then the request ID.
+func (n *serverRPC) spanAttrs() []attribute.KeyValue {
+	if n.attrs[0].Valid() {
+		return n.attrs[:]
+	}
+	return n.attrs[1:]
 }
 
 // Value answers the request ID, the store and rpcKey itself and asks the wrapped context for
