@@ -3,11 +3,14 @@ package evidence
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	oteltrace "go.opentelemetry.io/otel/trace"
@@ -81,6 +84,15 @@ func installHeld(t testing.TB, rec *Recorder, sinks []*sink, opts ...ctxtrail.Op
 	}
 	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
 	return p
+}
+
+// heldServer serves slowMux through httpctx.NewHandler and rec's middleware on loopback, its
+// spans going to Install's provider, with rec's export hold, and one sink.
+func heldServer(t testing.TB, rec *Recorder, opts ...ctxtrail.Option) (*sink, *ctxtrail.Provider, *httptest.Server) {
+	t.Helper()
+	s := &sink{}
+	p := installHeld(t, rec, []*sink{s}, opts...)
+	return s, p, serve(t, rec, p.TracerProvider(), slowMux(nil, nil), nil)
 }
 
 // holdWorker stops the capture worker before each capture until the returned release is called
@@ -182,9 +194,7 @@ func TestExportHoldBlockedOnLock(t *testing.T) {
 // captured is exported at once, and the very span the SDK ended is what the next processor gets.
 func TestExportHoldUncapturedAtOnce(t *testing.T) {
 	rec := newRecorder(t, heldOptions()...)
-	s := &sink{}
-	p := installHeld(t, rec, []*sink{s})
-	srv := serve(t, rec, p.TracerProvider(), slowMux(nil, nil), nil)
+	s, _, srv := heldServer(t, rec)
 	release := holdWorker(t, rec)
 
 	get(t, srv.URL+"/slow")
@@ -223,9 +233,15 @@ func TestExportHoldUncapturedAtOnce(t *testing.T) {
 func TestExportHoldBounds(t *testing.T) {
 	t.Run("count", func(t *testing.T) {
 		rec := newRecorder(t, heldOptions(WithSpanHold(1, time.Minute))...)
-		s := &sink{}
-		p := installHeld(t, rec, []*sink{s})
-		srv := serve(t, rec, p.TracerProvider(), slowMux(nil, nil), nil)
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+		reg, err := rec.RegisterMetrics(mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = reg.Unregister() }()
+		s, _, srv := heldServer(t, rec)
 		release := holdWorker(t, rec)
 		get(t, srv.URL+"/slow")
 		get(t, srv.URL+"/fail")
@@ -251,12 +267,13 @@ func TestExportHoldBounds(t *testing.T) {
 		if st := rec.Snapshot().CaptureStats; st.HeldAttached != 1 || st.HeldNow != 0 {
 			t.Errorf("stats %+v", st)
 		}
+		if got := heldMetric(t, reader); got["attached"] != 1 || got["overflow"] != 1 || got["timed_out"] != 0 {
+			t.Errorf("ctxtrail.evidence.held_spans %v, want attached 1, overflow 1", got)
+		}
 	})
 	t.Run("wait", func(t *testing.T) {
 		rec := newRecorder(t, heldOptions(WithSpanHold(8, 100*time.Millisecond))...)
-		s := &sink{}
-		p := installHeld(t, rec, []*sink{s})
-		srv := serve(t, rec, p.TracerProvider(), slowMux(nil, nil), nil)
+		s, _, srv := heldServer(t, rec)
 		release := holdWorker(t, rec)
 		get(t, srv.URL+"/slow")
 		eventually(t, "the span sent past the wait", func() bool { return s.server("/slow") != nil })
@@ -274,6 +291,27 @@ func TestExportHoldBounds(t *testing.T) {
 	})
 }
 
+// heldMetric reads ctxtrail.evidence.held_spans by outcome.
+func heldMetric(t testing.TB, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "ctxtrail.evidence.held_spans" {
+				for _, dp := range sum.DataPoints {
+					v, _ := dp.Attributes.Value("outcome")
+					out[v.AsString()] = dp.Value
+				}
+			}
+		}
+	}
+	return out
+}
+
 // TestExportHoldShutdown: the Provider's Shutdown lets the hold go before the batch processors
 // stop: a span whose capture finishes meanwhile is exported with its breakdown; one whose capture
 // is still stuck when half of Shutdown's time is gone is exported without it, counted.
@@ -282,9 +320,7 @@ func TestExportHoldShutdown(t *testing.T) {
 		name := map[bool]string{true: "capture finishes", false: "capture stuck"}[finish]
 		t.Run(name, func(t *testing.T) {
 			rec := newRecorder(t, heldOptions(WithSpanHold(8, time.Minute))...)
-			s := &sink{}
-			p := installHeld(t, rec, []*sink{s})
-			srv := serve(t, rec, p.TracerProvider(), slowMux(nil, nil), nil)
+			s, p, srv := heldServer(t, rec)
 			release := holdWorker(t, rec)
 			get(t, srv.URL+"/slow")
 			eventually(t, "the span held", func() bool { return rec.Snapshot().CaptureStats.HeldNow == 1 })
@@ -313,10 +349,8 @@ func TestExportHoldShutdown(t *testing.T) {
 // handed on by keep through the hold, and exported with its breakdown.
 func TestExportHoldKept(t *testing.T) {
 	rec := newRecorder(t, heldOptions()...)
-	s := &sink{}
-	p := installHeld(t, rec, []*sink{s}, ctxtrail.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())),
+	s, p, srv := heldServer(t, rec, ctxtrail.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())),
 		ctxtrail.WithKeepErrorsAndSlow())
-	srv := serve(t, rec, p.TracerProvider(), slowMux(nil, nil), nil)
 	get(t, srv.URL+"/fast")
 	get(t, srv.URL+"/fail")
 	waitCaptures(t, rec, 1)
