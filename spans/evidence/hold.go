@@ -154,11 +154,22 @@ func (h *hold) arm(k heldKey, a *awaiting) {
 	a.timer = time.AfterFunc(h.wait, func() { h.fire(k, a, gen) })
 }
 
-// release takes a's held spans out of the hold; h.mu is held. It returns them, to be handed on
-// once the lock is released.
+// release takes a's held spans out of it, to be handed on (hand) once h.mu is released; h.mu
+// is held. They stay counted as held until hand has passed them on, so that a Shutdown waiting
+// for its processor's spans does not stop next before they reach it.
 func (h *hold) release(a *awaiting) []heldSpan {
 	held := a.held
 	a.held = nil
+	return held
+}
+
+// hand passes held spans on, with attrs added when there are any, then stops counting them.
+func (h *hold) hand(held []heldSpan, attrs []attribute.KeyValue) {
+	if len(held) == 0 {
+		return
+	}
+	send(held, attrs)
+	h.mu.Lock()
 	h.held -= len(held)
 	for _, hs := range held {
 		hs.w.held--
@@ -167,7 +178,7 @@ func (h *hold) release(a *awaiting) []heldSpan {
 			hs.w.idle = nil
 		}
 	}
-	return held
+	h.mu.Unlock()
 }
 
 // fire is a's timer: a capture still being read lets its held spans go without the breakdown;
@@ -186,7 +197,7 @@ func (h *hold) fire(k heldKey, a *awaiting, gen int) {
 			h.st.timedOut += int64(len(held))
 		}
 		h.mu.Unlock()
-		send(held, nil)
+		h.hand(held, nil)
 		return
 	}
 	h.remove(k, a)
@@ -226,7 +237,7 @@ func (h *hold) done(p *pending, info CaptureInfo, b Breakdown, ok bool) {
 		h.arm(k, a) // for a span still to come (a second wrapped provider, a span kept later)
 	}
 	h.mu.Unlock()
-	send(held, a.attrs)
+	h.hand(held, a.attrs)
 	if child {
 		h.f.evidenceSpan(p, info, b)
 	}
@@ -244,7 +255,7 @@ func (h *hold) stop() {
 		h.remove(k, a)
 	}
 	h.mu.Unlock()
-	send(out, nil)
+	h.hand(out, nil)
 }
 
 func (h *hold) stats(st *CaptureStats) {
@@ -413,14 +424,11 @@ func (w *holdProcessor) Shutdown(ctx context.Context) error {
 		a.held = keep
 		a.missed = a.missed || len(out) > mine
 	}
-	h.held -= len(out)
-	w.held -= len(out)
 	h.st.shutdown += int64(len(out))
-	if w.idle != nil {
-		close(w.idle)
-		w.idle = nil
-	}
 	h.mu.Unlock()
-	send(out, nil) // counted in CaptureStats.HeldShutdown; their breakdown stays in Snapshot
+	h.hand(out, nil) // counted in CaptureStats.HeldShutdown; their breakdown stays in Snapshot
+	// A span another goroutine is handing on now (its capture just finished) reaches next
+	// before next stops.
+	w.waitIdle(ctx, time.Second)
 	return w.next.Shutdown(ctx)
 }
