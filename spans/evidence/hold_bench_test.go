@@ -97,10 +97,10 @@ func BenchmarkHold(b *testing.B) {
 			w.OnEnd(ro)
 		}
 	})
-	b.Run("captured", func(b *testing.B) {
-		h := &rec.flight.hold
-		p := &pending{sc: ro.SpanContext()}
-		bd := Breakdown{RunningMs: 1, BlockedMs: 150, Goroutines: 1}
+	h := &rec.flight.hold
+	p := &pending{sc: ro.SpanContext()}
+	bd := Breakdown{RunningMs: 1, BlockedMs: 150, Goroutines: 1}
+	b.Run("captured/round", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			h.track(p)
@@ -109,6 +109,37 @@ func BenchmarkHold(b *testing.B) {
 			h.untrack(p)
 		}
 	})
+	// The request's share of the round: tracked at End, held at the span's end.
+	b.Run("captured/request-side", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h.track(p)
+			w.OnEnd(ro)
+			b.StopTimer()
+			h.done(p, CaptureInfo{}, bd, true)
+			h.untrack(p)
+			b.StartTimer()
+		}
+	})
+}
+
+// BenchmarkPairedHoldRequest: the small request of the paired benchmarks (httpctx, the
+// middleware with the flight recorder armed, nothing slow enough to capture), its spans into a
+// batch span processor bare against behind the Recorder's hold, in paired blocks.
+func BenchmarkPairedHoldRequest(b *testing.B) {
+	rec := newRecorder(b, WithFlightRecorder(time.Hour))
+	provider := func(wrap bool) *sdktrace.TracerProvider {
+		var sp sdktrace.SpanProcessor = sdktrace.NewBatchSpanProcessor(discardExporter{})
+		if wrap {
+			sp = rec.WrapProcessor(sp)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(sp))
+		b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+		return tp
+	}
+	base, other := benchHandler(b, provider(false), rec), benchHandler(b, provider(true), rec)
+	b.ReportAllocs()
+	report(b, pairbench.Run(b, 2000, base, other))
 }
 
 // BenchmarkPairedHoldSpanEnd: one span started and ended through the SDK into a batch span
