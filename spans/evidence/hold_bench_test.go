@@ -8,59 +8,9 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/ctxtrail/ctxtrail/internal/pairbench"
-	"github.com/ctxtrail/ctxtrail/internal/race"
 )
-
-// nopProcessor is the exporting processor behind the hold, doing nothing, so that only the
-// hold is measured.
-type nopProcessor struct{ ended int }
-
-func (*nopProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (p *nopProcessor) OnEnd(sdktrace.ReadOnlySpan)                   { p.ended++ }
-func (*nopProcessor) ForceFlush(context.Context) error                { return nil }
-func (*nopProcessor) Shutdown(context.Context) error                  { return nil }
-
-// endedSpan returns a span as the SDK hands it to processors at its end.
-func endedSpan(t testing.TB) sdktrace.ReadOnlySpan {
-	sr := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
-	defer func() { _ = tp.Shutdown(context.Background()) }()
-	_, s := tp.Tracer("t").Start(context.Background(), "server", oteltrace.WithSpanKind(oteltrace.SpanKindServer))
-	s.End()
-	return sr.Ended()[0]
-}
-
-// pendingFor is a capture pending for a span other than the one measured.
-func pendingFor(id byte) *pending {
-	return &pending{sc: oteltrace.NewSpanContext(oteltrace.SpanContextConfig{
-		TraceID: oteltrace.TraceID{id}, SpanID: oteltrace.SpanID{id}, TraceFlags: oteltrace.FlagsSampled})}
-}
-
-// TestAllocHoldUncaptured: the hold adds no allocation to the end of a span not captured, with
-// no capture pending and with one pending for another span.
-func TestAllocHoldUncaptured(t *testing.T) {
-	if race.Enabled {
-		t.Skip("the race detector allocates")
-	}
-	rec := newRecorder(t, WithFlightRecorder(time.Hour))
-	next := &nopProcessor{}
-	w := rec.WrapProcessor(next)
-	ro := endedSpan(t)
-	if n := testing.AllocsPerRun(1000, func() { w.OnEnd(ro) }); n != 0 {
-		t.Errorf("no capture pending: %.1f allocations a span end, want 0", n)
-	}
-	rec.flight.hold.track(pendingFor(1))
-	if n := testing.AllocsPerRun(1000, func() { w.OnEnd(ro) }); n != 0 {
-		t.Errorf("a capture pending for another span: %.1f allocations a span end, want 0", n)
-	}
-	if next.ended != 2002 {
-		t.Errorf("next saw %d span ends, want every one (2002)", next.ended)
-	}
-}
 
 // BenchmarkHold is what the hold adds to one span's end (OnEnd, the exporting processor a
 // no-op): next alone; wrapped with no capture pending; wrapped with captures pending for other
