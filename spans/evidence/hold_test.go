@@ -198,7 +198,7 @@ func TestExportHoldUncapturedAtOnce(t *testing.T) {
 	s, _, srv := heldServer(t, rec)
 	release := holdWorker(t, rec)
 
-	get(t, srv.URL+"/slow")
+	get(t, srv.URL+"/slow") // answered while its capture cannot even start: the response never waits
 	eventually(t, "the slow span held", func() bool { return rec.Snapshot().CaptureStats.HeldNow == 1 })
 	get(t, srv.URL+"/fast")
 	eventually(t, "the fast span exported", func() bool { return s.server("/fast") != nil })
