@@ -55,7 +55,8 @@ type config struct {
 	batchOpts     []sdktrace.BatchSpanProcessorOption
 	propagators   []propagation.TextMapPropagator
 	noGlobal      bool
-	keep          *keepConfig // WithKeepErrorsAndSlow (keep.go)
+	keep          *keepConfig      // WithKeepErrorsAndSlow (keep.go)
+	exportHolds   []SpanExportHold // WithSpanExportHold (evidence_install.go)
 
 	lossInterval time.Duration
 	lossSink     func(error)

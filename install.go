@@ -164,14 +164,13 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		pl := &pipeline{name: e.name, batch: batchConfig(opts), limit: limit, warn: warn}
 		pl.bsp = sdktrace.NewBatchSpanProcessor(&abortableExporter{SpanExporter: e.SpanExporter, base: exportCtx, pl: pl}, opts...)
 		pipes = append(pipes, pl)
-		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(pl))
 	}
-	processors := cfg.processors
+	tpOpts, exporting, processors := exportingProcessors(tpOpts, pipes, cfg.exportHolds, cfg.processors) // evidence_install.go
 	if printerProc != nil {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(printerProc))
 		processors = append(append([]sdktrace.SpanProcessor(nil), processors...), printerProc)
 	}
-	tpOpts, processors = appendKeep(tpOpts, processors, keepOpts, pipes, metrics.mp, sdkDisabled) // keep.go
+	tpOpts, processors = appendKeep(tpOpts, processors, keepOpts, exporting, metrics.mp, sdkDisabled) // keep.go
 	p := &Provider{
 		tp:          sdktrace.NewTracerProvider(tpOpts...),
 		propagator:  prop,

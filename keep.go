@@ -88,13 +88,9 @@ func keepSampler(s sdktrace.Sampler, opts []keep.Option, disabled bool) sdktrace
 // spans to, with its metrics on Install's meter provider; processors gains it, so that
 // Shutdown stops it even when the SDK skips it.
 func appendKeep(tpOpts []sdktrace.TracerProviderOption, processors []sdktrace.SpanProcessor, opts []keep.Option,
-	pipes []*pipeline, mp metric.MeterProvider, disabled bool) ([]sdktrace.TracerProviderOption, []sdktrace.SpanProcessor) {
+	next []sdktrace.SpanProcessor, mp metric.MeterProvider, disabled bool) ([]sdktrace.TracerProviderOption, []sdktrace.SpanProcessor) {
 	if opts == nil || disabled {
 		return tpOpts, processors
-	}
-	next := make([]sdktrace.SpanProcessor, len(pipes))
-	for i, pl := range pipes {
-		next[i] = pl
 	}
 	kp := keep.NewProcessor(next, append([]keep.Option{keep.WithMeterProvider(mp)}, append(opts, keep.WithKeptOnly())...)...)
 	return append(tpOpts, sdktrace.WithSpanProcessor(kp)), append(append([]sdktrace.SpanProcessor(nil), processors...), kp)

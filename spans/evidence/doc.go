@@ -33,15 +33,30 @@
 //
 // # Where the breakdown goes
 //
-// The server span is still open when the middleware learns that a request was slow, but the
-// breakdown takes milliseconds to compute and the response must not wait for it. So the server
-// span gets, before it ends, the capture's ID and reason (ctxtrail.capture.id,
-// ctxtrail.capture.reason); the breakdown follows asynchronously as a child span of the server
-// span, "runtime evidence", spanning the request's window, with the figures as attributes
-// (ctxtrail.runtime.running_ms and the rest), and in the capture's record (Snapshot). Holding the
-// server span open until the reading is done would hold its export and, inside httpctx, the
-// response; a span processor's OnEnd is too late for any attribute. The capture itself, a runtime/trace file for go tool trace, is kept in a bounded store, served by
-// CapturesHandler and optionally written to a directory. The file is the recorder's whole
+// The server span is still open when the middleware learns that a request was slow, so it gets,
+// before it ends, the capture's ID and reason (ctxtrail.capture.id, ctxtrail.capture.reason).
+// The breakdown takes milliseconds to read, and neither the response nor the span's end may wait
+// for it; only the span's export can. WrapProcessor wraps the processors that export (Install
+// does it with ctxtrail.WithSpanExportHold(rec)): a captured request's server span, once ended,
+// is held there until its capture is read, and the exporters then get it with the breakdown
+// among its attributes (ctxtrail.runtime.running_ms, runnable_ms, blocked_ms, syscall_ms,
+// gc_assist_ms, other_ms, goroutines). Every other span goes on at once, unchanged; OnEnd never
+// blocks. The hold is bounded (WithSpanHold: DefaultHoldSpans spans at once, each at most
+// DefaultHoldWait): past either bound the span goes on without the breakdown, counted
+// (CaptureStats, ctxtrail.evidence.held_spans). Shutdown gives captures being read at most the
+// wait, and at most half the time its context leaves, then sends what is still held, before the
+// exporting processor behind it shuts down.
+//
+// Where the breakdown could not reach the server span (no hold in front of the exporters, or the
+// span went on past a bound), it follows on a child span of the server span, "runtime evidence",
+// spanning the request's window, with the same attributes: a service without the hold still
+// finds the breakdown in its trace, and a service with it gets no duplicate. It is always in the
+// capture's record (Snapshot) too.
+//
+// # The capture
+//
+// The capture itself, a runtime/trace file for go tool trace, is kept in a bounded store,
+// served by CapturesHandler and optionally written to a directory. The file is the recorder's whole
 // snapshot (a few seconds, the request's window inside it): the breakdown is what is cut to the
 // request's window and goroutines, and Breakdown.GoroutineIDs name them for go tool trace's
 // goroutine view. Reading a capture costs about 18 ms of CPU per MiB of window, hence the 2 MiB

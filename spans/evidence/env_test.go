@@ -28,6 +28,7 @@ func TestEnvArms(t *testing.T) {
 		{"bad part", []Option{env(map[string]string{envArm: "labels,cpu"})}, false, false, false, 0, true},
 		{"bad threshold", []Option{env(map[string]string{envSlow: "fast"})}, false, false, false, 0, true},
 		{"bad budget", []Option{env(nil), WithCaptureBudget(0, 1)}, false, false, false, 0, true},
+		{"bad hold", []Option{env(nil), WithSpanHold(-1, time.Second)}, false, false, false, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +45,9 @@ func TestEnvArms(t *testing.T) {
 			}
 			if c.labels != tt.labels || c.leftBehind != tt.leftBehind || c.flight != tt.fligh || c.slow != tt.slow {
 				t.Errorf("labels %v leftBehind %v flight %v slow %v", c.labels, c.leftBehind, c.flight, c.slow)
+			}
+			if c.holdMax != DefaultHoldSpans || c.holdWait != DefaultHoldWait {
+				t.Errorf("hold %d, %v, want the defaults", c.holdMax, c.holdWait)
 			}
 		})
 	}

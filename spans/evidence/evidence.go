@@ -50,6 +50,8 @@ type config struct {
 	minAge                    time.Duration
 	recMaxBytes               uint64
 	shared                    *trace.FlightRecorder
+	holdMax                   int
+	holdWait                  time.Duration
 	errs                      []error
 	getenv                    func(string) string
 }
@@ -203,6 +205,12 @@ func newConfig(opts []Option) (config, error) {
 	if c.perMinute == 0 {
 		c.perMinute, c.maxBytes = DefaultCapturesPerMin, DefaultCaptureBytes
 	}
+	if c.holdMax == 0 {
+		c.holdMax = DefaultHoldSpans
+	}
+	if c.holdWait == 0 {
+		c.holdWait = DefaultHoldWait
+	}
 	if c.minAge == 0 {
 		c.minAge, c.recMaxBytes = DefaultRecorderMinAge, DefaultRecorderMaxBytes
 	}
@@ -321,6 +329,7 @@ func (r *Recorder) Shutdown(ctx context.Context) error {
 		r.wg.Wait()
 		if r.flight != nil {
 			r.flight.stopRecorder() // after the worker's last snapshot
+			r.flight.hold.stop()    // no capture will finish now: held spans go unchanged
 		}
 		close(done)
 	}()

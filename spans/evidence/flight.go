@@ -10,6 +10,7 @@ import (
 	"runtime/trace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -62,6 +63,15 @@ type CaptureStats struct {
 	Failed      int64  `json:"failed"`
 	StoredBytes int64  `json:"stored_bytes"`
 	Recorder    string `json:"recorder"` // "own" (started by the Recorder) or "shared"
+
+	// The export hold (WrapProcessor, ctxtrail.WithSpanExportHold): server spans held now, and
+	// those exported with the breakdown (attached) or without it: past the wait (timed_out), past
+	// the count held (overflow), or let go by Shutdown.
+	HeldNow      int64 `json:"held_now"`
+	HeldAttached int64 `json:"held_attached"`
+	HeldTimedOut int64 `json:"held_timed_out"`
+	HeldOverflow int64 `json:"held_overflow"`
+	HeldShutdown int64 `json:"held_shutdown"`
 }
 
 const (
@@ -88,6 +98,10 @@ type flight struct {
 	seq         uint64
 	captures    []*stored // oldest first
 	stats       CaptureStats
+
+	hold hold // hold.go
+
+	beforeCapture atomic.Pointer[func()] // tests: hold the worker before a capture
 }
 
 type stored struct {
@@ -97,6 +111,7 @@ type stored struct {
 
 func startFlight(cfg config, stop <-chan struct{}, wg *sync.WaitGroup) (*flight, error) {
 	f := &flight{cfg: cfg, queue: make(chan *pending, queueLen)}
+	f.hold.f, f.hold.max, f.hold.wait = f, cfg.holdMax, cfg.holdWait
 	if cfg.shared != nil {
 		if !cfg.shared.Enabled() {
 			return nil, fmt.Errorf("%w: WithSharedFlightRecorder: the recorder is not started; call its Start first", ErrConfig)
@@ -168,6 +183,7 @@ func (f *flight) requestEnded(q *Request, route string, failed bool) {
 			Start: q.start, Duration: d, State: "pending"},
 		sc: q.span.SpanContext(), tp: q.span.TracerProvider(), end: now,
 	}
+	tracked := f.hold.track(p) // before the worker can see it
 	select {
 	case f.queue <- p:
 		f.minuteCount++
@@ -176,6 +192,9 @@ func (f *flight) requestEnded(q *Request, route string, failed bool) {
 	default:
 		f.stats.Busy++
 		f.mu.Unlock()
+		if tracked {
+			f.hold.untrack(p)
+		}
 		q.span.SetAttributes(attribute.String(AttrCaptureSkip, "busy"))
 	}
 }
@@ -187,6 +206,9 @@ func (f *flight) work(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case p := <-f.queue:
+			if fn := f.beforeCapture.Load(); fn != nil {
+				(*fn)()
+			}
 			f.capture(p, &buf)
 		}
 	}
@@ -240,22 +262,22 @@ func (f *flight) capture(p *pending, buf *bytes.Buffer) {
 	}
 	f.store(&stored{info: info, data: data})
 	f.mu.Unlock()
-	if err == nil && p.sc.IsValid() && p.tp != nil {
-		ctx := oteltrace.ContextWithSpanContext(context.Background(), p.sc)
-		_, span := p.tp.Tracer("github.com/ctxtrail/ctxtrail/spans/evidence").Start(ctx, EvidenceSpanName,
-			oteltrace.WithTimestamp(p.info.Start), oteltrace.WithAttributes(
-				attribute.String(AttrCaptureID, info.ID),
-				attribute.String(AttrCaptureReason, info.Reason),
-				attribute.Float64(AttrRunningMs, b.RunningMs),
-				attribute.Float64(AttrRunnableMs, b.RunnableMs),
-				attribute.Float64(AttrBlockedMs, b.BlockedMs),
-				attribute.Float64(AttrSyscallMs, b.SyscallMs),
-				attribute.Float64(AttrGCAssistMs, b.GCAssistMs),
-				attribute.Float64(AttrOtherMs, b.OtherMs),
-				attribute.Int(AttrGoroutines, b.Goroutines),
-			))
-		span.End(oteltrace.WithTimestamp(p.end))
+	f.hold.done(p, info, b, err == nil)
+}
+
+// evidenceSpan reports the breakdown on a "runtime evidence" child span of the request's server
+// span, spanning the request's window: where no export hold put it on the server span itself.
+func (f *flight) evidenceSpan(p *pending, info CaptureInfo, b Breakdown) {
+	if !p.sc.IsValid() || p.tp == nil {
+		return
 	}
+	ctx := oteltrace.ContextWithSpanContext(context.Background(), p.sc)
+	_, span := p.tp.Tracer("github.com/ctxtrail/ctxtrail/spans/evidence").Start(ctx, EvidenceSpanName,
+		oteltrace.WithTimestamp(p.info.Start), oteltrace.WithAttributes(append([]attribute.KeyValue{
+			attribute.String(AttrCaptureID, info.ID),
+			attribute.String(AttrCaptureReason, info.Reason),
+		}, breakdownAttrs(b)...)...))
+	span.End(oteltrace.WithTimestamp(p.end))
 }
 
 // store adds s, evicting the oldest captures' bytes to stay within the byte budget and the
@@ -279,6 +301,8 @@ func (f *flight) store(s *stored) {
 func (f *flight) snapshot() ([]CaptureInfo, CaptureStats) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	st := f.stats
+	f.hold.stats(&st)
 	out := make([]CaptureInfo, 0, len(f.captures))
 	for i := len(f.captures) - 1; i >= 0; i-- {
 		info := f.captures[i].info
@@ -289,7 +313,7 @@ func (f *flight) snapshot() ([]CaptureInfo, CaptureStats) {
 		}
 		out = append(out, info)
 	}
-	return out, f.stats
+	return out, st
 }
 
 // data returns a kept capture's bytes.

@@ -50,7 +50,8 @@ func (r *Recorder) CensusNow() {
 // RegisterMetrics publishes the evidence on mp: ctxtrail.goroutine.left_behind and
 // ctxtrail.goroutine.leaked (gauges, attribute route) from the census, and
 // ctxtrail.evidence.captures (attribute outcome: taken, over_budget, too_large, busy, failed)
-// from the flight recorder. Unregister the returned Registration when done.
+// from the flight recorder, and ctxtrail.evidence.held_spans (attribute outcome: attached,
+// timed_out, overflow, shutdown) from its export hold (WrapProcessor). Unregister the returned Registration when done.
 func (r *Recorder) RegisterMetrics(mp metric.MeterProvider) (metric.Registration, error) {
 	meter := mp.Meter("github.com/ctxtrail/ctxtrail/spans/evidence")
 	left, err := meter.Int64ObservableGauge("ctxtrail.goroutine.left_behind", metric.WithUnit("{goroutine}"),
@@ -65,6 +66,11 @@ func (r *Recorder) RegisterMetrics(mp metric.MeterProvider) (metric.Registration
 	}
 	captures, err := meter.Int64ObservableCounter("ctxtrail.evidence.captures", metric.WithUnit("{capture}"),
 		metric.WithDescription("Flight recorder captures asked for by slow or failed requests, by outcome."))
+	if err != nil {
+		return nil, err
+	}
+	held, err := meter.Int64ObservableCounter("ctxtrail.evidence.held_spans", metric.WithUnit("{span}"),
+		metric.WithDescription("Captured requests' server spans whose export was held for the breakdown, by outcome: exported with it (attached), or without it past the wait (timed_out), past the count held (overflow), or at shutdown."))
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +91,13 @@ func (r *Recorder) RegisterMetrics(mp metric.MeterProvider) (metric.Registration
 			}{{"taken", st.Taken}, {"over_budget", st.OverBudget}, {"too_large", st.TooLarge}, {"busy", st.Busy}, {"failed", st.Failed}} {
 				o.ObserveInt64(captures, oc.n, metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", oc.name))))
 			}
+			for _, oc := range []struct {
+				name string
+				n    int64
+			}{{"attached", st.HeldAttached}, {"timed_out", st.HeldTimedOut}, {"overflow", st.HeldOverflow}, {"shutdown", st.HeldShutdown}} {
+				o.ObserveInt64(held, oc.n, metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", oc.name))))
+			}
 		}
 		return nil
-	}, left, leaked, captures)
+	}, left, leaked, captures, held)
 }
