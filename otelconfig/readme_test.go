@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,11 +103,12 @@ func TestREADMEServiceFile(t *testing.T) {
 	if labels, _, flight := rec.Armed(); !labels || !flight {
 		t.Errorf("evidence armed labels=%v flight=%v, want both", labels, flight)
 	}
-	var route string
+	var route atomic.Value // the route label the handler saw
 	mux := http.NewServeMux()
 	mux.Handle("GET "+conf.MonitorPath(), conf.Monitor())
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
-		route, _ = pprof.Label(r.Context(), evidence.LabelRoute)
+		label, _ := pprof.Label(r.Context(), evidence.LabelRoute)
+		route.Store(label)
 		rec := log.Record{}
 		rec.SetBody(attribute.StringValue("order read"))
 		p.LoggerProvider().Logger("orders").Emit(r.Context(), rec)
@@ -141,8 +143,8 @@ func TestREADMEServiceFile(t *testing.T) {
 			t.Errorf("monitor page does not say %s: %s", w, body)
 		}
 	}
-	if route != "/orders/{id}" {
-		t.Errorf("the request's route label %q, want /orders/{id}", route)
+	if got, _ := route.Load().(string); got != "/orders/{id}" {
+		t.Errorf("the request's route label %q, want /orders/{id}", got)
 	}
 
 	// A flush while the capture runs: at Shutdown it stops, with its metrics, before the meter
