@@ -93,6 +93,12 @@ func TestNodeMonitorLatency(t *testing.T) {
 	if named != 1 || other != 1 {
 		t.Errorf("latency rows %+v: want one route and (other)", page.Latency.Rows)
 	}
+	// A trace no longer kept: the page says how many example requests are (kept_traces).
+	rr := httptest.NewRecorder()
+	conf.Monitor().ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/?trace=4bf92f3577b34da6a3ce929d0e0e4736", nil))
+	if rr.Code != http.StatusNotFound || !strings.Contains(rr.Body.String(), "4 example requests") {
+		t.Errorf("trace page %d, want 404 saying the file's kept_traces (4 example requests): %s", rr.Code, rr.Body.String())
+	}
 	if got := strings.Join(conf.Effective(), "\n"); !strings.Contains(got, "max_routes=1 recent_spans=64 kept_traces=4 jaeger_ui=http://127.0.0.1:16686") {
 		t.Errorf("effective configuration does not show the monitor's settings:\n%s", got)
 	}
