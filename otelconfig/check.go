@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // ErrNotApplied is wrapped by Check's error when the file holds keys ctxtrail would refuse.
@@ -27,6 +28,9 @@ func Check(w io.Writer, path string) error {
 		}
 		if len(c.env) > 0 {
 			fmt.Fprintf(w, "  environment substituted: %v\n", c.env)
+		}
+		if names := c.replacedEnv(false); len(names) > 0 {
+			fmt.Fprintf(w, "  environment replaced by the file, not read: %s\n", strings.Join(names, ", "))
 		}
 		fmt.Fprintln(w, "## not applied")
 		if len(c.keys) == 0 {

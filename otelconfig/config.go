@@ -151,7 +151,7 @@ func (c *Config) Option() ctxtrail.Option {
 		return Enable()
 	}
 	return ctxtrail.WithConfigFile(configfile.Source{Name: c.name, Load: func(string) (*configfile.Loaded, error) {
-		return c.loaded()
+		return c.loaded(false)
 	}})
 }
 
@@ -228,17 +228,27 @@ func (c *Config) loadedAlone() (*configfile.Loaded, error) {
 	if n.Monitor != nil {
 		unreachable = append(unreachable, "monitor")
 	}
+	if n.Evidence != nil {
+		unreachable = append(unreachable, "evidence")
+	}
 	if len(unreachable) > 0 {
 		return nil, fmt.Errorf("%w: configuration %s: %s.%s configure the service's handlers, which Install "+
 			"cannot reach: load the file with otelconfig.FromEnv (or Load), pass conf.Option() to Install and "+
-			"conf.HTTPHandlerOptions() to httpctx.NewHandler, and serve conf.Monitor()",
+			"conf.HTTPHandlerOptions() to httpctx.NewHandler, serve conf.Monitor() and wrap the mux in conf.Evidence()'s Middleware",
 			ctxtrail.ErrConfig, c.name, nodePath, strings.Join(unreachable, ", "))
 	}
-	return c.loaded()
+	return c.loaded(true)
 }
 
-// loaded builds what Install applies, exporters included: Install calls it once.
-func (c *Config) loaded() (*configfile.Loaded, error) {
+// loaded builds what Install applies, exporters included: Install calls it once. alone is
+// true when the service has no Config (Enable, File, Bytes).
+func (c *Config) loaded(alone bool) (*configfile.Loaded, error) {
 	b := &builder{c: c, t: newTracker(), ctx: context.Background()}
-	return b.build()
+	out, err := b.build()
+	if err == nil {
+		if w := c.replacedEnvWarning(alone); w != nil {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
+	return out, err
 }

@@ -3,6 +3,7 @@ package otelconfig
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -31,6 +32,8 @@ type node struct {
 	Waterfall     *waterfallNode `yaml:"waterfall"`
 	HTTP          *httpNode      `yaml:"http"`
 	GRPC          *grpcNode      `yaml:"grpc"`
+	Keep          *keepNode      `yaml:"keep"`     // node_keep.go
+	Evidence      *evidenceNode  `yaml:"evidence"` // node_evidence.go
 }
 
 // trustBoundary makes every server handler a public endpoint (httpctx.WithTrustBoundary,
@@ -54,6 +57,14 @@ type monitorNode struct {
 	MaxNames          int    `yaml:"max_names"`
 	LeakThreshold     int    `yaml:"leak_threshold"`      // milliseconds
 	LeakCheckInterval int    `yaml:"leak_check_interval"` // milliseconds
+	// The latency table (spans/monitor_options.go): latency: false is spans.WithoutLatency.
+	Latency     *bool `yaml:"latency"`
+	MaxRoutes   int   `yaml:"max_routes"`
+	RecentSpans int   `yaml:"recent_spans"`
+	KeptTraces  int   `yaml:"kept_traces"`
+	// JaegerUI is spans.WithJaegerUI's base URL. With a file, CTXTRAIL_JAEGER_UI_URL is not read:
+	// jaeger_ui: ${CTXTRAIL_JAEGER_UI_URL} lets it count.
+	JaegerUI string `yaml:"jaeger_ui"`
 }
 
 // waterfallNode configures the ctxtrail_waterfall span exporter's Printer (waterfall.With*).
@@ -118,13 +129,15 @@ func decodeNode(name string, n *yaml.Node) (node, error) {
 	if err := n.Decode(&out); err != nil {
 		return out, fmt.Errorf("%s: %s: %v", name, nodePath, err)
 	}
+	out.presentSections(n)
 	var errs []error
 	bad := func(key string, v int, want string) {
 		errs = append(errs, fmt.Errorf("%s: %s.%s=%d: want %s", name, nodePath, key, v, want))
 	}
 	if m := out.Monitor; m != nil {
 		for key, v := range map[string]int{"max_tracked": m.MaxTracked, "max_names": m.MaxNames,
-			"leak_threshold": m.LeakThreshold, "leak_check_interval": m.LeakCheckInterval} {
+			"leak_threshold": m.LeakThreshold, "leak_check_interval": m.LeakCheckInterval,
+			"max_routes": m.MaxRoutes, "recent_spans": m.RecentSpans, "kept_traces": m.KeptTraces} {
 			if v < 0 {
 				bad("monitor."+key, v, "a positive number (0 or absent keeps the default)")
 			}
@@ -132,7 +145,15 @@ func decodeNode(name string, n *yaml.Node) (node, error) {
 		if m.Path != "" && !strings.HasPrefix(m.Path, "/") {
 			errs = append(errs, fmt.Errorf("%s: %s.monitor.path=%q: want a path starting with /", name, nodePath, m.Path))
 		}
+		if m.JaegerUI != "" {
+			if u, err := url.Parse(m.JaegerUI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s: %s.monitor.jaeger_ui=%q: want the Jaeger UI's http or https URL, such as http://127.0.0.1:16686",
+					name, nodePath, m.JaegerUI))
+			}
+		}
 	}
+	errs = append(errs, out.checkKeep(name)...)
+	errs = append(errs, out.checkEvidence(name)...)
 	if w := out.Waterfall; w != nil {
 		for key, v := range map[string]int{"bar_width": w.BarWidth, "max_traces": w.MaxTraces, "max_spans": w.MaxSpans,
 			"max_lines": w.MaxLines, "max_age": w.MaxAge, "queue_size": w.QueueSize} {
@@ -248,8 +269,15 @@ func (n node) newMonitor() *spans.Monitor {
 	if m == nil || !enabled(m.Enabled) {
 		return nil
 	}
-	return spans.NewMonitor(spans.WithMaxTracked(m.MaxTracked), spans.WithMaxNames(m.MaxNames),
-		spans.WithLeakThreshold(ms(m.LeakThreshold)), spans.WithLeakCheckInterval(ms(m.LeakCheckInterval)))
+	opts := []spans.MonitorOption{spans.WithMaxTracked(m.MaxTracked), spans.WithMaxNames(m.MaxNames),
+		spans.WithLeakThreshold(ms(m.LeakThreshold)), spans.WithLeakCheckInterval(ms(m.LeakCheckInterval)),
+		spans.WithMaxRoutes(m.MaxRoutes), spans.WithRecentSpans(m.RecentSpans), spans.WithKeptTraces(m.KeptTraces),
+		// Always set, "" included: the file replaces CTXTRAIL_JAEGER_UI_URL.
+		spans.WithJaegerUI(m.JaegerUI)}
+	if m.Latency != nil && !*m.Latency {
+		opts = append(opts, spans.WithoutLatency())
+	}
+	return spans.NewMonitor(opts...)
 }
 
 // newWaterfall makes the Printer of a ctxtrail_waterfall exporter, on standard output.

@@ -10,7 +10,8 @@
 //	if mon := conf.Monitor(); mon != nil {
 //		mux.Handle("GET "+conf.MonitorPath(), mon)
 //	}
-//	h := httpctx.NewHandler(mux, append(conf.HTTPHandlerOptions(), httpctx.WithProvider(p))...)
+//	rec, err := conf.Evidence() // defer rec.Shutdown(ctx)
+//	h := httpctx.NewHandler(rec.Middleware(mux), append(conf.HTTPHandlerOptions(), httpctx.WithProvider(p))...)
 //
 // Enable, File and Bytes are Install options that read the file inside Install, for a service
 // whose file configures only the SDK. Without any of them, OTEL_CONFIG_FILE makes Install fail
@@ -64,13 +65,44 @@
 //	    ctxtrail:
 //	      trust_boundary: {allowed_baggage: [tenant.id], trusted_request_id: false}
 //	      baggage: {span_attributes: [tenant.id]}
-//	      monitor: {path: /debug/ctxtrail, max_tracked: 1000, max_names: 200, leak_threshold: 60000, leak_check_interval: 30000}
+//	      monitor: {path: /debug/ctxtrail, max_tracked: 1000, max_names: 200, leak_threshold: 60000, leak_check_interval: 30000,
+//	                latency: true, max_routes: 100, recent_spans: 4096, kept_traces: 128, jaeger_ui: "http://127.0.0.1:16686"}
+//	      keep: {enabled: true, slow_threshold: 750, max_spans_per_trace: 512, max_attributes_per_span: 64,
+//	             max_events_per_span: 32, max_bytes: 67108864, max_traces: 100000}
+//	      evidence:
+//	        profile_labels: true
+//	        left_behind: {grace: 5000, interval: 10000, ignore: [example.com/pool.(*Pool).worker]}
+//	        flight_recorder: {slow_threshold: 1000, route_thresholds: {"GET /inventory": 200}, captures_per_minute: 6,
+//	                          max_capture_bytes: 67108864, capture_dir: /var/tmp/captures, window_min_age: 5000, window_max_bytes: 2097152}
 //	      waterfall: {bar_width: 40, max_traces: 64, max_spans: 200, max_lines: 100, max_age: 30000, queue_size: 4096}
 //	      http: {body_size_metrics: true}
 //	      grpc: {message_events: true, xtrace_headers: true}
 //
-// Durations are milliseconds, as elsewhere in the schema. trust_boundary, http and grpc go to
-// the servers through HTTPHandlerOptions and GRPCServerOptions; the monitor and the baggage
-// processor go to Install through Option. Because Install alone cannot reach the service's
-// handlers, Enable, File and Bytes refuse a file that sets trust_boundary, http, grpc or monitor.
+// Durations are milliseconds, as elsewhere in the schema; keep's and the evidence's durations
+// also take a Go duration ("750ms"), the form of CTXTRAIL_KEEP_SLOW and CTXTRAIL_EVIDENCE_SLOW.
+// For a number, 0 or absent keeps the option's default, except keep.slow_threshold, where 0 keeps
+// no trace for being slow. A section named with no value (keep:) is there, with its defaults, as
+// console: is an exporter; keep, evidence and its parts are on once there (enabled: false turns
+// one off), and monitor.latency: false is spans.WithoutLatency. The monitor's WithLeakCallback,
+// WithStatsLogger and WithMonitorSection, and evidence.WithSharedFlightRecorder, take Go values
+// and stay in code.
+//
+// trust_boundary, http and grpc go to the servers through HTTPHandlerOptions and
+// GRPCServerOptions; the monitor, the baggage processor and keep (ctxtrail.WithKeepErrorsAndSlow)
+// go to Install through Option; evidence builds the service's Recorder through Config.Evidence.
+// Because Install alone cannot reach the service's handlers, Enable, File and Bytes refuse a file
+// that sets trust_boundary, http, grpc, monitor or evidence; they apply keep.
+//
+// # ctxtrail's own variables
+//
+// ctxtrail's variables for the node's settings — CTXTRAIL_KEEP and CTXTRAIL_KEEP_SLOW (keep),
+// CTXTRAIL_JAEGER_UI_URL (monitor.jaeger_ui, when the file has a monitor), CTXTRAIL_EVIDENCE and
+// CTXTRAIL_EVIDENCE_SLOW (evidence, for the Recorder Config.Evidence makes) — are replaced by
+// the file as the OTEL_* variables are: the opentelemetry.io guide to the file says "all
+// environment variables are ignored unless you explicitly add them to the config file", and the
+// section, or its absence, decides the setting whole. A file lets one count by naming it:
+// keep.enabled takes CTXTRAIL_KEEP's words (enabled: ${CTXTRAIL_KEEP:-off}), slow_threshold a Go
+// duration. Install names the variables set and not read in one warning (wrapping
+// ctxtrail.ErrEnvIgnored), and Check lists them. The service's own options still win: its
+// WithKeepErrorsAndSlow, or evidence options passed to Config.Evidence.
 package otelconfig

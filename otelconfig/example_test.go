@@ -53,3 +53,28 @@ func ExampleCheck() {
 	// ## result: Install would fail
 	//   ctxtrail: bad configuration: configuration testdata/unknown-key.yaml: line 9: error: tracer_provider.processors[0].batch.shedule_delay: not in the configuration schema (otelconf v0.27.0's model) nor ctxtrail's: a typo, or a key of another schema version
 }
+
+// Evidence makes the runtime-evidence Recorder the file's ctxtrail.evidence section arms; the
+// service places its Middleware inside httpctx.NewHandler and shuts it down.
+func ExampleConfig_Evidence() {
+	conf, err := otelconfig.Parse("service.yaml", []byte(`file_format: "1.1"
+instrumentation/development:
+  go:
+    ctxtrail:
+      evidence:
+        profile_labels: true
+        left_behind: {grace: 5s, interval: 10s}
+`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec, err := conf.Evidence()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rec.Shutdown(context.Background())
+	labels, leftBehind, flight := rec.Armed()
+	fmt.Println("labels:", labels, "left behind:", leftBehind, "flight recorder:", flight)
+	// Output:
+	// labels: true left behind: true flight recorder: false
+}

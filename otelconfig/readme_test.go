@@ -9,15 +9,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelconfig"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
+	"github.com/ctxtrail/ctxtrail/spans/evidence"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 )
@@ -60,9 +63,13 @@ func (w *warnings) all() []error { w.mu.Lock(); defer w.mu.Unlock(); return slic
 // The README's file, loaded as the README shows: the three signals reach an OTLP collector
 // with the file's resource, a request from outside starts a new trace (the trust boundary) and
 // keeps only the allowed baggage, which is copied onto the span, the monitor's page shows the
-// span, and the OTEL_* variables the file replaces are ignored and named once.
+// span with its latency row and Jaeger link, the capture's metrics reach the collector, the
+// evidence Recorder labels the request with its route, and the OTEL_* variables the file
+// replaces are ignored and named once.
 func TestREADMEServiceFile(t *testing.T) {
 	blankOTELEnv(t)
+	blankOwnEnv(t)
+	t.Setenv("CTXTRAIL_JAEGER_UI_URL", "http://127.0.0.1:16686") // named by the file: it counts
 	col := newCollector(t)
 	t.Setenv("OTEL_CONFIG_FILE", "testdata/service.yaml")
 	t.Setenv("COLLECTOR", col.URL)
@@ -88,9 +95,20 @@ func TestREADMEServiceFile(t *testing.T) {
 	})
 	t.Cleanup(func() { _ = shutdown() })
 
+	rec, err := conf.Evidence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rec.Shutdown(context.Background()) })
+	if labels, _, flight := rec.Armed(); !labels || !flight {
+		t.Errorf("evidence armed labels=%v flight=%v, want both", labels, flight)
+	}
+	var route atomic.Value // the route label the handler saw
 	mux := http.NewServeMux()
 	mux.Handle("GET "+conf.MonitorPath(), conf.Monitor())
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		label, _ := pprof.Label(r.Context(), evidence.LabelRoute)
+		route.Store(label)
 		rec := log.Record{}
 		rec.SetBody(attribute.StringValue("order read"))
 		p.LoggerProvider().Logger("orders").Emit(r.Context(), rec)
@@ -98,7 +116,7 @@ func TestREADMEServiceFile(t *testing.T) {
 		c.Add(r.Context(), 1)
 		io.WriteString(w, "ok")
 	})
-	srv := httptest.NewServer(httpctx.NewHandler(mux, append(conf.HTTPHandlerOptions(), httpctx.WithProvider(p))...))
+	srv := httptest.NewServer(httpctx.NewHandler(rec.Middleware(mux), append(conf.HTTPHandlerOptions(), httpctx.WithProvider(p))...))
 	defer srv.Close()
 
 	const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -120,7 +138,20 @@ func TestREADMEServiceFile(t *testing.T) {
 	if page.StatusCode != http.StatusOK || !strings.Contains(string(body), "GET /orders/{id}") {
 		t.Errorf("monitor page: %d %s, want the span GET /orders/{id}", page.StatusCode, body)
 	}
+	for _, w := range []string{`"max_routes":200`, `"jaeger_ui":"http://127.0.0.1:16686"`} {
+		if !strings.Contains(string(body), w) {
+			t.Errorf("monitor page does not say %s: %s", w, body)
+		}
+	}
+	if got, _ := route.Load().(string); got != "/orders/{id}" {
+		t.Errorf("the request's route label %q, want /orders/{id}", got)
+	}
 
+	// A flush while the capture runs: at Shutdown it stops, with its metrics, before the meter
+	// provider's last collection.
+	if err := p.ForceFlush(ctx); err != nil {
+		t.Fatalf("ForceFlush: %v", err)
+	}
 	if err := shutdown(); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
@@ -154,8 +185,8 @@ func TestREADMEServiceFile(t *testing.T) {
 	if !server {
 		t.Errorf("no server span among %d exported", len(spans))
 	}
-	if !slices.Contains(metrics, "orders.read") {
-		t.Errorf("metrics %v, want orders.read", metrics)
+	if !slices.Contains(metrics, "orders.read") || !slices.Contains(metrics, "ctxtrail.keep.traces") {
+		t.Errorf("metrics %v, want orders.read and the capture's ctxtrail.keep.traces", metrics)
 	}
 	if !slices.Contains(logs, "order read") {
 		t.Errorf("logs %v, want \"order read\"", logs)

@@ -1024,8 +1024,15 @@ func (b *builder) pull(p string) error {
 func (b *builder) instrumentation() error {
 	// Descend into the section, so that each language and library is named on its own.
 	b.t.use("instrumentation/development", "instrumentation/development.go", "instrumentation", "instrumentation.go")
+	// The capture is decided by the file even without a node: CTXTRAIL_KEEP is replaced as the
+	// OTEL_* variables are (node_keep.go).
+	keepOpt, keepSay := b.c.node.keepOption()
+	b.add(keepOpt)
 	if findNode(b.c.doc) == nil {
 		return nil
+	}
+	if b.c.node.Keep != nil {
+		b.say("ctxtrail: keep %s", keepSay)
 	}
 	b.t.useTree(nodePath)
 	n := b.c.node
@@ -1042,8 +1049,18 @@ func (b *builder) instrumentation() error {
 		if path == "" {
 			path = "/debug/ctxtrail"
 		}
-		b.say("ctxtrail: monitor at %s max_tracked=%d max_names=%d leak_threshold=%v (0: the defaults)",
-			path, m.MaxTracked, m.MaxNames, ms(m.LeakThreshold))
+		latency := "on"
+		if m.Latency != nil && !*m.Latency {
+			latency = "off"
+		}
+		jaeger := m.JaegerUI
+		if jaeger == "" {
+			jaeger = "(none)"
+		}
+		b.say("ctxtrail: monitor at %s max_tracked=%d max_names=%d leak_threshold=%v leak_check_interval=%v "+
+			"latency=%s max_routes=%d recent_spans=%d kept_traces=%d jaeger_ui=%s (0: the defaults)",
+			path, m.MaxTracked, m.MaxNames, ms(m.LeakThreshold), ms(m.LeakCheckInterval),
+			latency, m.MaxRoutes, m.RecentSpans, m.KeptTraces, jaeger)
 		if !b.dry && b.c.monitor != nil {
 			b.add(ctxtrail.WithSpanProcessor(b.c.monitor), ctxtrail.WithSamplerWrapper(b.c.monitor.Sampler))
 		}
@@ -1056,6 +1073,9 @@ func (b *builder) instrumentation() error {
 	}
 	if n.Waterfall != nil {
 		b.say("ctxtrail: waterfall %+v", *n.Waterfall)
+	}
+	if s := n.evidenceSummary(); s != "" {
+		b.say("ctxtrail: %s", s)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ require (
 	go.opentelemetry.io/proto/otlp v1.11.1 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/exp v0.0.0-20260908205506-85c1c2202aba // indirect
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
@@ -63,6 +63,5 @@ require (
 
 replace (
 	github.com/ctxtrail/ctxtrail => ../../
-	github.com/ctxtrail/ctxtrail/jaegerremote => ../../jaegerremote
 	github.com/ctxtrail/ctxtrail/otelconfig => ../../otelconfig
 )

@@ -9,11 +9,15 @@ import (
 // The command prints what is applied and what is not, and its status says whether Install
 // would accept the file.
 func TestCheck(t *testing.T) {
+	t.Setenv("CTXTRAIL_KEEP", "on") // replaced by the file, which does not name it
 	var out, errs bytes.Buffer
 	if code := run([]string{"check", "../../testdata/service.yaml"}, &out, &errs); code != 0 {
 		t.Fatalf("status %d for the README's file:\n%s%s", code, out.String(), errs.String())
 	}
-	for _, w := range []string{"## applied", "propagator: tracecontext,baggage,xtrace", "ctxtrail: monitor at /debug/ctxtrail", "(none)", "Install applies this file"} {
+	for _, w := range []string{"## applied", "propagator: tracecontext,baggage,xtrace", "ctxtrail: monitor at /debug/ctxtrail",
+		"max_routes=200", "keep errors and slow traces kept whole: slow_threshold=500ms",
+		"evidence profile_labels=true; flight_recorder slow_threshold=2s",
+		"environment replaced by the file, not read: CTXTRAIL_KEEP (instrumentation/development.go.ctxtrail.keep)", "(none)", "Install applies this file"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output does not say %q:\n%s", w, out.String())
 		}

@@ -1,10 +1,12 @@
-package otelconfig_test
+package remotetest_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,7 +21,11 @@ import (
 // that compiles the sampler in: the two options compose, and without jaegerremote's Install
 // fails naming it. The sampler polls the file's endpoint for the file's service.
 func TestJaegerRemoteSampler(t *testing.T) {
-	blankOTELEnv(t)
+	for _, kv := range os.Environ() { // the machine's OTEL_* variables stay out of the file's check
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OTEL_") {
+			t.Setenv(k, "")
+		}
+	}
 	var polls atomic.Int64
 	var service atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +35,7 @@ func TestJaegerRemoteSampler(t *testing.T) {
 	}))
 	defer srv.Close()
 	t.Setenv("JAEGER", srv.URL)
-	conf := parse(t, `file_format: "1.1"`,
+	conf, err := otelconfig.Parse("remote.yaml", []byte(strings.Join([]string{`file_format: "1.1"`,
 		`resource: {attributes: [{name: service.name, value: checkout}]}`,
 		`tracer_provider:`,
 		`  processors: []`,
@@ -39,15 +45,26 @@ func TestJaegerRemoteSampler(t *testing.T) {
 		`        jaeger_remote/development:`,
 		`          endpoint: ${JAEGER}/sampling`,
 		`          interval: 50`,
-		`          initial_sampler: {trace_id_ratio_based: {ratio: 0.5}}`)
+		`          initial_sampler: {trace_id_ratio_based: {ratio: 0.5}}`}, "\n")+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(conf.NotApplied()) != 0 {
 		t.Errorf("not applied: %v", conf.NotApplied())
 	}
-	_, err := ctxtrail.Install(t.Context(), ctxtrail.WithoutGlobal(), conf.Option())
+	_, err = ctxtrail.Install(t.Context(), ctxtrail.WithoutGlobal(), conf.Option())
 	if !errors.Is(err, ctxtrail.ErrConfig) || !strings.Contains(err.Error(), "jaegerremote.Enable()") {
 		t.Fatalf("Install without jaegerremote = %v, want ErrConfig naming jaegerremote.Enable()", err)
 	}
-	install(t, conf.Option(), jaegerremote.Enable())
+	p, err := ctxtrail.Install(t.Context(), ctxtrail.WithoutGlobal(), conf.Option(), jaegerremote.Enable())
+	if err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.Shutdown(ctx)
+	})
 	deadline := time.Now().Add(5 * time.Second)
 	for polls.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
