@@ -39,6 +39,11 @@ type Config struct {
 	// nothing is armed without it). Only the frontend has a Recorder: the runtime allows one
 	// flight recorder a process, and StartLocal runs the three services in one.
 	Evidence []evidence.Option
+	// Recorder is the frontend's Recorder made before its Install (NewRecorder), so that Install
+	// holds a captured request's server span until its breakdown is read
+	// (ctxtrail.WithSpanExportHold). Nil: NewService makes one from Evidence, and the
+	// breakdown goes on a child span. The Service shuts it down either way.
+	Recorder *evidence.Recorder
 }
 
 // Needs returns the downstream URL variables a service requires.

@@ -50,10 +50,23 @@ type evidenceRoutes struct {
 	tracked  sync.WaitGroup
 }
 
-func newEvidenceRoutes(mux *http.ServeMux, opts []evidence.Option, mp metric.MeterProvider) (*evidenceRoutes, error) {
-	rec, err := evidence.New(opts...)
-	if err != nil {
-		return nil, err
+// NewRecorder makes the Recorder of the service cfg names from cfg.Evidence: nil for orders and
+// payments (the runtime allows one flight recorder a process). Make it before NewTelemetry and
+// pass ctxtrail.WithSpanExportHold(rec) there, so the captured requests' server spans carry
+// their breakdown; then put it in cfg.Recorder.
+func NewRecorder(cfg Config) (*evidence.Recorder, error) {
+	if cfg.Service != Frontend {
+		return nil, nil
+	}
+	return evidence.New(cfg.Evidence...)
+}
+
+func newEvidenceRoutes(mux *http.ServeMux, rec *evidence.Recorder, opts []evidence.Option, mp metric.MeterProvider) (*evidenceRoutes, error) {
+	if rec == nil {
+		var err error
+		if rec, err = evidence.New(opts...); err != nil {
+			return nil, err
+		}
 	}
 	// ctxtrail.goroutine.left_behind and the captures' count, next to the service's other metrics.
 	reg, err := rec.RegisterMetrics(mp)

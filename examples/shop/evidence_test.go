@@ -13,7 +13,11 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/spans/evidence"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // startEvidenceShop runs the shop on loopback with the frontend's evidence armed by opts.
@@ -103,8 +107,23 @@ func TestEvidenceCPUProfileByRoute(t *testing.T) {
 
 // TestEvidenceInventoryWaitsOnReindex: an /inventory request that arrives while a reindex holds
 // the stock lock is slow, and its capture says it was blocked for most of its time.
+//
+// Its server span, as exported, carries the capture's ID and the breakdown itself: the shop's
+// frontend makes its Recorder before Install and passes ctxtrail.WithSpanExportHold.
 func TestEvidenceInventoryWaitsOnReindex(t *testing.T) {
-	l, rec := startEvidenceShop(t, DemoEvidence()...)
+	exp := tracetest.NewInMemoryExporter()
+	l, err := StartLocalEvidence(context.Background(), io.Discard, io.Discard, DemoEvidence(), ctxtrail.WithExporter(exp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := l.Close(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	rec := l.Frontend().Evidence()
 	base := l.URL[Frontend]
 	for attempt := 0; attempt < 5; attempt++ {
 		done := make(chan struct{})
@@ -133,6 +152,25 @@ func TestEvidenceInventoryWaitsOnReindex(t *testing.T) {
 		blocked := time.Duration(got.Breakdown.BlockedMs * float64(time.Millisecond))
 		if blocked < InventorySlow/2 || blocked < got.Duration/2 {
 			t.Errorf("blocked %v of a %v request, want most of it", blocked, got.Duration)
+		}
+		var attrs map[string]attribute.Value
+		for deadline := time.Now().Add(10 * time.Second); attrs == nil && time.Now().Before(deadline); {
+			_ = l.Tels[Frontend].Provider.ForceFlush(context.Background())
+			for _, s := range exp.GetSpans() {
+				if s.SpanContext.TraceID().String() == got.TraceID && s.SpanKind == trace.SpanKindServer {
+					attrs = map[string]attribute.Value{}
+					for _, kv := range s.Attributes {
+						attrs[string(kv.Key)] = kv.Value
+					}
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if attrs[evidence.AttrCaptureID].AsString() != got.ID {
+			t.Errorf("the exported server span's %s = %v, want %s", evidence.AttrCaptureID, attrs[evidence.AttrCaptureID].AsString(), got.ID)
+		}
+		if v := attrs[evidence.AttrBlockedMs].AsFloat64(); v != got.Breakdown.BlockedMs {
+			t.Errorf("the exported server span's %s = %v, want the capture's %v", evidence.AttrBlockedMs, v, got.Breakdown.BlockedMs)
 		}
 		return
 	}

@@ -52,12 +52,18 @@ func StartLocalEvidence(ctx context.Context, spans, logs io.Writer, ev []evidenc
 	}
 	for _, name := range Services {
 		cfg := Config{Service: name, Addr: lis[name].Addr().String(), OrdersURL: l.URL[Orders], PaymentsURL: l.URL[Payments]}
+		topts := append([]ctxtrail.Option{ctxtrail.WithoutGlobal(), ctxtrail.WithWriter(spans)}, opts...)
 		if name == Frontend {
 			cfg.Evidence = ev
+			if cfg.Recorder, err = NewRecorder(cfg); err != nil {
+				closeAll(lis)
+				return nil, err
+			}
+			topts = append(topts, ctxtrail.WithSpanExportHold(cfg.Recorder))
 		}
-		topts := append([]ctxtrail.Option{ctxtrail.WithoutGlobal(), ctxtrail.WithWriter(spans)}, opts...)
 		tel, err := NewTelemetry(ctx, name, logs, topts...)
 		if err != nil {
+			_ = cfg.Recorder.Shutdown(ctx)
 			closeAll(lis)
 			return nil, err
 		}

@@ -60,7 +60,7 @@ func NewService(ctx context.Context, cfg Config, tel *Telemetry) (*Service, erro
 	switch cfg.Service {
 	case Frontend:
 		s.mux.HandleFunc("GET /checkout", s.checkout)
-		ev, err := newEvidenceRoutes(s.mux, cfg.Evidence, tel.Provider.MeterProvider())
+		ev, err := newEvidenceRoutes(s.mux, cfg.Recorder, cfg.Evidence, tel.Provider.MeterProvider())
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/examples/shop"
 )
 
@@ -33,8 +34,18 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	tel, err := shop.NewTelemetry(ctx, cfg.Service, os.Stdout)
+	// The frontend's evidence (CTXTRAIL_EVIDENCE) is made first, so that Install holds a
+	// captured request's server span until its breakdown is read.
+	var topts []ctxtrail.Option
+	if cfg.Recorder, err = shop.NewRecorder(cfg); err != nil {
+		return err
+	}
+	if cfg.Recorder != nil {
+		topts = append(topts, ctxtrail.WithSpanExportHold(cfg.Recorder))
+	}
+	tel, err := shop.NewTelemetry(ctx, cfg.Service, os.Stdout, topts...)
 	if err != nil {
+		_ = cfg.Recorder.Shutdown(ctx)
 		return err
 	}
 	defer func() {
