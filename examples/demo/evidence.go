@@ -92,7 +92,7 @@ func showEvidence(ctx context.Context, out io.Writer, local *shop.Local, client 
 			capture.Route, capture.Duration.Round(time.Millisecond), shop.InventorySlow, capture.ID)
 		fmt.Fprintf(out, "  blocked on locks/channels %.1fms · running %.1fms · waiting to run %.1fms · syscalls/network %.1fms · GC assist %.1fms\n",
 			b.BlockedMs, b.RunningMs, b.RunnableMs, b.SyscallMs, b.GCAssistMs)
-		fmt.Fprintf(out, "  its server span has %s=%s; its child span %q has the breakdown; example trace %s\n",
+		fmt.Fprintf(out, "  its server span has %s=%s; exporters behind WithSpanExportHold get the breakdown on it, the terminal waterfall on its child span %q; example trace %s\n",
 			evidence.AttrCaptureID, capture.ID, evidence.EvidenceSpanName, capture.TraceID)
 		fmt.Fprintf(out, "  the execution trace: curl -o %s.trace '%s/debug/evidence?id=%s' && go tool trace %s.trace\n",
 			capture.ID, base, capture.ID, capture.ID)
