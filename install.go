@@ -170,7 +170,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(printerProc))
 		processors = append(append([]sdktrace.SpanProcessor(nil), processors...), printerProc)
 	}
-	tpOpts, processors = appendKeep(tpOpts, processors, keepOpts, exporting, metrics.mp, sdkDisabled) // keep.go
+	tpOpts, processors, keepProc := appendKeep(tpOpts, processors, keepOpts, exporting, sdkDisabled) // keep.go
 	p := &Provider{
 		tp:          sdktrace.NewTracerProvider(tpOpts...),
 		propagator:  prop,
@@ -187,7 +187,11 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		return &LossWarning{Stats: p.Stats(), Err: last, Interval: interval}
 	}
 	p.installErrors(cfg, router)
-	if err := registerHealth(p, processorsOf(cfg)); err != nil { // health.go
+	withMetrics := processorsOf(cfg)
+	if keepProc != nil {
+		withMetrics = append(withMetrics, keepProc)
+	}
+	if err := registerHealth(p, withMetrics); err != nil { // health.go
 		_ = p.Shutdown(ctx)
 		return nil, err
 	}

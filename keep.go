@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail/spans/keep"
-	"go.opentelemetry.io/otel/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -85,13 +84,15 @@ func keepSampler(s sdktrace.Sampler, opts []keep.Option, disabled bool) sdktrace
 }
 
 // appendKeep registers the capture beside the exporting pipelines, which it hands the kept
-// spans to, with its metrics on Install's meter provider; processors gains it, so that
-// Shutdown stops it even when the SDK skips it.
+// spans to; processors gains it, so that Shutdown stops it even when the SDK skips it. Its
+// metrics are registered by registerHealth, like a WithSpanProcessor processor's, and so stay
+// registered until the meter provider's last collection at Shutdown: the capture's final
+// counts are exported, not lost when the tracer provider stops it.
 func appendKeep(tpOpts []sdktrace.TracerProviderOption, processors []sdktrace.SpanProcessor, opts []keep.Option,
-	next []sdktrace.SpanProcessor, mp metric.MeterProvider, disabled bool) ([]sdktrace.TracerProviderOption, []sdktrace.SpanProcessor) {
+	next []sdktrace.SpanProcessor, disabled bool) ([]sdktrace.TracerProviderOption, []sdktrace.SpanProcessor, *keep.Processor) {
 	if opts == nil || disabled {
-		return tpOpts, processors
+		return tpOpts, processors, nil
 	}
-	kp := keep.NewProcessor(next, append([]keep.Option{keep.WithMeterProvider(mp)}, append(opts, keep.WithKeptOnly())...)...)
-	return append(tpOpts, sdktrace.WithSpanProcessor(kp)), append(append([]sdktrace.SpanProcessor(nil), processors...), kp)
+	kp := keep.NewProcessor(next, append(opts, keep.WithKeptOnly())...)
+	return append(tpOpts, sdktrace.WithSpanProcessor(kp)), append(append([]sdktrace.SpanProcessor(nil), processors...), kp), kp
 }

@@ -3,7 +3,11 @@ package ctxtrail_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/spans/keep"
@@ -103,5 +107,67 @@ func TestInstallKeepBadEnv(t *testing.T) {
 				t.Fatalf("%s=%q: got %v, want ErrConfig", tt.key, tt.value, err)
 			}
 		})
+	}
+}
+
+// lastMetrics is a metric exporter that keeps what it was last given.
+type lastMetrics struct {
+	mu   sync.Mutex
+	last []string // "name=value" of the sums
+}
+
+func (e *lastMetrics) Temporality(k sdkmetric.InstrumentKind) metricdata.Temporality {
+	return sdkmetric.DefaultTemporalitySelector(k)
+}
+
+func (e *lastMetrics) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+
+func (e *lastMetrics) Export(_ context.Context, rm *metricdata.ResourceMetrics) error {
+	var got []string
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+				var v int64
+				for _, dp := range sum.DataPoints {
+					v += dp.Value
+				}
+				got = append(got, fmt.Sprintf("%s=%d", m.Name, v))
+			}
+		}
+	}
+	e.mu.Lock()
+	e.last = got
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *lastMetrics) ForceFlush(context.Context) error { return nil }
+func (e *lastMetrics) Shutdown(context.Context) error   { return nil }
+
+// The capture's counts reach the last export at Shutdown: its metrics stay registered until the
+// meter provider's final collection, after the tracer provider has stopped the capture.
+func TestInstallKeepMetricsExportedAtShutdown(t *testing.T) {
+	exp := &lastMetrics{}
+	p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(),
+		ctxtrail.WithExporter(tracetest.NewInMemoryExporter()),
+		ctxtrail.WithMetricReader(sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Hour))),
+		ctxtrail.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())), ctxtrail.WithKeepErrorsAndSlow())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, root := p.Tracer("t").Start(context.Background(), "failed")
+	_, child := p.Tracer("t").Start(ctx, "query")
+	child.SetStatus(codes.Error, "timeout")
+	child.End()
+	root.End()
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exp.mu.Lock()
+	defer exp.mu.Unlock()
+	if !slices.Contains(exp.last, "ctxtrail.keep.traces=1") {
+		t.Errorf("the last export at Shutdown holds %q, want ctxtrail.keep.traces=1", exp.last)
 	}
 }
