@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/spans/keep"
@@ -78,6 +79,17 @@ func (r *keepRig) call(req *testpb.SimpleRequest) {
 	job.End()
 }
 
+// serverSpans waits for the server to export n spans and returns how many it did. The server's
+// span ends at the stats handler's End event, which grpc-go may deliver after the client has its
+// answer: a bounded wait, not a timing assertion.
+func (r *keepRig) serverSpans(n int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.srvExp.GetSpans()) < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return len(r.srvExp.GetSpans())
+}
+
 func failInsideRPC(tp *sdktrace.TracerProvider) func(context.Context) {
 	return func(ctx context.Context) {
 		_, s := tp.Tracer("server").Start(ctx, "cache refresh")
@@ -90,7 +102,7 @@ func TestKeepSignalOverGRPC(t *testing.T) {
 	var r *keepRig
 	r = startKeepRig(t, func(ctx context.Context) { failInsideRPC(r.srvTP)(ctx) }, nil, nil)
 	r.call(&testpb.SimpleRequest{})
-	if n := len(r.srvExp.GetSpans()); n != 2 {
+	if n := r.serverSpans(2); n != 2 {
 		t.Fatalf("server exported %d spans, want its server span and the failed one", n)
 	}
 	spans := r.cliExp.GetSpans()
@@ -117,7 +129,7 @@ func TestKeepSignalOverGRPC(t *testing.T) {
 func TestKeepSignalOverGRPCOnError(t *testing.T) {
 	r := startKeepRig(t, nil, nil, nil)
 	r.call(&testpb.SimpleRequest{ResponseStatus: &testpb.EchoStatus{Code: int32(grpccodes.Unavailable), Message: "down"}})
-	if n, m := len(r.srvExp.GetSpans()), len(r.cliExp.GetSpans()); n != 1 || m != 2 {
+	if n, m := r.serverSpans(1), len(r.cliExp.GetSpans()); n != 1 || m != 2 {
 		t.Fatalf("exported %d server and %d client spans, want 1 and 2", n, m)
 	}
 }
