@@ -20,10 +20,11 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// startEvidenceShop runs the shop on loopback with the frontend's evidence armed by opts.
-func startEvidenceShop(t *testing.T, opts ...evidence.Option) (*Local, *evidence.Recorder) {
+// startEvidenceShop runs the shop on loopback with the frontend's evidence armed by ev; opts go
+// to each service's Install.
+func startEvidenceShop(t *testing.T, ev []evidence.Option, opts ...ctxtrail.Option) (*Local, *evidence.Recorder) {
 	t.Helper()
-	l, err := StartLocalEvidence(context.Background(), io.Discard, io.Discard, opts)
+	l, err := StartLocalEvidence(context.Background(), io.Discard, io.Discard, ev, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func call(t *testing.T, method, url string) {
 // sliced by the route label, puts /recommendations (the CPU-burning route) on top, and its
 // samples name example traces.
 func TestEvidenceCPUProfileByRoute(t *testing.T) {
-	l, _ := startEvidenceShop(t, evidence.WithProfileLabels())
+	l, _ := startEvidenceShop(t, []evidence.Option{evidence.WithProfileLabels()})
 	var buf bytes.Buffer
 	if err := pprof.StartCPUProfile(&buf); err != nil {
 		t.Skipf("a CPU profile is already running: %v", err)
@@ -112,18 +113,7 @@ func TestEvidenceCPUProfileByRoute(t *testing.T) {
 // frontend makes its Recorder before Install and passes ctxtrail.WithSpanExportHold.
 func TestEvidenceInventoryWaitsOnReindex(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	l, err := StartLocalEvidence(context.Background(), io.Discard, io.Discard, DemoEvidence(), ctxtrail.WithExporter(exp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := l.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	rec := l.Frontend().Evidence()
+	l, rec := startEvidenceShop(t, DemoEvidence(), ctxtrail.WithExporter(exp))
 	base := l.URL[Frontend]
 	for attempt := 0; attempt < 5; attempt++ {
 		done := make(chan struct{})
@@ -180,7 +170,7 @@ func TestEvidenceInventoryWaitsOnReindex(t *testing.T) {
 // TestEvidenceTrackLeavesGoroutines: each GET /track leaves one goroutine behind, counted
 // under /track; POST /track/flush ends them and the count drops to 0.
 func TestEvidenceTrackLeavesGoroutines(t *testing.T) {
-	l, rec := startEvidenceShop(t, evidence.WithLeftBehind(20*time.Millisecond, time.Hour))
+	l, rec := startEvidenceShop(t, []evidence.Option{evidence.WithLeftBehind(20*time.Millisecond, time.Hour)})
 	base := l.URL[Frontend]
 	for range 3 {
 		call(t, "GET", base+"/track")
