@@ -76,6 +76,7 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	defer func() {
 		if err != nil {
 			restoreErrors()
+			cfg.closeFile(ctx) // configfile.go
 		}
 	}()
 	if cfg, err = applyConfigFile(cfg, opts, router.warn); err != nil { // configfile.go: OTEL_CONFIG_FILE

@@ -68,11 +68,14 @@ func (b *builder) build() (*configfile.Loaded, error) {
 	steps := []func() error{b.resource, b.propagator, b.tracing, b.logging, b.metering, b.instrumentation}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			b.closeAll()
+			_ = b.closeAll(context.Background())
 			return nil, err
 		}
 	}
 	b.out.Options = b.opts
+	if len(b.closers) > 0 {
+		b.out.Close = b.closeAll
+	}
 	// The tolerated keys (a /development feature, another language's node) are Install's
 	// warnings; the others failed Parse already.
 	for _, k := range b.t.unused(b.c.doc) {
@@ -83,10 +86,13 @@ func (b *builder) build() (*configfile.Loaded, error) {
 	return b.out, nil
 }
 
-func (b *builder) closeAll() {
+// closeAll stops everything the file made so far, when a later step or Install fails.
+func (b *builder) closeAll(ctx context.Context) error {
+	var errs []error
 	for _, c := range b.closers {
-		_ = c(context.Background())
+		errs = append(errs, c(ctx))
 	}
+	return errors.Join(errs...)
 }
 
 // raw returns the substituted node at path (a.b[0].c), or nil.
@@ -428,6 +434,7 @@ func (b *builder) spanExporter(p string, e otelconf.SpanExporter, simple bool) e
 		if !b.dry {
 			pr := b.c.node.newWaterfall()
 			b.add(ctxtrail.WithWaterfall(pr), ctxtrail.WithSpanProcessor(printerOwner{pr}))
+			b.closers = append(b.closers, printerOwner{pr}.Shutdown)
 		}
 		return nil
 	case key == "otlp_http" && e.OTLPHttp != nil:

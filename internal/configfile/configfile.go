@@ -5,6 +5,7 @@
 package configfile
 
 import (
+	"context"
 	"time"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -39,6 +40,10 @@ type Loaded struct {
 	Propagators []string
 
 	RemoteSampler *RemoteSampler // a jaeger_remote sampler, started by jaegerremote.Enable's seam
+
+	// Close stops what loading made (exporters, metric readers, the waterfall's printer) when
+	// Install fails after the load: nothing else owns them then. Nil when nothing was made.
+	Close func(context.Context) error
 
 	// The providers' options that no Install option carries: the limits, and the settings the
 	// SDK would otherwise read from OTEL_* variables itself.
