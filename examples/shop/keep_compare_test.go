@@ -46,7 +46,8 @@ type compareRun struct {
 }
 
 // TestKeepVersusGateway measures the same load (one checkout in a hundred declined, one in a
-// hundred slow) sent two ways to deploy/jaeger's storage tier: (capture) each service samples
+// hundred slow) sent three ways to deploy/jaeger's storage tier: (head) each service samples 1%
+// at the head and exports straight to storage, nothing more; (capture) each service samples
 // 1% at the head and keeps failed and slow traces in process (CTXTRAIL_KEEP), exporting
 // straight to storage; (gateway) each service exports every span to the tail-sampling gateway,
 // which keeps errors, traces over 100ms and 1% of the rest. It reports spans and bytes the
@@ -65,7 +66,7 @@ func TestKeepVersusGateway(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	var runs []compareRun
-	for _, mode := range []string{"capture", "gateway"} {
+	for _, mode := range []string{"head", "capture", "gateway"} {
 		runs = append(runs, runCompareMode(t, bin, filepath.Join(dir, mode), mode, *keepCompareRequests))
 	}
 	var md strings.Builder
@@ -90,7 +91,10 @@ func runCompareMode(t *testing.T, bin, dir, mode string, n int) compareRun {
 	target, receiverMetrics := tiers.StorageOTLP, tiers.StorageMetrics
 	env := []string{ctxtrail.EnvKeep + "=errors-and-slow", ctxtrail.EnvKeepSlow + "=100ms",
 		"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.01"}
-	if mode == "gateway" {
+	switch mode {
+	case "head":
+		env = env[2:] // 1% at the head and nothing else
+	case "gateway":
 		target, receiverMetrics = tiers.OTLP, tiers.GatewayMetrics
 		env = []string{"OTEL_TRACES_SAMPLER=parentbased_always_on"}
 	}
