@@ -54,6 +54,12 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		span.SetAttributes(attribute.String(otelctx.AttrRequestID, id))
 	}
 
+	if h.cfg.fused {
+		// propagators.New's headers, written without the composite's three passes (inject.go).
+		var kv [2 * maxFusedPairs]string
+		n := fusedPairs(&kv, ctx, id, validID, h.cfg.xTrace)
+		return h.withRPC(appendOutgoing(ctx, kv[:n], !h.cfg.xTrace), m)
+	}
 	out := pairsPool.Get().(*pairs)
 	out.dropXTrace = !h.cfg.xTrace
 	h.cfg.prop.Inject(ctx, out)
