@@ -137,3 +137,22 @@ func outgoing(t *testing.T, h stats.Handler, ctx context.Context, info *stats.RP
 	}
 	return kv
 }
+
+// TestFusedWithNew: the one-pass headers are written for propagators.New, the propagator
+// Install gives a Provider by default, and only for it.
+func TestFusedWithNew(t *testing.T) {
+	composite := propagation.NewCompositeTextMapPropagator(propagators.TraceContext{}, propagation.Baggage{}, propagators.XTrace{})
+	for _, tt := range []struct {
+		name string
+		prop propagation.TextMapPropagator
+		want bool
+	}{
+		{"New", propagators.New(), true},
+		{"the same composite", composite, false},
+		{"XTrace", propagators.XTrace{}, false},
+	} {
+		if got := grpcctx.ClientWritesFused(grpcctx.NewClientHandler(grpcctx.WithPropagator(tt.prop))); got != tt.want {
+			t.Errorf("%s: fused %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
