@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -194,4 +195,58 @@ func BenchmarkHandlers(b *testing.B) {
 			}
 		})
 	}
+}
+
+// evict walks a buffer larger than the L2 caches, so the RPC that follows finds little of its
+// code and data in them, as an RPC in a busy server does (grpc-go's transport, the kernel and
+// other calls run between two RPCs' handlers).
+var evictBuf = make([]byte, 8<<20)
+
+func evict() {
+	for i := 0; i < len(evictBuf); i += 64 {
+		evictBuf[i]++
+	}
+}
+
+// BenchmarkHandlersCold runs each pair's RPC right after evict, in turn, and reports the median
+// wall time of one RPC (the eviction not counted) and the median of the per-round differences
+// from the floor (issue 31: warm, ctxtrail's handlers cost what the floor's do; with cold caches
+// what each touches counts).
+func BenchmarkHandlersCold(b *testing.B) {
+	names := []string{"ctxtrail", "floor", "otelgrpc"}
+	ps := make([]*handlerPair, len(names))
+	ctx := callCtx()
+	for i, name := range names {
+		ps[i] = newHandlerPair(b, name)
+		for range 100 {
+			ps[i].rpc(ctx)
+		}
+	}
+	ts := make([][]float64, len(names))
+	b.ResetTimer()
+	for range b.N {
+		for i, p := range ps {
+			evict()
+			t0 := time.Now()
+			p.rpc(ctx)
+			ts[i] = append(ts[i], float64(time.Since(t0)))
+		}
+	}
+	b.StopTimer()
+	median := func(v []float64) float64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	for i, name := range names {
+		b.ReportMetric(median(ts[i]), name+"-cold-ns/rpc-median")
+		if name != "floor" {
+			d := make([]float64, len(ts[i]))
+			for k := range d {
+				d[k] = ts[i][k] - ts[1][k]
+			}
+			b.ReportMetric(median(d), name+"-minus-floor-ns/rpc-median")
+		}
+	}
+	b.ReportMetric(0, "ns/op")
 }

@@ -21,7 +21,8 @@ import (
 // rpc.method and otelctx.AttrRequestID (the context's request ID, when
 // otelctx.ValidRequestID accepts it), and writes the trace context and baggage into the
 // outgoing metadata through the propagator, and x-request-id from the context when the
-// propagator did not. x-trace-id and x-span-id are left off the gRPC wire unless
+// propagator did not. With propagators.New (WithProvider's default) it writes the same
+// metadata in one pass of its own, without calling the propagator's Inject. x-trace-id and x-span-id are left off the gRPC wire unless
 // WithXTraceHeaders is given (the callee reads traceparent). Headers of the same names already
 // in the outgoing metadata (say, incoming metadata forwarded whole) are replaced, never
 // duplicated, since two traceparents would make the next service start a fresh trace; without
@@ -54,6 +55,12 @@ func (h *clientHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) cont
 		span.SetAttributes(attribute.String(otelctx.AttrRequestID, id))
 	}
 
+	if h.cfg.fused {
+		// propagators.New's headers, written without the composite's three passes (inject.go).
+		var kv [2 * maxFusedPairs]string
+		n := fusedPairs(&kv, ctx, id, validID, h.cfg.xTrace)
+		return h.withRPC(appendOutgoing(ctx, kv[:n], !h.cfg.xTrace), m)
+	}
 	out := pairsPool.Get().(*pairs)
 	out.dropXTrace = !h.cfg.xTrace
 	h.cfg.prop.Inject(ctx, out)

@@ -36,6 +36,7 @@ type config struct {
 	messageEvents bool
 	xTrace        bool // WithXTraceHeaders
 	noKeepSignal  bool // WithoutKeepSignal (keep.go)
+	fused         bool // prop is propagators.New's: the client writes its headers itself (inject.go)
 }
 
 func newConfig(opts []Option) config {
@@ -60,6 +61,7 @@ func newConfig(opts []Option) config {
 		c.warn = propagators.NewWarnLimiter(propagators.DefaultWarnInterval, nil)
 	}
 	c.incoming.Prop, c.incoming.Warn = c.prop, c.warn
+	c.fused = wire.IsFused(c.prop)
 	return c
 }
 

@@ -202,17 +202,6 @@ type injectBuf struct {
 // traceparent encodes sc into the buffer and returns it as a string that shares the buffer,
 // which is never written again.
 func (b *injectBuf) traceparent(sc trace.SpanContext) string {
-	putTraceparent(&b.tp, sc)
+	wire.PutTraceparent(&b.tp, sc)
 	return unsafe.String(&b.tp[0], len(b.tp))
-}
-
-// putTraceparent encodes sc as a version 00 traceparent, keeping only the sampled and random
-// flags, exactly as propagation.TraceContext does.
-func putTraceparent(b *[55]byte, sc trace.SpanContext) {
-	tid, sid := sc.TraceID(), sc.SpanID()
-	b[0], b[1], b[2], b[35], b[52] = '0', '0', '-', '-', '-'
-	wire.EncodeHex(b[3:35], tid[:])
-	wire.EncodeHex(b[36:52], sid[:])
-	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
-	b[53], b[54] = wire.HexDigits[flags>>4], wire.HexDigits[flags&0xf]
 }
