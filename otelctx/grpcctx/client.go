@@ -21,9 +21,10 @@ import (
 // rpc.method and otelctx.AttrRequestID (the context's request ID, when
 // otelctx.ValidRequestID accepts it), and writes the trace context and baggage into the
 // outgoing metadata through the propagator, and x-request-id from the context when the
-// propagator did not. With propagators.New (WithProvider's default) it writes the same
-// metadata in one pass of its own, without calling the propagator's Inject. x-trace-id and x-span-id are left off the gRPC wire unless
-// WithXTraceHeaders is given (the callee reads traceparent). Headers of the same names already
+// propagator did not. With propagators.New (WithProvider's default, and the global one Install
+// sets, for a handler made after Install) it writes the same metadata in one pass of its own,
+// without calling the propagator's Inject. x-trace-id and x-span-id are left off the gRPC wire
+// unless WithXTraceHeaders is given (the callee reads traceparent). Headers of the same names already
 // in the outgoing metadata (say, incoming metadata forwarded whole) are replaced, never
 // duplicated, since two traceparents would make the next service start a fresh trace; without
 // WithXTraceHeaders a forwarded x-trace-id or x-span-id, which would name another span, is

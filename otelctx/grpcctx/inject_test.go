@@ -10,6 +10,7 @@ import (
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -154,5 +155,14 @@ func TestFusedWithNew(t *testing.T) {
 		if got := grpcctx.ClientWritesFused(grpcctx.NewClientHandler(grpcctx.WithPropagator(tt.prop))); got != tt.want {
 			t.Errorf("%s: fused %v, want %v", tt.name, got, tt.want)
 		}
+	}
+	// No option: the global propagator as it is when the handler is made. Once a service (or
+	// Install) has set New's composite, a handler made after it writes in one pass; one made
+	// before holds otel's delegating propagator, which takes the composite's way.
+	prev := otel.GetTextMapPropagator()
+	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+	otel.SetTextMapPropagator(propagators.New())
+	if !grpcctx.ClientWritesFused(grpcctx.NewClientHandler()) {
+		t.Error("a handler made after the global propagator was set to New does not write in one pass")
 	}
 }
