@@ -4,11 +4,14 @@ import (
 	"io"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/configfile"
 	"github.com/ctxtrail/ctxtrail/internal/remotesampling"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -42,6 +45,7 @@ type config struct {
 
 	exporterNames []string                // WithExporterName / WithOTLP / WithoutExporter
 	exporters     []sdktrace.SpanExporter // WithExporter
+	exporterLabel []string                // beside each of exporters: its name in Provider.Exporters
 	writer        io.Writer
 	pretty        bool
 	otlpEndpoint  string
@@ -92,6 +96,28 @@ func WithResourceAttributes(kvs ...attribute.KeyValue) Option {
 func WithExporter(e sdktrace.SpanExporter) Option {
 	return optionFunc(func(c config) config {
 		c.exporters = append(append([]sdktrace.SpanExporter(nil), c.exporters...), e)
+		c.exporterLabel = append(append([]string(nil), c.exporterLabel...), exporterCustom)
+		return c
+	})
+}
+
+// exporterCustom is the name Install reports an exporter or metric reader given in code under.
+const exporterCustom = "custom"
+
+// withNamed adds an exporter or reader the configuration file made, under its name.
+func withNamed(n configfile.Named) Option {
+	return optionFunc(func(c config) config {
+		switch {
+		case n.Span != nil:
+			c.exporters = append(append([]sdktrace.SpanExporter(nil), c.exporters...), n.Span)
+			c.exporterLabel = append(append([]string(nil), c.exporterLabel...), n.Name)
+		case n.Log != nil:
+			c.logs.exporters = append(append([]sdklog.Exporter(nil), c.logs.exporters...), n.Log)
+			c.logs.exporterLabel = append(append([]string(nil), c.logs.exporterLabel...), n.Name)
+		case n.Reader != nil:
+			c.metrics.readers = append(append([]sdkmetric.Reader(nil), c.metrics.readers...), n.Reader)
+			c.metrics.readerLabel = append(append([]string(nil), c.metrics.readerLabel...), n.Name)
+		}
 		return c
 	})
 }

@@ -81,11 +81,14 @@ func applyConfigFile(cfg config, opts []Option, warn func(error)) (config, error
 	cfg.file.loaded = loaded // from here on, a failed Install stops what the file made (closeFile)
 	fileOpts := make([]Option, 0, len(loaded.Options)+len(opts))
 	for _, o := range loaded.Options {
-		opt, ok := o.(Option)
-		if !ok {
+		switch o := o.(type) {
+		case Option:
+			fileOpts = append(fileOpts, o)
+		case configfile.Named:
+			fileOpts = append(fileOpts, withNamed(o))
+		default:
 			return cfg, configErr("configuration %s: otelconfig handed Install a %T, not a ctxtrail.Option", loaded.Name, o)
 		}
-		fileOpts = append(fileOpts, opt)
 	}
 	cfg = routeErrors(newConfig(append(fileOpts, opts...)))
 	cfg.file.loaded = loaded

@@ -277,10 +277,10 @@ func buildExporters(ctx context.Context, cfg config, disabled bool) ([]namedExpo
 		out  []namedExporter
 		used []string
 	)
-	for _, e := range cfg.exporters {
+	for i, e := range cfg.exporters {
 		if e != nil {
-			out = append(out, namedExporter{"custom", e})
-			used = append(used, "custom")
+			out = append(out, namedExporter{cfg.exporterLabel[i], e})
+			used = append(used, cfg.exporterLabel[i])
 		}
 	}
 	for _, name := range names {
@@ -720,7 +720,7 @@ func (p *Provider) Propagator() propagation.TextMapPropagator { return p.propaga
 func (p *Provider) Waterfall() *waterfall.Printer { return p.waterfall }
 
 // Exporters returns the names of the exporters in use ("console", "otlp", "ctxtrail-waterfall",
-// "custom").
+// and "custom" for WithExporter's; a configuration file's are named for what they are).
 func (p *Provider) Exporters() []string { return append([]string(nil), p.exporters...) }
 
 // ForceFlush exports every span ended so far. If an export fails meanwhile, the error wraps

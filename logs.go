@@ -54,6 +54,7 @@ type LogBatch struct {
 type logsConfig struct {
 	exporterNames []string
 	exporters     []sdklog.Exporter
+	exporterLabel []string // beside each of exporters: its name in Provider.LogExporters
 	batch         LogBatch
 }
 
@@ -62,6 +63,7 @@ type logsConfig struct {
 func WithLogExporter(e sdklog.Exporter) Option {
 	return optionFunc(func(c config) config {
 		c.logs.exporters = append(append([]sdklog.Exporter(nil), c.logs.exporters...), e)
+		c.logs.exporterLabel = append(append([]string(nil), c.logs.exporterLabel...), exporterCustom)
 		return c
 	})
 }
@@ -254,10 +256,10 @@ func buildLogExporters(ctx context.Context, cfg config, disabled bool) ([]sdklog
 			_ = e.Shutdown(ctx)
 		}
 	}
-	for _, e := range cfg.logs.exporters {
+	for i, e := range cfg.logs.exporters {
 		if e != nil {
 			out = append(out, e)
-			used = append(used, "custom")
+			used = append(used, cfg.logs.exporterLabel[i])
 		}
 	}
 	for _, name := range names {
@@ -552,8 +554,8 @@ func (p *Provider) LoggerProvider() log.LoggerProvider { return p.logs.public }
 // SDKLoggerProvider returns the SDK logger provider itself.
 func (p *Provider) SDKLoggerProvider() *sdklog.LoggerProvider { return p.logs.lp }
 
-// LogExporters returns the names of the log exporters in use ("console", "otlp", "custom"); none
-// means log records are not exported.
+// LogExporters returns the names of the log exporters in use ("console", "otlp", "custom" for
+// WithLogExporter's); none means log records are not exported.
 func (p *Provider) LogExporters() []string { return append([]string(nil), p.logs.exporters...) }
 
 // LogsEnabled reports whether log records go anywhere: the bridges emit nothing when they do not.

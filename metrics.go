@@ -34,6 +34,7 @@ const DefaultMetricExportInterval = time.Minute
 type metricsConfig struct {
 	exporterNames []string           // WithMetricsExporterName / WithoutMetrics
 	readers       []sdkmetric.Reader // WithMetricReader
+	readerLabel   []string           // beside each of readers: its name in Provider.MetricExporters
 	interval      time.Duration
 	promAddr      string // WithPrometheusAddr; "" reads OTEL_EXPORTER_PROMETHEUS_HOST and _PORT
 	promNoServer  bool   // WithoutPrometheusServer
@@ -60,6 +61,7 @@ func WithoutMetrics() Option { return WithMetricsExporterName(ExporterNone) }
 func WithMetricReader(r sdkmetric.Reader) Option {
 	return optionFunc(func(c config) config {
 		c.metrics.readers = append(append([]sdkmetric.Reader(nil), c.metrics.readers...), r)
+		c.metrics.readerLabel = append(append([]string(nil), c.metrics.readerLabel...), exporterCustom)
 		return c
 	})
 }
@@ -153,10 +155,10 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 			_ = r.Shutdown(ctx)
 		}
 	}
-	for _, r := range cfg.metrics.readers {
+	for i, r := range cfg.metrics.readers {
 		if r != nil {
 			readers = append(readers, r)
-			pl.names = append(pl.names, "custom")
+			pl.names = append(pl.names, cfg.metrics.readerLabel[i])
 		}
 	}
 	seen := map[string]bool{}
@@ -282,7 +284,8 @@ func (p *Provider) Meter(name string, opts ...metric.MeterOption) metric.Meter {
 }
 
 // MetricExporters returns the names of the metric exporters in use ("otlp", "prometheus",
-// "console", "custom" for WithMetricReader's).
+// "console", "custom" for WithMetricReader's; a configuration file's periodic readers are named
+// for their exporter).
 func (p *Provider) MetricExporters() []string { return append([]string(nil), p.metrics.names...) }
 
 // MetricsHandler returns the Prometheus scrape endpoint when the prometheus metrics exporter is

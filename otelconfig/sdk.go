@@ -49,6 +49,9 @@ func (b *builder) add(opts ...ctxtrail.Option) {
 	}
 }
 
+// named hands Install an exporter or reader the file made, under the name Install reports it by.
+func (b *builder) named(n configfile.Named) { b.opts = append(b.opts, n) }
+
 func (b *builder) say(format string, args ...any) {
 	b.summary = append(b.summary, fmt.Sprintf(format, args...))
 }
@@ -451,7 +454,7 @@ func (b *builder) spanExporter(p string, e otelconf.SpanExporter, simple bool) e
 	if simple {
 		b.add(ctxtrail.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(exp)))
 	} else {
-		b.add(ctxtrail.WithExporter(exp))
+		b.named(configfile.Named{Name: ctxtrail.ExporterOTLP, Span: exp})
 	}
 	return nil
 }
@@ -796,7 +799,7 @@ func (b *builder) logging() error {
 					return err
 				}
 				b.closers = append(b.closers, exp.Shutdown)
-				b.add(ctxtrail.WithLogExporter(exp))
+				b.named(configfile.Named{Name: ctxtrail.ExporterOTLP, Log: exp})
 			}
 		}
 		exporters++
@@ -936,7 +939,7 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		if err != nil {
 			return err
 		}
-		b.addReader(exp, interval, timeout)
+		b.addReader(ctxtrail.ExporterConsole, exp, interval, timeout)
 		return nil
 	case keys[0] == "otlp_http" && e.OTLPHttp != nil:
 		x := e.OTLPHttp
@@ -976,14 +979,14 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 	if err != nil {
 		return err
 	}
-	b.addReader(exp, interval, timeout)
+	b.addReader(ctxtrail.ExporterOTLP, exp, interval, timeout)
 	return nil
 }
 
-func (b *builder) addReader(exp sdkmetric.Exporter, interval, timeout time.Duration) {
+func (b *builder) addReader(name string, exp sdkmetric.Exporter, interval, timeout time.Duration) {
 	r := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(interval), sdkmetric.WithTimeout(timeout))
 	b.closers = append(b.closers, r.Shutdown)
-	b.add(ctxtrail.WithMetricReader(r))
+	b.named(configfile.Named{Name: name, Reader: r})
 }
 
 // promKey is the specification's Prometheus pull exporter.

@@ -34,8 +34,14 @@ func TestSpecExamples(t *testing.T) {
 				t.Errorf("not applied %q, want %q", got, want)
 			}
 			p := install(t, conf.Option())
-			if got := p.Exporters(); !slices.Equal(got, []string{"custom"}) {
-				t.Errorf("span exporters %v, want the file's OTLP exporter (custom)", got)
+			if got := p.Exporters(); !slices.Equal(got, []string{"otlp"}) {
+				t.Errorf("span exporters %v, want the file's OTLP exporter (otlp)", got)
+			}
+			if got := p.LogExporters(); !slices.Equal(got, []string{"otlp"}) {
+				t.Errorf("log exporters %v, want the file's OTLP exporter (otlp)", got)
+			}
+			if got := p.MetricExporters(); !slices.Equal(got, []string{"otlp"}) {
+				t.Errorf("metric exporters %v, want the file's periodic OTLP reader (otlp)", got)
 			}
 			if !p.LogsEnabled() {
 				t.Error("logs not enabled: the file has a logger_provider")

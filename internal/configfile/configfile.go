@@ -24,8 +24,8 @@ type Source struct {
 // Loaded is one configuration file turned into what Install applies.
 type Loaded struct {
 	Name string // the file's path, or a description of bytes given in code
-	// Options are ctxtrail.Option values (any: this package cannot import the root), applied
-	// before the service's own options, which win.
+	// Options are ctxtrail.Option and Named values (any: this package cannot import the root),
+	// applied before the service's own options, which win.
 	Options []any
 	// Env lists the variables the file names in ${...} substitutions: the only OTEL_* variables
 	// that still count when the file is in use.
@@ -50,6 +50,17 @@ type Loaded struct {
 	TracerProvider []sdktrace.TracerProviderOption
 	LoggerProvider []sdklog.LoggerProviderOption
 	MeterProvider  []sdkmetric.Option
+}
+
+// Named is an exporter or a metric reader the file made, given to Install (in Loaded.Options)
+// with the name Install reports it under: Provider.Exporters, LogExporters, MetricExporters and
+// the loss warnings say "otlp" for the file's OTLP exporters, not "custom" as for an exporter
+// given in code. Exactly one of Span, Log and Reader is set.
+type Named struct {
+	Name   string
+	Span   sdktrace.SpanExporter
+	Log    sdklog.Exporter
+	Reader sdkmetric.Reader
 }
 
 // RemoteSampler is a jaeger_remote/development sampler from the file, checked.
