@@ -117,7 +117,6 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	if err != nil {
 		return nil, err
 	}
-	printer, printerProc := buildWaterfall(cfg, names)
 	if sdkDisabled {
 		sampler = sdktrace.NeverSample()
 	}
@@ -132,6 +131,9 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 		_ = metrics.shutdown(ctx)
 		return nil, err
 	}
+	// The printer's goroutine starts here, past every step that can fail: from now on only
+	// registerHealth can, and it shuts the whole Provider down.
+	printer, printerProc := buildWaterfall(cfg, names)
 
 	exportCtx, stopExports := context.WithCancel(context.Background())
 	// jaeger_remote polls from here on, reporting to the handler already in place (remotesampling.go)
