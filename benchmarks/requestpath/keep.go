@@ -44,8 +44,8 @@ func keepVariantName(v Variant) (string, bool) {
 // keepOptions are the Install options of the capture's variants.
 func keepOptions(v Variant) []ctxtrail.Option {
 	switch v {
-	case CtxtrailKeep1:
-		return []ctxtrail.Option{ctxtrail.WithSampler(sdktrace.TraceIDRatioBased(0.01)), ctxtrail.WithKeepErrorsAndSlow()}
+	case CtxtrailKeep1: // its 1% head sampler comes with every head-sampled variant's (headSampled)
+		return []ctxtrail.Option{ctxtrail.WithKeepErrorsAndSlow()}
 	case CtxtrailRecordOnly:
 		return []ctxtrail.Option{ctxtrail.WithSampler(recordOnly{})}
 	}

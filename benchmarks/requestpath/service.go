@@ -119,7 +119,11 @@ func (v Variant) SamplingRatio() float64 {
 // OTEL_TRACES_SAMPLER=traceidratio: the trace ID decides, not the incoming traceparent's flag,
 // and both services decide alike) rather than keeping every span.
 func (v Variant) headSampled() bool {
-	return v != Uninstrumented && v.SamplingRatio() < 1
+	switch v {
+	case Uninstrumented, CtxtrailRecordOnly, SDKFloorRecordOnly: // keep.go: recordOnly decides
+		return false
+	}
+	return v.SamplingRatio() < 1
 }
 
 // MetricsVariants returns the variants of the metrics comparison (issue 17), in run order.
