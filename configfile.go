@@ -1,12 +1,10 @@
 package ctxtrail
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ctxtrail/ctxtrail/internal/configfile"
 	"go.opentelemetry.io/otel/propagation"
@@ -27,18 +25,6 @@ func WithConfigFile(src configfile.Source) Option {
 		c.file.source = &src
 		return c
 	})
-}
-
-// closeFile stops the exporters, readers and printer the file made, when Install fails after
-// loading it: they were made for a Provider that does not exist, so nobody else would. What
-// Install already shut down on its way out is shut down again, harmlessly.
-func (c config) closeFile(ctx context.Context) {
-	if c.file.loaded == nil || c.file.loaded.Close == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = c.file.loaded.Close(ctx)
 }
 
 // fromFile reports whether Install applies a configuration file, in which case it reads none of
@@ -78,7 +64,7 @@ func applyConfigFile(cfg config, opts []Option, warn func(error)) (config, error
 	if err != nil {
 		return cfg, err
 	}
-	cfg.file.loaded = loaded // from here on, a failed Install stops what the file made (closeFile)
+	cfg.file.loaded = loaded // from here on, a failed Install stops what the file made (Install's undo)
 	fileOpts := make([]Option, 0, len(loaded.Options)+len(opts))
 	for _, o := range loaded.Options {
 		switch o := o.(type) {

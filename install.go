@@ -73,13 +73,18 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	cfg := routeErrors(newConfig(opts)) // errorlog.go
 	// The service's error handler goes in first: everything below may warn.
 	router, restoreErrors := routeErrorsFirst(cfg)
+	var undo []func(context.Context) error // what Install made so far: stopped if it fails
 	defer func() {
 		if err != nil {
 			restoreErrors()
-			cfg.closeFile(ctx) // configfile.go
+			stopAll(ctx, undo)
 		}
 	}()
-	if cfg, err = applyConfigFile(cfg, opts, router.warn); err != nil { // configfile.go: OTEL_CONFIG_FILE
+	cfg, err = applyConfigFile(cfg, opts, router.warn) // configfile.go: OTEL_CONFIG_FILE
+	if l := cfg.file.loaded; l != nil && l.Close != nil {
+		undo = append(undo, l.Close) // the exporters, readers and printer the file made
+	}
+	if err != nil {
 		return nil, err
 	}
 	if !cfg.fromFile() {
@@ -117,20 +122,20 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	if err != nil {
 		return nil, err
 	}
+	undo = append(undo, func(ctx context.Context) error { shutdownAll(ctx, exporters); return nil })
 	if sdkDisabled {
 		sampler = sdktrace.NeverSample()
 	}
 	metrics, err := buildMetrics(ctx, cfg, res, sdkDisabled) // metrics.go
 	if err != nil {
-		shutdownAll(ctx, exporters)
 		return nil, err
 	}
+	undo = append(undo, metrics.shutdown)
 	logs, err := buildLogs(ctx, cfg, res, sdkDisabled) // logs.go
 	if err != nil {
-		shutdownAll(ctx, exporters)
-		_ = metrics.shutdown(ctx)
 		return nil, err
 	}
+	undo = append(undo, logs.shutdown)
 	// The printer's goroutine starts here, past every step that can fail: from now on only
 	// registerHealth can, and it shuts the whole Provider down.
 	printer, printerProc := buildWaterfall(cfg, names)
@@ -194,8 +199,8 @@ func Install(ctx context.Context, opts ...Option) (_ *Provider, err error) {
 	if keepProc != nil {
 		withMetrics = append(withMetrics, keepProc)
 	}
-	if err := registerHealth(p, withMetrics); err != nil { // health.go
-		_ = p.Shutdown(ctx)
+	if err = registerHealth(p, withMetrics); err != nil { // health.go
+		undo = []func(context.Context) error{p.Shutdown} // the Provider owns everything now
 		return nil, err
 	}
 	if !cfg.noGlobal {
@@ -349,6 +354,16 @@ func (s sharedPrinter) Shutdown(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// stopAll stops what a failing Install made, last made first, within a deadline of its own:
+// the caller's context may be the reason Install failed.
+func stopAll(ctx context.Context, undo []func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for i := len(undo) - 1; i >= 0; i-- {
+		_ = undo[i](ctx)
+	}
 }
 
 func shutdownAll(ctx context.Context, es []namedExporter) {
