@@ -10,21 +10,22 @@ import (
 	"go.uber.org/goleak"
 )
 
-// An Install that fails once its exporters are made stops them: the terminal waterfall's
-// printer runs a goroutine from the moment it is made, and a failing metrics or logs step
-// used to leave it running with no Provider to stop it.
-func TestInstallFailureStopsThePrinter(t *testing.T) {
+// An Install that fails once its exporters are made stops what it made: the terminal
+// waterfall's printer and a periodic metric reader run goroutines from the moment they are
+// made, and a failing metrics or logs step used to leave the printer running.
+func TestInstallFailureStopsWhatItMade(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opt  ctxtrail.Option
+		opts []ctxtrail.Option
 	}{
-		{"metrics", ctxtrail.WithMetricsExporterName("zipkin")},
-		{"logs", ctxtrail.WithLogExporterName("zipkin")},
+		{"metrics", []ctxtrail.Option{ctxtrail.WithMetricsExporterName("zipkin")}},
+		// The console metric reader Install made runs a goroutine of its own too.
+		{"logs", []ctxtrail.Option{ctxtrail.WithMetricsExporterName(ctxtrail.ExporterConsole), ctxtrail.WithLogExporterName("zipkin")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := goleak.IgnoreCurrent()
-			_, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithWriter(&bytes.Buffer{}),
-				ctxtrail.WithExporterName(ctxtrail.ExporterWaterfall), tc.opt)
+			_, err := ctxtrail.Install(context.Background(), append([]ctxtrail.Option{ctxtrail.WithoutGlobal(),
+				ctxtrail.WithWriter(&bytes.Buffer{}), ctxtrail.WithExporterName(ctxtrail.ExporterWaterfall)}, tc.opts...)...)
 			if !errors.Is(err, ctxtrail.ErrConfig) {
 				t.Fatalf("Install = %v, want the %s step's ErrConfig", err, tc.name)
 			}
