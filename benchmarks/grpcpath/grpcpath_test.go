@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/pairbench"
 	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
@@ -312,8 +312,7 @@ func (nopHandler) HandleConn(context.Context, stats.ConnStats)                  
 // of several variants, so its time means nothing on its own.
 func reportMedians(b *testing.B, ratios map[string][]float64) {
 	for k, r := range ratios {
-		sort.Float64s(r)
-		b.ReportMetric(r[len(r)/2], k+"-median")
+		b.ReportMetric(pairbench.Median(r), k+"-median")
 	}
 	b.ReportMetric(0, "ns/op")
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctxtrail/ctxtrail/internal/pairbench"
 	"github.com/ctxtrail/ctxtrail/otelctx/grpcctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/propagators"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -200,9 +201,12 @@ func BenchmarkHandlers(b *testing.B) {
 // evict walks a buffer larger than the L2 caches, so the RPC that follows finds little of its
 // code and data in them, as an RPC in a busy server does (grpc-go's transport, the kernel and
 // other calls run between two RPCs' handlers).
-var evictBuf = make([]byte, 8<<20)
+var evictBuf []byte
 
 func evict() {
+	if evictBuf == nil {
+		evictBuf = make([]byte, 8<<20)
+	}
 	for i := 0; i < len(evictBuf); i += 64 {
 		evictBuf[i]++
 	}
@@ -233,19 +237,14 @@ func BenchmarkHandlersCold(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	median := func(v []float64) float64 {
-		v = slices.Clone(v)
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
 	for i, name := range names {
-		b.ReportMetric(median(ts[i]), name+"-cold-ns/rpc-median")
+		b.ReportMetric(pairbench.Median(slices.Clone(ts[i])), name+"-cold-ns/rpc-median")
 		if name != "floor" {
 			d := make([]float64, len(ts[i]))
 			for k := range d {
 				d[k] = ts[i][k] - ts[1][k]
 			}
-			b.ReportMetric(median(d), name+"-minus-floor-ns/rpc-median")
+			b.ReportMetric(pairbench.Median(d), name+"-minus-floor-ns/rpc-median")
 		}
 	}
 	b.ReportMetric(0, "ns/op")

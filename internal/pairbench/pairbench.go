@@ -74,8 +74,8 @@ func run(n, block int, base, other func(ops int), now func() (wall, cpu time.Dur
 		}
 		cpuDiffs = append(cpuDiffs, float64(oc-bc)/float64(block))
 	}
-	r.WallRatio, r.CPURatio = median(wallRatios), median(cpuRatios)
-	r.WallDiff, r.CPUDiff = median(wallDiffs), median(cpuDiffs)
+	r.WallRatio, r.CPURatio = Median(wallRatios), Median(cpuRatios)
+	r.WallDiff, r.CPUDiff = Median(wallDiffs), Median(cpuDiffs)
 	return r
 }
 
@@ -98,7 +98,9 @@ func CPUTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func median(xs []float64) float64 {
+// Median returns the middle value of xs (the upper one of an even count), sorting xs in place;
+// 0 for none.
+func Median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
