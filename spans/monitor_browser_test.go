@@ -75,6 +75,12 @@ func TestMonitorPageInChromium(t *testing.T) {
 	for range 40 {
 		s.request("GET /search", time.Duration(150+rng.IntN(200))*time.Millisecond, rng.IntN(8) == 0)
 	}
+	// Ten searches that ended two minutes ago: in the ten-minute window only.
+	for range 10 {
+		end := time.Now().Add(-2 * time.Minute)
+		_, sp := s.tracer.Start(context.Background(), "GET /search", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(end.Add(-200*time.Millisecond)))
+		sp.End(trace.WithTimestamp(end))
+	}
 	slices.Sort(checkout)
 
 	mux := http.NewServeMux()
@@ -144,6 +150,27 @@ func TestMonitorPageInChromium(t *testing.T) {
 			Shown: Array.from(document.querySelectorAll('#routes td.route')).some(function(td){ return td.textContent === %q; })})`, hostile), &got)
 		if got.Images != 0 || got.Pwned || !got.Shown {
 			t.Errorf("hostile route: %+v, want it shown as text and never run", got)
+		}
+	})
+
+	t.Run("window switch", func(t *testing.T) {
+		b := b.On(t)
+		look := func(win string) (got struct {
+			Searches int
+			Note     string
+		}) {
+			b.Eval(`document.getElementById('w-`+win+`').click()`, nil)
+			b.Eval(`(function(){
+				var n = 0; document.querySelectorAll('#routes tbody tr[data-route="GET /search"] .bucket').forEach(function(b){ n += +b.getAttribute('data-count'); });
+				return {Searches: n, Note: document.getElementById('window-note').textContent};
+			})()`, &got)
+			return got
+		}
+		if got := look("10m"); got.Searches != 50 || !strings.Contains(got.Note, "ten minutes") {
+			t.Errorf("ten-minute window: %+v, want 50 searches", got)
+		}
+		if got := look("1m"); got.Searches != 40 || !strings.Contains(got.Note, "last minute") {
+			t.Errorf("one-minute window: %+v, want 40 searches", got)
 		}
 	})
 

@@ -240,6 +240,31 @@ func (m *Monitor) keptSpans(tid trace.TraceID) (spans []sdktrace.ReadOnlySpan, m
 	return nil, 0, false
 }
 
+// addExamples files the kept example requests under their rows, newest first.
+func (b *latencyBook) addExamples(rows []RouteLatency) {
+	byRoute := make(map[routeKey][]Example)
+	b.keptMu.Lock()
+	for i := range b.kept {
+		k := &b.kept[i]
+		if k.route == nil {
+			continue
+		}
+		byRoute[k.route.key] = append(byRoute[k.route.key], Example{
+			TraceID: k.traceID, SpanID: k.spanID, Bucket: k.bucket, Duration: time.Duration(k.dur),
+			Failed: k.failed, End: time.Unix(0, k.end),
+		})
+	}
+	b.keptMu.Unlock()
+	for i := range rows {
+		ex := byRoute[routeKey{rows[i].Name, uint8(rows[i].Kind)}]
+		if rows[i].Other {
+			ex = byRoute[b.other.key]
+		}
+		slices.SortFunc(ex, func(a, b Example) int { return b.End.Compare(a.End) })
+		rows[i].Examples = ex
+	}
+}
+
 // recentSpan is an ended span in a shard's recent list.
 type recentSpan struct {
 	trace uint64 // traceKey of its trace ID
@@ -286,10 +311,12 @@ func (m *Monitor) Latency(long bool) []RouteLatency {
 	if m.lat == nil {
 		return nil
 	}
-	return m.latencyAt(time.Now(), long)
+	return m.latencyAt(time.Now(), long, true)
 }
 
-func (m *Monitor) latencyAt(now time.Time, long bool) []RouteLatency {
+// latencyAt is Latency at now; without examples, the rows' Examples stay nil (the page reads
+// them from one window only).
+func (m *Monitor) latencyAt(now time.Time, long, examples bool) []RouteLatency {
 	b := m.lat
 	routes := *b.routes.Load()
 	all := make([]*route, 0, len(routes)+1)
@@ -318,29 +345,13 @@ func (m *Monitor) latencyAt(now time.Time, long bool) []RouteLatency {
 		total += s.Sum
 		out = append(out, row)
 	}
-	byRoute := make(map[routeKey][]Example)
-	b.keptMu.Lock()
-	for i := range b.kept {
-		k := &b.kept[i]
-		if k.route == nil {
-			continue
-		}
-		byRoute[k.route.key] = append(byRoute[k.route.key], Example{
-			TraceID: k.traceID, SpanID: k.spanID, Bucket: k.bucket, Duration: time.Duration(k.dur),
-			Failed: k.failed, End: time.Unix(0, k.end),
-		})
-	}
-	b.keptMu.Unlock()
 	for i := range out {
 		if total > 0 {
 			out[i].Impact = float64(out[i].Total) / float64(total)
 		}
-		ex := byRoute[routeKey{out[i].Name, uint8(out[i].Kind)}]
-		if out[i].Other {
-			ex = byRoute[b.other.key]
-		}
-		slices.SortFunc(ex, func(a, b Example) int { return b.End.Compare(a.End) })
-		out[i].Examples = ex
+	}
+	if examples {
+		b.addExamples(out)
 	}
 	slices.SortFunc(out, func(a, b RouteLatency) int {
 		if a.Other != b.Other {

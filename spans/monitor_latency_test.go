@@ -380,3 +380,41 @@ func TestMonitorOtherInLongWindowOnly(t *testing.T) {
 		t.Errorf("rows %+v, want GET /a and (other) with one request in the long window", rows)
 	}
 }
+
+// Examples are picked at most once a second per route, bucket and outcome (keep takes every
+// shard's lock): of ten alike requests ending within a second, the first is the one kept.
+func TestMonitorKeepRateLimited(t *testing.T) {
+	m := NewMonitor()
+	tracer := newMonitored(t, m)
+	var first trace.TraceID
+	for i := range 10 {
+		s := request(tracer, "GET /same", 3*time.Millisecond, false)
+		if i == 0 {
+			first = s.SpanContext().TraceID()
+		}
+	}
+	rows := m.Latency(false)
+	if len(rows) != 1 || rows[0].Requests != 10 {
+		t.Fatalf("rows %+v, want one with 10 requests", rows)
+	}
+	if ex := rows[0].Examples; len(ex) != 1 || ex[0].TraceID != first {
+		t.Errorf("examples %+v, want the first request's alone", ex)
+	}
+}
+
+// An example keeps at most maxKeptSpans of its trace's spans and counts the rest as missed.
+func TestMonitorKeptSpansCapped(t *testing.T) {
+	m := NewMonitor()
+	tracer := newMonitored(t, m)
+	ctx, root := tracer.Start(context.Background(), "GET /fanout", trace.WithSpanKind(trace.SpanKindServer))
+	const children = 200
+	for range children {
+		_, c := tracer.Start(ctx, "step")
+		c.End()
+	}
+	root.End()
+	spans, missed, ok := m.keptSpans(root.SpanContext().TraceID())
+	if !ok || len(spans) != maxKeptSpans || missed != children+1-maxKeptSpans {
+		t.Errorf("kept %d spans, %d missed (%v); want %d and %d", len(spans), missed, ok, maxKeptSpans, children+1-maxKeptSpans)
+	}
+}

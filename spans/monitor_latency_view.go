@@ -68,7 +68,7 @@ func viewWindow(r RouteLatency) windowView {
 
 func (m *Monitor) latencyView(st Stats) *latencyView {
 	now := st.Time
-	short, long := m.latencyAt(now, false), m.latencyAt(now, true)
+	short, long := m.latencyAt(now, false, true), m.latencyAt(now, true, false) // examples once
 	v := &latencyView{MaxRoutes: m.cfg.maxRoutes, Routes: len(*m.lat.routes.Load()), Late: m.lat.late.Load(),
 		Rows: make([]routeView, 0, len(short))}
 	for _, e := range latency.CoarseEdges {
