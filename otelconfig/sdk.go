@@ -943,16 +943,13 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		return nil
 	case keys[0] == "otlp_http" && e.OTLPHttp != nil:
 		x := e.OTLPHttp
-		if o, err = b.parseOTLP(ep+".otlp_http", otlpFields{Endpoint: x.Endpoint, Headers: x.Headers, HeadersList: x.HeadersList,
-			Compression: x.Compression, Timeout: x.Timeout, Encoding: x.Encoding}, false, "/v1/metrics"); err != nil {
-			return err
-		}
+		f := otlpFields{Endpoint: x.Endpoint, Headers: x.Headers, HeadersList: x.HeadersList, Compression: x.Compression,
+			Timeout: x.Timeout, Encoding: x.Encoding}
 		if x.Tls != nil {
-			o2, err := b.parseOTLP(ep+".otlp_http", otlpFields{Endpoint: x.Endpoint, CAFile: x.Tls.CaFile, CertFile: x.Tls.CertFile, KeyFile: x.Tls.KeyFile}, false, "/v1/metrics")
-			if err != nil {
-				return err
-			}
-			o.tls = o2.tls
+			f.CAFile, f.CertFile, f.KeyFile = x.Tls.CaFile, x.Tls.CertFile, x.Tls.KeyFile
+		}
+		if o, err = b.parseOTLP(ep+".otlp_http", f, false, "/v1/metrics"); err != nil {
+			return err
 		}
 		o.temporality, o.histogram, err = metricFields(ep+".otlp_http", x.TemporalityPreference, x.DefaultHistogramAggregation)
 	case keys[0] == "otlp_grpc" && e.OTLPGrpc != nil:
