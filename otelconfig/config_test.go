@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/otelconfig"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
@@ -362,3 +365,53 @@ func TestSpanLimits(t *testing.T) {
 		t.Errorf("kept %d attributes, want 3: OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=1 is replaced by the file", n)
 	}
 }
+
+// The file's log record limits apply, over attribute_limits, which applies to log records
+// with no tracer_provider in the file as well; without them the specification's defaults.
+func TestLogLimits(t *testing.T) {
+	blankOTELEnv(t)
+	kept := func(lines ...string) int {
+		t.Helper()
+		rec := &logRecorder{}
+		p := install(t, parse(t, lines...).Option(), ctxtrail.WithLogExporter(rec))
+		var r log.Record
+		r.AddAttributes(attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3))
+		p.LoggerProvider().Logger("t").Emit(context.Background(), r)
+		if err := p.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if len(rec.attrs) != 1 {
+			t.Fatalf("exported %d log records, want 1", len(rec.attrs))
+		}
+		return rec.attrs[0]
+	}
+	if n := kept(`file_format: "1.1"`, `attribute_limits: {attribute_count_limit: 5}`,
+		`logger_provider: {processors: [], limits: {attribute_count_limit: 2}}`); n != 2 {
+		t.Errorf("kept %d attributes, want the file's logger_provider limit of 2", n)
+	}
+	if n := kept(`file_format: "1.1"`, `attribute_limits: {attribute_count_limit: 1}`, `logger_provider: {processors: []}`); n != 1 {
+		t.Errorf("kept %d attributes, want attribute_limits' 1", n)
+	}
+	if n := kept(`file_format: "1.1"`, `logger_provider: {processors: []}`); n != 3 {
+		t.Errorf("kept %d attributes, want 3", n)
+	}
+}
+
+// logRecorder is a log exporter that keeps each record's attribute count.
+type logRecorder struct {
+	mu    sync.Mutex
+	attrs []int
+}
+
+func (r *logRecorder) Export(_ context.Context, recs []sdklog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range recs {
+		r.attrs = append(r.attrs, rec.AttributesLen())
+	}
+	return nil
+}
+func (r *logRecorder) Shutdown(context.Context) error   { return nil }
+func (r *logRecorder) ForceFlush(context.Context) error { return nil }

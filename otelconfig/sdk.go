@@ -515,21 +515,16 @@ func (b *builder) spanLimits(l *otelconf.SpanLimits) (sdktrace.SpanLimits, error
 		AttributeCountLimit: 128, EventCountLimit: 128,
 		LinkCountLimit: 128, AttributePerEventCountLimit: 128, AttributePerLinkCountLimit: 128}
 	if a := b.c.model.AttributeLimits; a != nil {
-		b.t.use("attribute_limits")
-		if err := errors.Join(
-			b.limit("attribute_limits.attribute_count_limit", a.AttributeCountLimit, &out.AttributeCountLimit),
-			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &out.AttributeValueLengthLimit),
-			b.depthLimit("attribute_limits", &out.AttributeValueDepthLimit)); err != nil {
+		if err := b.attributeLimits("attribute_limits", a.AttributeCountLimit, a.AttributeValueLengthLimit,
+			&out.AttributeCountLimit, &out.AttributeValueLengthLimit, &out.AttributeValueDepthLimit); err != nil {
 			return out, err
 		}
 	}
 	if l != nil {
 		p := "tracer_provider.limits"
-		b.t.use(p)
 		if err := errors.Join(
-			b.depthLimit(p, &out.AttributeValueDepthLimit),
-			b.limit(p+".attribute_count_limit", l.AttributeCountLimit, &out.AttributeCountLimit),
-			b.limit(p+".attribute_value_length_limit", l.AttributeValueLengthLimit, &out.AttributeValueLengthLimit),
+			b.attributeLimits(p, l.AttributeCountLimit, l.AttributeValueLengthLimit,
+				&out.AttributeCountLimit, &out.AttributeValueLengthLimit, &out.AttributeValueDepthLimit),
 			b.limit(p+".event_count_limit", l.EventCountLimit, &out.EventCountLimit),
 			b.limit(p+".link_count_limit", l.LinkCountLimit, &out.LinkCountLimit),
 			b.limit(p+".event_attribute_count_limit", l.EventAttributeCountLimit, &out.AttributePerEventCountLimit),
@@ -540,6 +535,16 @@ func (b *builder) spanLimits(l *otelconf.SpanLimits) (sdktrace.SpanLimits, error
 	b.say("traces: limits attributes=%d value_length=%d events=%d links=%d", out.AttributeCountLimit,
 		out.AttributeValueLengthLimit, out.EventCountLimit, out.LinkCountLimit)
 	return out, nil
+}
+
+// attributeLimits reads the section at path that limits attributes (attribute_limits, or a
+// provider's limits): its count, value length and value depth, each over what to holds.
+func (b *builder) attributeLimits(path string, count, length *int, toCount, toLength, toDepth *int) error {
+	b.t.use(path)
+	return errors.Join(
+		b.limit(path+".attribute_count_limit", count, toCount),
+		b.limit(path+".attribute_value_length_limit", length, toLength),
+		b.depthLimit(path, toDepth))
 }
 
 // depthLimit reads attribute_value_depth_limit under path (schema 1.1; otelconf's model lacks it).
@@ -813,17 +818,12 @@ func (b *builder) logging() error {
 	}
 	count, length, depth := 128, -1, sdktrace.DefaultAttributeValueDepthLimit
 	if a := b.c.model.AttributeLimits; a != nil {
-		if err := errors.Join(b.limit("attribute_limits.attribute_count_limit", a.AttributeCountLimit, &count),
-			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &length),
-			b.depthLimit("attribute_limits", &depth)); err != nil {
+		if err := b.attributeLimits("attribute_limits", a.AttributeCountLimit, a.AttributeValueLengthLimit, &count, &length, &depth); err != nil {
 			return err
 		}
 	}
 	if l := lp.Limits; l != nil {
-		b.t.use("logger_provider.limits")
-		if err := errors.Join(b.limit("logger_provider.limits.attribute_count_limit", l.AttributeCountLimit, &count),
-			b.limit("logger_provider.limits.attribute_value_length_limit", l.AttributeValueLengthLimit, &length),
-			b.depthLimit("logger_provider.limits", &depth)); err != nil {
+		if err := b.attributeLimits("logger_provider.limits", l.AttributeCountLimit, l.AttributeValueLengthLimit, &count, &length, &depth); err != nil {
 			return err
 		}
 	}
