@@ -140,6 +140,15 @@ func (b *builder) keyNode(path string) *yaml.Node {
 
 func (b *builder) has(path string) bool { return b.keyNode(path) != nil }
 
+// oneExporter returns the one key of the exporter at path (console, otlp_http, ...).
+func (b *builder) oneExporter(path string) (string, error) {
+	keys := b.keys(path)
+	if len(keys) != 1 {
+		return "", b.errf("%s: want exactly one exporter, found %v", path, keys)
+	}
+	return keys[0], nil
+}
+
 // keys returns the keys of the mapping at path.
 func (b *builder) keys(path string) []string {
 	n := b.raw(path)
@@ -412,15 +421,12 @@ func (b *builder) batchOptions(p string, bp *otelconf.BatchSpanProcessor) (sdktr
 const waterfallKey = "ctxtrail_waterfall"
 
 func (b *builder) spanExporter(p string, e otelconf.SpanExporter, simple bool) error {
-	keys := b.keys(p)
-	if len(keys) != 1 {
-		return b.errf("%s: want exactly one exporter, found %v", p, keys)
+	key, err := b.oneExporter(p)
+	if err != nil {
+		return err
 	}
-	var (
-		exp sdktrace.SpanExporter
-		err error
-	)
-	switch key := keys[0]; {
+	var exp sdktrace.SpanExporter
+	switch {
 	case key == "console":
 		b.t.useTree(p + ".console")
 		b.say("traces: console (JSON lines on stdout)")
@@ -776,22 +782,22 @@ func (b *builder) logging() error {
 		}
 		batch = &lb
 		ep := p + ".batch.exporter"
-		keys := b.keys(ep)
-		if len(keys) != 1 {
-			return b.errf("%s: want exactly one exporter, found %v", ep, keys)
+		key, err := b.oneExporter(ep)
+		if err != nil {
+			return err
 		}
 		var o2 *otlp
 		switch e := bp.Exporter; {
-		case keys[0] == "console":
+		case key == "console":
 			b.t.useTree(ep + ".console")
 			b.add(ctxtrail.WithLogExporterName(ctxtrail.ExporterConsole))
 			b.say("logs: console")
-		case keys[0] == "otlp_http" && e.OTLPHttp != nil:
+		case key == "otlp_http" && e.OTLPHttp != nil:
 			o2, err = b.parseOTLP(ep+".otlp_http", httpFields(e.OTLPHttp), false, "/v1/logs")
-		case keys[0] == "otlp_grpc" && e.OTLPGrpc != nil:
+		case key == "otlp_grpc" && e.OTLPGrpc != nil:
 			o2, err = b.parseOTLP(ep+".otlp_grpc", grpcFields(e.OTLPGrpc), true, "")
 		default:
-			return b.errf("%s.%s: log exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, keys[0], keys[0])
+			return b.errf("%s.%s: log exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, key, key)
 		}
 		if err != nil {
 			return err
@@ -896,14 +902,13 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		timeout = time.Duration(*r.Timeout) * time.Millisecond
 	}
 	ep := p + ".exporter"
-	keys := b.keys(ep)
-	if len(keys) != 1 {
-		return b.errf("%s: want exactly one exporter, found %v", ep, keys)
+	key, err := b.oneExporter(ep)
+	if err != nil {
+		return err
 	}
 	var (
-		o   *otlp
-		err error
-		e   = r.Exporter
+		o *otlp
+		e = r.Exporter
 	)
 	metricFields := func(p string, temporality *otelconf.ExporterTemporalityPreference, hist *otelconf.ExporterDefaultHistogramAggregation) (string, string, error) {
 		t, h := "cumulative", "explicit_bucket_histogram"
@@ -924,7 +929,7 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		return t, h, nil
 	}
 	switch {
-	case keys[0] == "console":
+	case key == "console":
 		b.t.use(ep + ".console")
 		if e.Console != nil {
 			if _, _, err := metricFields(ep+".console", e.Console.TemporalityPreference, e.Console.DefaultHistogramAggregation); err != nil {
@@ -941,7 +946,7 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		}
 		b.addReader(ctxtrail.ExporterConsole, exp, interval, timeout)
 		return nil
-	case keys[0] == "otlp_http" && e.OTLPHttp != nil:
+	case key == "otlp_http" && e.OTLPHttp != nil:
 		x := e.OTLPHttp
 		f := otlpFields{Endpoint: x.Endpoint, Headers: x.Headers, HeadersList: x.HeadersList, Compression: x.Compression,
 			Timeout: x.Timeout, Encoding: x.Encoding}
@@ -952,7 +957,7 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 			return err
 		}
 		o.temporality, o.histogram, err = metricFields(ep+".otlp_http", x.TemporalityPreference, x.DefaultHistogramAggregation)
-	case keys[0] == "otlp_grpc" && e.OTLPGrpc != nil:
+	case key == "otlp_grpc" && e.OTLPGrpc != nil:
 		x := e.OTLPGrpc
 		f := otlpFields{Endpoint: x.Endpoint, Headers: x.Headers, HeadersList: x.HeadersList, Compression: x.Compression, Timeout: x.Timeout}
 		if x.Tls != nil {
@@ -963,7 +968,7 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		}
 		o.temporality, o.histogram, err = metricFields(ep+".otlp_grpc", x.TemporalityPreference, x.DefaultHistogramAggregation)
 	default:
-		return b.errf("%s.%s: metric exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, keys[0], keys[0])
+		return b.errf("%s.%s: metric exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, key, key)
 	}
 	if err != nil {
 		return err
