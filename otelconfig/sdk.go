@@ -553,6 +553,19 @@ func (b *builder) attributeLimits(path string, count, length *int, toCount, toLe
 		b.depthLimit(path, toDepth))
 }
 
+// millis reads a positive number of milliseconds at path into to, when v is set.
+func (b *builder) millis(path string, v *int, to *time.Duration) error {
+	if v == nil {
+		return nil
+	}
+	b.t.use(path)
+	if *v <= 0 {
+		return b.errf("%s=%d: want a positive number of milliseconds", path, *v)
+	}
+	*to = time.Duration(*v) * time.Millisecond
+	return nil
+}
+
 // depthLimit reads attribute_value_depth_limit under path (schema 1.1; otelconf's model lacks it).
 func (b *builder) depthLimit(path string, to *int) error {
 	p := path + ".attribute_value_depth_limit"
@@ -707,12 +720,8 @@ func (b *builder) jaeger(p string, parentBased bool) error {
 		u.Path = "/sampling"
 	}
 	rs.Endpoint = u.String()
-	if j.Interval != nil {
-		b.t.use(p + ".interval")
-		if *j.Interval <= 0 {
-			return b.errf("%s.interval=%d: want a positive number of milliseconds", p, *j.Interval)
-		}
-		rs.PollingInterval = time.Duration(*j.Interval) * time.Millisecond
+	if err := b.millis(p+".interval", j.Interval, &rs.PollingInterval); err != nil {
+		return err
 	}
 	if j.InitialSampler != nil {
 		ip := p + ".initial_sampler"
@@ -887,19 +896,8 @@ func (b *builder) metering() error {
 func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 	b.t.use(p, p+".exporter")
 	interval, timeout := time.Minute, 30*time.Second
-	if r.Interval != nil {
-		b.t.use(p + ".interval")
-		if *r.Interval <= 0 {
-			return b.errf("%s.interval=%d: want a positive number of milliseconds", p, *r.Interval)
-		}
-		interval = time.Duration(*r.Interval) * time.Millisecond
-	}
-	if r.Timeout != nil {
-		b.t.use(p + ".timeout")
-		if *r.Timeout <= 0 {
-			return b.errf("%s.timeout=%d: want a positive number of milliseconds", p, *r.Timeout)
-		}
-		timeout = time.Duration(*r.Timeout) * time.Millisecond
+	if err := errors.Join(b.millis(p+".interval", r.Interval, &interval), b.millis(p+".timeout", r.Timeout, &timeout)); err != nil {
+		return err
 	}
 	ep := p + ".exporter"
 	key, err := b.oneExporter(ep)
