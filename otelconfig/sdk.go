@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/configfile"
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/contrib/otelconf"
 	"go.opentelemetry.io/otel/attribute"
@@ -1057,7 +1058,7 @@ func (b *builder) instrumentation() error {
 	if m := n.Monitor; m != nil && enabled(m.Enabled) {
 		path := m.Path
 		if path == "" {
-			path = "/debug/ctxtrail"
+			path = otelctx.MonitorPath
 		}
 		latency := "on"
 		if m.Latency != nil && !*m.Latency {
