@@ -3,7 +3,6 @@ package otelconfig
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -146,7 +145,7 @@ func decodeNode(name string, n *yaml.Node) (node, error) {
 			errs = append(errs, fmt.Errorf("%s: %s.monitor.path=%q: want a path starting with /", name, nodePath, m.Path))
 		}
 		if m.JaegerUI != "" {
-			if u, err := url.Parse(m.JaegerUI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if _, ok := httpURL(m.JaegerUI); !ok {
 				errs = append(errs, fmt.Errorf("%s: %s.monitor.jaeger_ui=%q: want the Jaeger UI's http or https URL, such as http://127.0.0.1:16686",
 					name, nodePath, m.JaegerUI))
 			}

@@ -69,8 +69,8 @@ func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string)
 		b.t.use(path + ".endpoint")
 		o.endpoint = *f.Endpoint
 	}
-	u, err := url.Parse(o.endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, ok := httpURL(o.endpoint)
+	if !ok {
 		example := "http://collector:4318" + signal
 		if grpc {
 			example = "http://collector:4317"
@@ -152,6 +152,12 @@ func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string)
 		}
 	}
 	return o, nil
+}
+
+// httpURL parses raw as an http or https URL with a host.
+func httpURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	return u, err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (o *otlp) String() string {

@@ -712,8 +712,8 @@ func (b *builder) jaeger(p string, parentBased bool) error {
 		return b.errf("%s.endpoint: required: the URL of Jaeger's sampling endpoint, such as http://jaeger:5778/sampling", p)
 	}
 	b.t.use(p + ".endpoint")
-	u, err := url.Parse(j.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, ok := httpURL(j.Endpoint)
+	if !ok {
 		return b.errf("%s.endpoint=%q: want the http or https URL of Jaeger's sampling endpoint, such as "+
 			"http://jaeger:5778/sampling (the Go sampler speaks HTTP, not gRPC on 14250)", p, j.Endpoint)
 	}
