@@ -123,7 +123,7 @@ func parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return c, errors.Join(errs...)
+		return c, notAppliedError{errors.Join(errs...)}
 	}
 	c.monitor = c.node.newMonitor()
 	return c, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -86,6 +87,14 @@ func TestUnappliedKeysAreErrors(t *testing.T) {
 		`file_format: "1.1"`,
 		`tracer_provider:`,
 		`  processors: [{batch: {exporter: {otlp_http: {endpoint: "collector:4318"}}}}]`)
+	// Check's error says which kind of failure it is: keys refused, or a bad value.
+	if err := otelconfig.Check(io.Discard, filepath.Join("testdata", "unknown-key.yaml")); !errors.Is(err, otelconfig.ErrNotApplied) ||
+		!errors.Is(err, ctxtrail.ErrConfig) {
+		t.Errorf("Check(unknown-key.yaml) = %v, want an error wrapping ErrNotApplied and ctxtrail.ErrConfig", err)
+	}
+	if _, err := otelconfig.Parse("test.yaml", []byte("file_format: \"1.1\"\ntracer_provider: {processors: [{batch: {exporter: {otlp_http: {endpoint: \"collector:4318\"}}}}]}\n")); errors.Is(err, otelconfig.ErrNotApplied) {
+		t.Errorf("Parse(bad endpoint) = %v, wraps ErrNotApplied: no key was refused", err)
+	}
 }
 
 // A /development feature ctxtrail does not apply, and another language's instrumentation, are
