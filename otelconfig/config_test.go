@@ -11,15 +11,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/internal/otlplogs"
 	"github.com/ctxtrail/ctxtrail/otelconfig"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
@@ -381,7 +380,7 @@ func TestLogLimits(t *testing.T) {
 	blankOTELEnv(t)
 	kept := func(lines ...string) int {
 		t.Helper()
-		rec := &logRecorder{}
+		rec := &otlplogs.MemoryExporter{}
 		p := install(t, parse(t, lines...).Option(), ctxtrail.WithLogExporter(rec))
 		var r log.Record
 		r.AddAttributes(attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3))
@@ -389,12 +388,11 @@ func TestLogLimits(t *testing.T) {
 		if err := p.ForceFlush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		if len(rec.attrs) != 1 {
-			t.Fatalf("exported %d log records, want 1", len(rec.attrs))
+		recs := rec.Records()
+		if len(recs) != 1 {
+			t.Fatalf("exported %d log records, want 1", len(recs))
 		}
-		return rec.attrs[0]
+		return recs[0].AttributesLen()
 	}
 	if n := kept(`file_format: "1.1"`, `attribute_limits: {attribute_count_limit: 5}`,
 		`logger_provider: {processors: [], limits: {attribute_count_limit: 2}}`); n != 2 {
@@ -407,20 +405,3 @@ func TestLogLimits(t *testing.T) {
 		t.Errorf("kept %d attributes, want 3", n)
 	}
 }
-
-// logRecorder is a log exporter that keeps each record's attribute count.
-type logRecorder struct {
-	mu    sync.Mutex
-	attrs []int
-}
-
-func (r *logRecorder) Export(_ context.Context, recs []sdklog.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, rec := range recs {
-		r.attrs = append(r.attrs, rec.AttributesLen())
-	}
-	return nil
-}
-func (r *logRecorder) Shutdown(context.Context) error   { return nil }
-func (r *logRecorder) ForceFlush(context.Context) error { return nil }
