@@ -10,8 +10,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -43,9 +41,8 @@ type config struct {
 	serviceName   string
 	resourceAttrs []attribute.KeyValue
 
-	exporterNames []string                // WithExporterName / WithOTLP / WithoutExporter
-	exporters     []sdktrace.SpanExporter // WithExporter
-	exporterLabel []string                // beside each of exporters: its name in Provider.Exporters
+	exporterNames []string                          // WithExporterName / WithOTLP / WithoutExporter
+	exporters     []labelled[sdktrace.SpanExporter] // WithExporter ("custom") and a file's, by name
 	writer        io.Writer
 	pretty        bool
 	otlpEndpoint  string
@@ -95,8 +92,7 @@ func WithResourceAttributes(kvs ...attribute.KeyValue) Option {
 // Install ignore OTEL_TRACES_EXPORTER.
 func WithExporter(e sdktrace.SpanExporter) Option {
 	return optionFunc(func(c config) config {
-		c.exporters = append(append([]sdktrace.SpanExporter(nil), c.exporters...), e)
-		c.exporterLabel = append(append([]string(nil), c.exporterLabel...), exporterCustom)
+		c.exporters = appendLabelled(c.exporters, exporterCustom, e)
 		return c
 	})
 }
@@ -104,19 +100,29 @@ func WithExporter(e sdktrace.SpanExporter) Option {
 // exporterCustom is the name Install reports an exporter or metric reader given in code under.
 const exporterCustom = "custom"
 
+// labelled is an exporter or metric reader with the name Provider.Exporters, LogExporters and
+// MetricExporters report it under: exporterCustom when given in code, its kind when a
+// configuration file made it.
+type labelled[T any] struct {
+	name string
+	v    T
+}
+
+// appendLabelled appends to a copy of s, so that options never share a backing array.
+func appendLabelled[T any](s []labelled[T], name string, v T) []labelled[T] {
+	return append(append([]labelled[T](nil), s...), labelled[T]{name, v})
+}
+
 // withNamed adds an exporter or reader the configuration file made, under its name.
 func withNamed(n configfile.Named) Option {
 	return optionFunc(func(c config) config {
 		switch {
 		case n.Span != nil:
-			c.exporters = append(append([]sdktrace.SpanExporter(nil), c.exporters...), n.Span)
-			c.exporterLabel = append(append([]string(nil), c.exporterLabel...), n.Name)
+			c.exporters = appendLabelled(c.exporters, n.Name, n.Span)
 		case n.Log != nil:
-			c.logs.exporters = append(append([]sdklog.Exporter(nil), c.logs.exporters...), n.Log)
-			c.logs.exporterLabel = append(append([]string(nil), c.logs.exporterLabel...), n.Name)
+			c.logs.exporters = appendLabelled(c.logs.exporters, n.Name, n.Log)
 		case n.Reader != nil:
-			c.metrics.readers = append(append([]sdkmetric.Reader(nil), c.metrics.readers...), n.Reader)
-			c.metrics.readerLabel = append(append([]string(nil), c.metrics.readerLabel...), n.Name)
+			c.metrics.readers = appendLabelled(c.metrics.readers, n.Name, n.Reader)
 		}
 		return c
 	})

@@ -30,12 +30,16 @@ func TestInstallRefusesConfigFileWithoutReader(t *testing.T) {
 
 // A file's settings go under the service's options, the OTEL_* variables it replaces are
 // named once in one warning (those the file substitutes are not), and Install reads none of
-// them: a bad OTEL_BSP_* value that would fail Install is not even looked at.
+// them: a bad OTEL_BSP_*, OTEL_BLRP_* or OTEL_METRIC_EXPORT_* value that would fail Install is
+// not even looked at.
 func TestInstallAppliesConfigFileOverEnv(t *testing.T) {
 	blankOTELEnv(t)
 	t.Setenv("OTEL_SERVICE_NAME", "from-env")
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team=env,region=env-only")
 	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "lots")  // an error without the file
+	t.Setenv("OTEL_BLRP_MAX_QUEUE_SIZE", "lots") // so are these three
+	t.Setenv("OTEL_METRIC_EXPORT_INTERVAL", "lots")
+	t.Setenv("OTEL_METRIC_EXPORT_TIMEOUT", "lots")
 	t.Setenv("OTEL_TRACES_SAMPLER", "sometimes") // an error without the file
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
 	t.Setenv("OTEL_CONFIG_FILE", "/etc/otel/sdk.yaml")
@@ -89,7 +93,7 @@ func TestInstallAppliesConfigFileOverEnv(t *testing.T) {
 		t.Fatalf("%d ErrEnvIgnored warnings %v, want one", len(replaced), replaced)
 	}
 	msg := replaced[0].Error()
-	for _, w := range []string{"OTEL_BSP_MAX_QUEUE_SIZE, OTEL_TRACES_SAMPLER are ignored", "/etc/otel/sdk.yaml",
+	for _, w := range []string{"OTEL_BLRP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT, OTEL_TRACES_SAMPLER are ignored", "/etc/otel/sdk.yaml",
 		"OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME are still merged under the file's resource"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("warning %q does not say %q", msg, w)

@@ -284,10 +284,10 @@ func buildExporters(ctx context.Context, cfg config, disabled bool) ([]namedExpo
 		out  []namedExporter
 		used []string
 	)
-	for i, e := range cfg.exporters {
-		if e != nil {
-			out = append(out, namedExporter{cfg.exporterLabel[i], e})
-			used = append(used, cfg.exporterLabel[i])
+	for _, e := range cfg.exporters {
+		if e.v != nil {
+			out = append(out, namedExporter{e.name, e.v})
+			used = append(used, e.name)
 		}
 	}
 	for _, name := range names {

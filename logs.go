@@ -53,8 +53,7 @@ type LogBatch struct {
 
 type logsConfig struct {
 	exporterNames []string
-	exporters     []sdklog.Exporter
-	exporterLabel []string // beside each of exporters: its name in Provider.LogExporters
+	exporters     []labelled[sdklog.Exporter] // WithLogExporter ("custom") and a file's, by name
 	batch         LogBatch
 }
 
@@ -62,8 +61,7 @@ type logsConfig struct {
 // makes Install ignore OTEL_LOGS_EXPORTER.
 func WithLogExporter(e sdklog.Exporter) Option {
 	return optionFunc(func(c config) config {
-		c.logs.exporters = append(append([]sdklog.Exporter(nil), c.logs.exporters...), e)
-		c.logs.exporterLabel = append(append([]string(nil), c.logs.exporterLabel...), exporterCustom)
+		c.logs.exporters = appendLabelled(c.logs.exporters, exporterCustom, e)
 		return c
 	})
 }
@@ -256,10 +254,10 @@ func buildLogExporters(ctx context.Context, cfg config, disabled bool) ([]sdklog
 			_ = e.Shutdown(ctx)
 		}
 	}
-	for i, e := range cfg.logs.exporters {
-		if e != nil {
-			out = append(out, e)
-			used = append(used, cfg.logs.exporterLabel[i])
+	for _, e := range cfg.logs.exporters {
+		if e.v != nil {
+			out = append(out, e.v)
+			used = append(used, e.name)
 		}
 	}
 	for _, name := range names {

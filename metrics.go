@@ -32,9 +32,8 @@ const DefaultMetricExportInterval = time.Minute
 
 // metricsConfig is the part of config the metrics pipeline reads.
 type metricsConfig struct {
-	exporterNames []string           // WithMetricsExporterName / WithoutMetrics
-	readers       []sdkmetric.Reader // WithMetricReader
-	readerLabel   []string           // beside each of readers: its name in Provider.MetricExporters
+	exporterNames []string                     // WithMetricsExporterName / WithoutMetrics
+	readers       []labelled[sdkmetric.Reader] // WithMetricReader ("custom") and a file's, by name
 	interval      time.Duration
 	promAddr      string // WithPrometheusAddr; "" reads OTEL_EXPORTER_PROMETHEUS_HOST and _PORT
 	promNoServer  bool   // WithoutPrometheusServer
@@ -60,8 +59,7 @@ func WithoutMetrics() Option { return WithMetricsExporterName(ExporterNone) }
 // OTEL_METRICS_EXPORTER unless WithMetricsExporterName is given too.
 func WithMetricReader(r sdkmetric.Reader) Option {
 	return optionFunc(func(c config) config {
-		c.metrics.readers = append(append([]sdkmetric.Reader(nil), c.metrics.readers...), r)
-		c.metrics.readerLabel = append(append([]string(nil), c.metrics.readerLabel...), exporterCustom)
+		c.metrics.readers = appendLabelled(c.metrics.readers, exporterCustom, r)
 		return c
 	})
 }
@@ -155,10 +153,10 @@ func buildMetrics(ctx context.Context, cfg config, res *resource.Resource, disab
 			_ = r.Shutdown(ctx)
 		}
 	}
-	for i, r := range cfg.metrics.readers {
-		if r != nil {
-			readers = append(readers, r)
-			pl.names = append(pl.names, cfg.metrics.readerLabel[i])
+	for _, r := range cfg.metrics.readers {
+		if r.v != nil {
+			readers = append(readers, r.v)
+			pl.names = append(pl.names, r.name)
 		}
 	}
 	seen := map[string]bool{}

@@ -10,6 +10,13 @@ import (
 // ErrNotApplied is wrapped by Check's error when the file holds keys ctxtrail would refuse.
 var ErrNotApplied = errors.New("otelconfig: configuration keys not applied")
 
+// notAppliedError is parse's error for keys ctxtrail would refuse: it wraps ctxtrail.ErrConfig
+// (through the joined errors) and matches ErrNotApplied, its text unchanged.
+type notAppliedError struct{ error }
+
+func (e notAppliedError) Unwrap() error        { return e.error }
+func (e notAppliedError) Is(target error) bool { return target == ErrNotApplied }
+
 // Check reads the configuration file at path as Install would (substituting from the process's
 // environment), and writes to w the effective configuration, one setting per line, then every
 // key not applied with its line: errors, which make Load and Install fail, and warnings, which

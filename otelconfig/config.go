@@ -41,11 +41,7 @@ func FromEnv() (*Config, error) {
 	if path == "" {
 		return nil, nil
 	}
-	c, err := Load(path)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return Load(path)
 }
 
 // Load reads and checks the configuration file at path.
@@ -127,7 +123,7 @@ func parse(name string, data []byte) (*Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return c, errors.Join(errs...)
+		return c, notAppliedError{errors.Join(errs...)}
 	}
 	c.monitor = c.node.newMonitor()
 	return c, nil
@@ -177,25 +173,22 @@ func (c *Config) Effective() []string {
 // node configures handlers or the monitor needs FromEnv instead, which hands those to the
 // service: Install alone could apply them to nothing.
 func Enable() ctxtrail.Option {
-	return ctxtrail.WithConfigFile(configfile.Source{Load: func(path string) (*configfile.Loaded, error) {
-		c, err := Load(path)
-		if err != nil {
-			return nil, err
-		}
-		return c.loadedAlone()
-	}})
+	return ctxtrail.WithConfigFile(configfile.Source{Load: loadAlone})
 }
 
 // File has Install apply the configuration file at path, winning over OTEL_CONFIG_FILE. Its
 // errors are Install's. As with Enable, handler and monitor settings need Load instead.
 func File(path string) ctxtrail.Option {
-	return ctxtrail.WithConfigFile(configfile.Source{Name: path, Load: func(string) (*configfile.Loaded, error) {
-		c, err := Load(path)
-		if err != nil {
-			return nil, err
-		}
-		return c.loadedAlone()
-	}})
+	return ctxtrail.WithConfigFile(configfile.Source{Name: path, Load: loadAlone}) // Install loads Name
+}
+
+// loadAlone loads the file at path for Install alone (Enable, File).
+func loadAlone(path string) (*configfile.Loaded, error) {
+	c, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return c.loadedAlone()
 }
 
 // Bytes has Install apply the configuration in data, named name in messages, winning over

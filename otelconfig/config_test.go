@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,9 +14,11 @@ import (
 	"testing"
 
 	"github.com/ctxtrail/ctxtrail"
+	"github.com/ctxtrail/ctxtrail/internal/otlplogs"
 	"github.com/ctxtrail/ctxtrail/otelconfig"
 	"github.com/ctxtrail/ctxtrail/otelctx/httpctx"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
@@ -83,6 +86,14 @@ func TestUnappliedKeysAreErrors(t *testing.T) {
 		`file_format: "1.1"`,
 		`tracer_provider:`,
 		`  processors: [{batch: {exporter: {otlp_http: {endpoint: "collector:4318"}}}}]`)
+	// Check's error says which kind of failure it is: keys refused, or a bad value.
+	if err := otelconfig.Check(io.Discard, filepath.Join("testdata", "unknown-key.yaml")); !errors.Is(err, otelconfig.ErrNotApplied) ||
+		!errors.Is(err, ctxtrail.ErrConfig) {
+		t.Errorf("Check(unknown-key.yaml) = %v, want an error wrapping ErrNotApplied and ctxtrail.ErrConfig", err)
+	}
+	if _, err := otelconfig.Parse("test.yaml", []byte("file_format: \"1.1\"\ntracer_provider: {processors: [{batch: {exporter: {otlp_http: {endpoint: \"collector:4318\"}}}}]}\n")); errors.Is(err, otelconfig.ErrNotApplied) {
+		t.Errorf("Parse(bad endpoint) = %v, wraps ErrNotApplied: no key was refused", err)
+	}
 }
 
 // A /development feature ctxtrail does not apply, and another language's instrumentation, are
@@ -360,5 +371,37 @@ func TestSpanLimits(t *testing.T) {
 	}
 	if n := kept(`file_format: "1.1"`, `tracer_provider: {processors: []}`); n != 3 {
 		t.Errorf("kept %d attributes, want 3: OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=1 is replaced by the file", n)
+	}
+}
+
+// The file's log record limits apply, over attribute_limits, which applies to log records
+// with no tracer_provider in the file as well; without them the specification's defaults.
+func TestLogLimits(t *testing.T) {
+	blankOTELEnv(t)
+	kept := func(lines ...string) int {
+		t.Helper()
+		rec := &otlplogs.MemoryExporter{}
+		p := install(t, parse(t, lines...).Option(), ctxtrail.WithLogExporter(rec))
+		var r log.Record
+		r.AddAttributes(attribute.Int("a", 1), attribute.Int("b", 2), attribute.Int("c", 3))
+		p.LoggerProvider().Logger("t").Emit(context.Background(), r)
+		if err := p.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		recs := rec.Records()
+		if len(recs) != 1 {
+			t.Fatalf("exported %d log records, want 1", len(recs))
+		}
+		return recs[0].AttributesLen()
+	}
+	if n := kept(`file_format: "1.1"`, `attribute_limits: {attribute_count_limit: 5}`,
+		`logger_provider: {processors: [], limits: {attribute_count_limit: 2}}`); n != 2 {
+		t.Errorf("kept %d attributes, want the file's logger_provider limit of 2", n)
+	}
+	if n := kept(`file_format: "1.1"`, `attribute_limits: {attribute_count_limit: 1}`, `logger_provider: {processors: []}`); n != 1 {
+		t.Errorf("kept %d attributes, want attribute_limits' 1", n)
+	}
+	if n := kept(`file_format: "1.1"`, `logger_provider: {processors: []}`); n != 3 {
+		t.Errorf("kept %d attributes, want 3", n)
 	}
 }

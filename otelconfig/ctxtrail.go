@@ -3,7 +3,7 @@ package otelconfig
 import (
 	"errors"
 	"fmt"
-	"net/url"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -131,22 +131,15 @@ func decodeNode(name string, n *yaml.Node) (node, error) {
 	}
 	out.presentSections(n)
 	var errs []error
-	bad := func(key string, v int, want string) {
-		errs = append(errs, fmt.Errorf("%s: %s.%s=%d: want %s", name, nodePath, key, v, want))
-	}
 	if m := out.Monitor; m != nil {
-		for key, v := range map[string]int{"max_tracked": m.MaxTracked, "max_names": m.MaxNames,
-			"leak_threshold": m.LeakThreshold, "leak_check_interval": m.LeakCheckInterval,
-			"max_routes": m.MaxRoutes, "recent_spans": m.RecentSpans, "kept_traces": m.KeptTraces} {
-			if v < 0 {
-				bad("monitor."+key, v, "a positive number (0 or absent keeps the default)")
-			}
-		}
+		errs = append(errs, negatives(name, "monitor", map[string]int64{"max_tracked": int64(m.MaxTracked),
+			"max_names": int64(m.MaxNames), "leak_threshold": int64(m.LeakThreshold), "leak_check_interval": int64(m.LeakCheckInterval),
+			"max_routes": int64(m.MaxRoutes), "recent_spans": int64(m.RecentSpans), "kept_traces": int64(m.KeptTraces)})...)
 		if m.Path != "" && !strings.HasPrefix(m.Path, "/") {
 			errs = append(errs, fmt.Errorf("%s: %s.monitor.path=%q: want a path starting with /", name, nodePath, m.Path))
 		}
 		if m.JaegerUI != "" {
-			if u, err := url.Parse(m.JaegerUI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if _, ok := httpURL(m.JaegerUI); !ok {
 				errs = append(errs, fmt.Errorf("%s: %s.monitor.jaeger_ui=%q: want the Jaeger UI's http or https URL, such as http://127.0.0.1:16686",
 					name, nodePath, m.JaegerUI))
 			}
@@ -155,14 +148,24 @@ func decodeNode(name string, n *yaml.Node) (node, error) {
 	errs = append(errs, out.checkKeep(name)...)
 	errs = append(errs, out.checkEvidence(name)...)
 	if w := out.Waterfall; w != nil {
-		for key, v := range map[string]int{"bar_width": w.BarWidth, "max_traces": w.MaxTraces, "max_spans": w.MaxSpans,
-			"max_lines": w.MaxLines, "max_age": w.MaxAge, "queue_size": w.QueueSize} {
-			if v < 0 {
-				bad("waterfall."+key, v, "a positive number (0 or absent keeps the default)")
-			}
-		}
+		errs = append(errs, negatives(name, "waterfall", map[string]int64{"bar_width": int64(w.BarWidth),
+			"max_traces": int64(w.MaxTraces), "max_spans": int64(w.MaxSpans), "max_lines": int64(w.MaxLines),
+			"max_age": int64(w.MaxAge), "queue_size": int64(w.QueueSize)})...)
 	}
 	return out, errors.Join(errs...)
+}
+
+// negatives returns an error for each of a section's counts below 0, in key order: 0 or absent
+// keeps the default.
+func negatives(name, section string, counts map[string]int64) []error {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(counts)) {
+		if v := counts[key]; v < 0 {
+			errs = append(errs, fmt.Errorf("%s: %s.%s.%s=%d: want a positive number (0 or absent keeps the default)",
+				name, nodePath, section, key, v))
+		}
+	}
+	return errs
 }
 
 // unknownNodeKeys returns an error, with its line, for each key of n that t (a struct of the

@@ -54,13 +54,9 @@ func (n node) checkEvidence(name string) []error {
 					name, nodePath, route))
 			}
 		}
-		for key, v := range map[string]int64{"captures_per_minute": int64(f.CapturesPerMinute), "max_capture_bytes": f.MaxCaptureBytes,
-			"window_max_bytes": f.WindowMaxBytes} {
-			if v < 0 {
-				errs = append(errs, fmt.Errorf("%s: %s.evidence.flight_recorder.%s=%d: want a positive number (0 or absent keeps the default)",
-					name, nodePath, key, v))
-			}
-		}
+		errs = append(errs, negatives(name, "evidence.flight_recorder", map[string]int64{
+			"captures_per_minute": int64(f.CapturesPerMinute), "max_capture_bytes": f.MaxCaptureBytes,
+			"window_max_bytes": f.WindowMaxBytes})...)
 		if f.WindowMinAge != nil && *f.WindowMinAge == 0 {
 			errs = append(errs, fmt.Errorf("%s: %s.evidence.flight_recorder.window_min_age=0: want a positive age (absent keeps %v)",
 				name, nodePath, evidence.DefaultRecorderMinAge))

@@ -26,14 +26,9 @@ func (n node) checkKeep(name string) []error {
 	if k == nil {
 		return nil
 	}
-	var errs []error
-	for key, v := range map[string]int64{"max_spans_per_trace": int64(k.MaxSpansPerTrace), "max_attributes_per_span": int64(k.MaxAttributesPerSpan),
-		"max_events_per_span": int64(k.MaxEventsPerSpan), "max_bytes": k.MaxBytes, "max_traces": int64(k.MaxTraces)} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("%s: %s.keep.%s=%d: want a positive number (0 or absent keeps the default)", name, nodePath, key, v))
-		}
-	}
-	return errs
+	return negatives(name, "keep", map[string]int64{"max_spans_per_trace": int64(k.MaxSpansPerTrace),
+		"max_attributes_per_span": int64(k.MaxAttributesPerSpan), "max_events_per_span": int64(k.MaxEventsPerSpan),
+		"max_bytes": k.MaxBytes, "max_traces": int64(k.MaxTraces)})
 }
 
 // keepOn reports whether the file turns the capture on.

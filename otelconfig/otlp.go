@@ -69,8 +69,8 @@ func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string)
 		b.t.use(path + ".endpoint")
 		o.endpoint = *f.Endpoint
 	}
-	u, err := url.Parse(o.endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, ok := httpURL(o.endpoint)
+	if !ok {
 		example := "http://collector:4318" + signal
 		if grpc {
 			example = "http://collector:4317"
@@ -154,6 +154,12 @@ func (b *builder) parseOTLP(path string, f otlpFields, grpc bool, signal string)
 	return o, nil
 }
 
+// httpURL parses raw as an http or https URL with a host.
+func httpURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	return u, err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 func (o *otlp) String() string {
 	proto := "http/protobuf"
 	if o.grpc {
@@ -169,54 +175,71 @@ func (o *otlp) String() string {
 	return s
 }
 
-func (o *otlp) spanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
-	if o.grpc {
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpointURL(o.endpoint), otlptracegrpc.WithHeaders(o.headers),
-			otlptracegrpc.WithTimeout(o.timeout)}
-		if o.gzip {
-			opts = append(opts, otlptracegrpc.WithCompressor("gzip"))
-		}
-		if o.insecure {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		} else {
-			opts = append(opts, otlptracegrpc.WithTLSCredentials(credentials.NewTLS(o.tlsConfig())))
-		}
-		return otlptracegrpc.New(ctx, opts...)
-	}
-	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(o.endpoint), otlptracehttp.WithHeaders(o.headers),
-		otlptracehttp.WithTimeout(o.timeout), otlptracehttp.WithCompression(otlptracehttp.NoCompression)}
+// grpcOptions are one otlp*grpc package's options, so that the three signals' exporters are
+// built from o by one function each for gRPC and HTTP.
+type grpcOptions[O any] struct {
+	endpoint func(string) O
+	headers  func(map[string]string) O
+	timeout  func(time.Duration) O
+	gzip     O
+	insecure O
+	tls      func(credentials.TransportCredentials) O
+}
+
+func grpcOpts[O any](o *otlp, k grpcOptions[O]) []O {
+	opts := []O{k.endpoint(o.endpoint), k.headers(o.headers), k.timeout(o.timeout)}
 	if o.gzip {
-		opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
+		opts = append(opts, k.gzip)
+	}
+	if o.insecure {
+		return append(opts, k.insecure)
+	}
+	return append(opts, k.tls(credentials.NewTLS(o.tlsConfig())))
+}
+
+// httpOptions are one otlp*http package's options (see grpcOptions).
+type httpOptions[O any] struct {
+	endpoint func(string) O
+	headers  func(map[string]string) O
+	timeout  func(time.Duration) O
+	none     O // the HTTP exporters would read OTEL_EXPORTER_OTLP_*_COMPRESSION otherwise
+	gzip     O
+	tls      func(*tls.Config) O
+}
+
+func httpOpts[O any](o *otlp, k httpOptions[O]) []O {
+	opts := []O{k.endpoint(o.endpoint), k.headers(o.headers), k.timeout(o.timeout), k.none}
+	if o.gzip {
+		opts = append(opts, k.gzip)
 	}
 	if !o.insecure {
-		opts = append(opts, otlptracehttp.WithTLSClientConfig(o.tlsConfig()))
+		opts = append(opts, k.tls(o.tlsConfig()))
 	}
-	return otlptracehttp.New(ctx, opts...)
+	return opts
+}
+
+func (o *otlp) spanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	if o.grpc {
+		return otlptracegrpc.New(ctx, grpcOpts(o, grpcOptions[otlptracegrpc.Option]{
+			endpoint: otlptracegrpc.WithEndpointURL, headers: otlptracegrpc.WithHeaders, timeout: otlptracegrpc.WithTimeout,
+			gzip: otlptracegrpc.WithCompressor("gzip"), insecure: otlptracegrpc.WithInsecure(), tls: otlptracegrpc.WithTLSCredentials})...)
+	}
+	return otlptracehttp.New(ctx, httpOpts(o, httpOptions[otlptracehttp.Option]{
+		endpoint: otlptracehttp.WithEndpointURL, headers: otlptracehttp.WithHeaders, timeout: otlptracehttp.WithTimeout,
+		none: otlptracehttp.WithCompression(otlptracehttp.NoCompression), gzip: otlptracehttp.WithCompression(otlptracehttp.GzipCompression),
+		tls: otlptracehttp.WithTLSClientConfig})...)
 }
 
 func (o *otlp) logExporter(ctx context.Context) (sdklog.Exporter, error) {
 	if o.grpc {
-		opts := []otlploggrpc.Option{otlploggrpc.WithEndpointURL(o.endpoint), otlploggrpc.WithHeaders(o.headers),
-			otlploggrpc.WithTimeout(o.timeout)}
-		if o.gzip {
-			opts = append(opts, otlploggrpc.WithCompressor("gzip"))
-		}
-		if o.insecure {
-			opts = append(opts, otlploggrpc.WithInsecure())
-		} else {
-			opts = append(opts, otlploggrpc.WithTLSCredentials(credentials.NewTLS(o.tlsConfig())))
-		}
-		return otlploggrpc.New(ctx, opts...)
+		return otlploggrpc.New(ctx, grpcOpts(o, grpcOptions[otlploggrpc.Option]{
+			endpoint: otlploggrpc.WithEndpointURL, headers: otlploggrpc.WithHeaders, timeout: otlploggrpc.WithTimeout,
+			gzip: otlploggrpc.WithCompressor("gzip"), insecure: otlploggrpc.WithInsecure(), tls: otlploggrpc.WithTLSCredentials})...)
 	}
-	opts := []otlploghttp.Option{otlploghttp.WithEndpointURL(o.endpoint), otlploghttp.WithHeaders(o.headers),
-		otlploghttp.WithTimeout(o.timeout), otlploghttp.WithCompression(otlploghttp.NoCompression)}
-	if o.gzip {
-		opts = append(opts, otlploghttp.WithCompression(otlploghttp.GzipCompression))
-	}
-	if !o.insecure {
-		opts = append(opts, otlploghttp.WithTLSClientConfig(o.tlsConfig()))
-	}
-	return otlploghttp.New(ctx, opts...)
+	return otlploghttp.New(ctx, httpOpts(o, httpOptions[otlploghttp.Option]{
+		endpoint: otlploghttp.WithEndpointURL, headers: otlploghttp.WithHeaders, timeout: otlploghttp.WithTimeout,
+		none: otlploghttp.WithCompression(otlploghttp.NoCompression), gzip: otlploghttp.WithCompression(otlploghttp.GzipCompression),
+		tls: otlploghttp.WithTLSClientConfig})...)
 }
 
 func (o *otlp) metricExporter(ctx context.Context) (sdkmetric.Exporter, error) {
@@ -232,29 +255,18 @@ func (o *otlp) metricExporter(ctx context.Context) (sdkmetric.Exporter, error) {
 		aggregation = exponentialHistograms
 	}
 	if o.grpc {
-		opts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpointURL(o.endpoint), otlpmetricgrpc.WithHeaders(o.headers),
-			otlpmetricgrpc.WithTimeout(o.timeout), otlpmetricgrpc.WithTemporalitySelector(temporality),
-			otlpmetricgrpc.WithAggregationSelector(aggregation)}
-		if o.gzip {
-			opts = append(opts, otlpmetricgrpc.WithCompressor("gzip"))
-		}
-		if o.insecure {
-			opts = append(opts, otlpmetricgrpc.WithInsecure())
-		} else {
-			opts = append(opts, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(o.tlsConfig())))
-		}
-		return otlpmetricgrpc.New(ctx, opts...)
+		opts := grpcOpts(o, grpcOptions[otlpmetricgrpc.Option]{
+			endpoint: otlpmetricgrpc.WithEndpointURL, headers: otlpmetricgrpc.WithHeaders, timeout: otlpmetricgrpc.WithTimeout,
+			gzip: otlpmetricgrpc.WithCompressor("gzip"), insecure: otlpmetricgrpc.WithInsecure(), tls: otlpmetricgrpc.WithTLSCredentials})
+		return otlpmetricgrpc.New(ctx, append(opts, otlpmetricgrpc.WithTemporalitySelector(temporality),
+			otlpmetricgrpc.WithAggregationSelector(aggregation))...)
 	}
-	opts := []otlpmetrichttp.Option{otlpmetrichttp.WithEndpointURL(o.endpoint), otlpmetrichttp.WithHeaders(o.headers),
-		otlpmetrichttp.WithTimeout(o.timeout), otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression),
-		otlpmetrichttp.WithTemporalitySelector(temporality), otlpmetrichttp.WithAggregationSelector(aggregation)}
-	if o.gzip {
-		opts = append(opts, otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression))
-	}
-	if !o.insecure {
-		opts = append(opts, otlpmetrichttp.WithTLSClientConfig(o.tlsConfig()))
-	}
-	return otlpmetrichttp.New(ctx, opts...)
+	opts := httpOpts(o, httpOptions[otlpmetrichttp.Option]{
+		endpoint: otlpmetrichttp.WithEndpointURL, headers: otlpmetrichttp.WithHeaders, timeout: otlpmetrichttp.WithTimeout,
+		none: otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression), gzip: otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression),
+		tls: otlpmetrichttp.WithTLSClientConfig})
+	return otlpmetrichttp.New(ctx, append(opts, otlpmetrichttp.WithTemporalitySelector(temporality),
+		otlpmetrichttp.WithAggregationSelector(aggregation))...)
 }
 
 func (o *otlp) tlsConfig() *tls.Config {

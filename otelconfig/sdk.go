@@ -14,6 +14,7 @@ import (
 
 	"github.com/ctxtrail/ctxtrail"
 	"github.com/ctxtrail/ctxtrail/internal/configfile"
+	"github.com/ctxtrail/ctxtrail/otelctx"
 	"github.com/ctxtrail/ctxtrail/otelctx/waterfall"
 	"go.opentelemetry.io/contrib/otelconf"
 	"go.opentelemetry.io/otel/attribute"
@@ -139,6 +140,15 @@ func (b *builder) keyNode(path string) *yaml.Node {
 }
 
 func (b *builder) has(path string) bool { return b.keyNode(path) != nil }
+
+// oneExporter returns the one key of the exporter at path (console, otlp_http, ...).
+func (b *builder) oneExporter(path string) (string, error) {
+	keys := b.keys(path)
+	if len(keys) != 1 {
+		return "", b.errf("%s: want exactly one exporter, found %v", path, keys)
+	}
+	return keys[0], nil
+}
 
 // keys returns the keys of the mapping at path.
 func (b *builder) keys(path string) []string {
@@ -412,15 +422,12 @@ func (b *builder) batchOptions(p string, bp *otelconf.BatchSpanProcessor) (sdktr
 const waterfallKey = "ctxtrail_waterfall"
 
 func (b *builder) spanExporter(p string, e otelconf.SpanExporter, simple bool) error {
-	keys := b.keys(p)
-	if len(keys) != 1 {
-		return b.errf("%s: want exactly one exporter, found %v", p, keys)
+	key, err := b.oneExporter(p)
+	if err != nil {
+		return err
 	}
-	var (
-		exp sdktrace.SpanExporter
-		err error
-	)
-	switch key := keys[0]; {
+	var exp sdktrace.SpanExporter
+	switch {
 	case key == "console":
 		b.t.useTree(p + ".console")
 		b.say("traces: console (JSON lines on stdout)")
@@ -515,21 +522,16 @@ func (b *builder) spanLimits(l *otelconf.SpanLimits) (sdktrace.SpanLimits, error
 		AttributeCountLimit: 128, EventCountLimit: 128,
 		LinkCountLimit: 128, AttributePerEventCountLimit: 128, AttributePerLinkCountLimit: 128}
 	if a := b.c.model.AttributeLimits; a != nil {
-		b.t.use("attribute_limits")
-		if err := errors.Join(
-			b.limit("attribute_limits.attribute_count_limit", a.AttributeCountLimit, &out.AttributeCountLimit),
-			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &out.AttributeValueLengthLimit),
-			b.depthLimit("attribute_limits", &out.AttributeValueDepthLimit)); err != nil {
+		if err := b.attributeLimits("attribute_limits", a.AttributeCountLimit, a.AttributeValueLengthLimit,
+			&out.AttributeCountLimit, &out.AttributeValueLengthLimit, &out.AttributeValueDepthLimit); err != nil {
 			return out, err
 		}
 	}
 	if l != nil {
 		p := "tracer_provider.limits"
-		b.t.use(p)
 		if err := errors.Join(
-			b.depthLimit(p, &out.AttributeValueDepthLimit),
-			b.limit(p+".attribute_count_limit", l.AttributeCountLimit, &out.AttributeCountLimit),
-			b.limit(p+".attribute_value_length_limit", l.AttributeValueLengthLimit, &out.AttributeValueLengthLimit),
+			b.attributeLimits(p, l.AttributeCountLimit, l.AttributeValueLengthLimit,
+				&out.AttributeCountLimit, &out.AttributeValueLengthLimit, &out.AttributeValueDepthLimit),
 			b.limit(p+".event_count_limit", l.EventCountLimit, &out.EventCountLimit),
 			b.limit(p+".link_count_limit", l.LinkCountLimit, &out.LinkCountLimit),
 			b.limit(p+".event_attribute_count_limit", l.EventAttributeCountLimit, &out.AttributePerEventCountLimit),
@@ -540,6 +542,29 @@ func (b *builder) spanLimits(l *otelconf.SpanLimits) (sdktrace.SpanLimits, error
 	b.say("traces: limits attributes=%d value_length=%d events=%d links=%d", out.AttributeCountLimit,
 		out.AttributeValueLengthLimit, out.EventCountLimit, out.LinkCountLimit)
 	return out, nil
+}
+
+// attributeLimits reads the section at path that limits attributes (attribute_limits, or a
+// provider's limits): its count, value length and value depth, each over what to holds.
+func (b *builder) attributeLimits(path string, count, length *int, toCount, toLength, toDepth *int) error {
+	b.t.use(path)
+	return errors.Join(
+		b.limit(path+".attribute_count_limit", count, toCount),
+		b.limit(path+".attribute_value_length_limit", length, toLength),
+		b.depthLimit(path, toDepth))
+}
+
+// millis reads a positive number of milliseconds at path into to, when v is set.
+func (b *builder) millis(path string, v *int, to *time.Duration) error {
+	if v == nil {
+		return nil
+	}
+	b.t.use(path)
+	if *v <= 0 {
+		return b.errf("%s=%d: want a positive number of milliseconds", path, *v)
+	}
+	*to = time.Duration(*v) * time.Millisecond
+	return nil
 }
 
 // depthLimit reads attribute_value_depth_limit under path (schema 1.1; otelconf's model lacks it).
@@ -687,8 +712,8 @@ func (b *builder) jaeger(p string, parentBased bool) error {
 		return b.errf("%s.endpoint: required: the URL of Jaeger's sampling endpoint, such as http://jaeger:5778/sampling", p)
 	}
 	b.t.use(p + ".endpoint")
-	u, err := url.Parse(j.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, ok := httpURL(j.Endpoint)
+	if !ok {
 		return b.errf("%s.endpoint=%q: want the http or https URL of Jaeger's sampling endpoint, such as "+
 			"http://jaeger:5778/sampling (the Go sampler speaks HTTP, not gRPC on 14250)", p, j.Endpoint)
 	}
@@ -696,12 +721,8 @@ func (b *builder) jaeger(p string, parentBased bool) error {
 		u.Path = "/sampling"
 	}
 	rs.Endpoint = u.String()
-	if j.Interval != nil {
-		b.t.use(p + ".interval")
-		if *j.Interval <= 0 {
-			return b.errf("%s.interval=%d: want a positive number of milliseconds", p, *j.Interval)
-		}
-		rs.PollingInterval = time.Duration(*j.Interval) * time.Millisecond
+	if err := b.millis(p+".interval", j.Interval, &rs.PollingInterval); err != nil {
+		return err
 	}
 	if j.InitialSampler != nil {
 		ip := p + ".initial_sampler"
@@ -771,22 +792,22 @@ func (b *builder) logging() error {
 		}
 		batch = &lb
 		ep := p + ".batch.exporter"
-		keys := b.keys(ep)
-		if len(keys) != 1 {
-			return b.errf("%s: want exactly one exporter, found %v", ep, keys)
+		key, err := b.oneExporter(ep)
+		if err != nil {
+			return err
 		}
 		var o2 *otlp
 		switch e := bp.Exporter; {
-		case keys[0] == "console":
+		case key == "console":
 			b.t.useTree(ep + ".console")
 			b.add(ctxtrail.WithLogExporterName(ctxtrail.ExporterConsole))
 			b.say("logs: console")
-		case keys[0] == "otlp_http" && e.OTLPHttp != nil:
+		case key == "otlp_http" && e.OTLPHttp != nil:
 			o2, err = b.parseOTLP(ep+".otlp_http", httpFields(e.OTLPHttp), false, "/v1/logs")
-		case keys[0] == "otlp_grpc" && e.OTLPGrpc != nil:
+		case key == "otlp_grpc" && e.OTLPGrpc != nil:
 			o2, err = b.parseOTLP(ep+".otlp_grpc", grpcFields(e.OTLPGrpc), true, "")
 		default:
-			return b.errf("%s.%s: log exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, keys[0], keys[0])
+			return b.errf("%s.%s: log exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, key, key)
 		}
 		if err != nil {
 			return err
@@ -813,17 +834,12 @@ func (b *builder) logging() error {
 	}
 	count, length, depth := 128, -1, sdktrace.DefaultAttributeValueDepthLimit
 	if a := b.c.model.AttributeLimits; a != nil {
-		if err := errors.Join(b.limit("attribute_limits.attribute_count_limit", a.AttributeCountLimit, &count),
-			b.limit("attribute_limits.attribute_value_length_limit", a.AttributeValueLengthLimit, &length),
-			b.depthLimit("attribute_limits", &depth)); err != nil {
+		if err := b.attributeLimits("attribute_limits", a.AttributeCountLimit, a.AttributeValueLengthLimit, &count, &length, &depth); err != nil {
 			return err
 		}
 	}
 	if l := lp.Limits; l != nil {
-		b.t.use("logger_provider.limits")
-		if err := errors.Join(b.limit("logger_provider.limits.attribute_count_limit", l.AttributeCountLimit, &count),
-			b.limit("logger_provider.limits.attribute_value_length_limit", l.AttributeValueLengthLimit, &length),
-			b.depthLimit("logger_provider.limits", &depth)); err != nil {
+		if err := b.attributeLimits("logger_provider.limits", l.AttributeCountLimit, l.AttributeValueLengthLimit, &count, &length, &depth); err != nil {
 			return err
 		}
 	}
@@ -881,29 +897,17 @@ func (b *builder) metering() error {
 func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 	b.t.use(p, p+".exporter")
 	interval, timeout := time.Minute, 30*time.Second
-	if r.Interval != nil {
-		b.t.use(p + ".interval")
-		if *r.Interval <= 0 {
-			return b.errf("%s.interval=%d: want a positive number of milliseconds", p, *r.Interval)
-		}
-		interval = time.Duration(*r.Interval) * time.Millisecond
-	}
-	if r.Timeout != nil {
-		b.t.use(p + ".timeout")
-		if *r.Timeout <= 0 {
-			return b.errf("%s.timeout=%d: want a positive number of milliseconds", p, *r.Timeout)
-		}
-		timeout = time.Duration(*r.Timeout) * time.Millisecond
+	if err := errors.Join(b.millis(p+".interval", r.Interval, &interval), b.millis(p+".timeout", r.Timeout, &timeout)); err != nil {
+		return err
 	}
 	ep := p + ".exporter"
-	keys := b.keys(ep)
-	if len(keys) != 1 {
-		return b.errf("%s: want exactly one exporter, found %v", ep, keys)
+	key, err := b.oneExporter(ep)
+	if err != nil {
+		return err
 	}
 	var (
-		o   *otlp
-		err error
-		e   = r.Exporter
+		o *otlp
+		e = r.Exporter
 	)
 	metricFields := func(p string, temporality *otelconf.ExporterTemporalityPreference, hist *otelconf.ExporterDefaultHistogramAggregation) (string, string, error) {
 		t, h := "cumulative", "explicit_bucket_histogram"
@@ -924,7 +928,7 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		return t, h, nil
 	}
 	switch {
-	case keys[0] == "console":
+	case key == "console":
 		b.t.use(ep + ".console")
 		if e.Console != nil {
 			if _, _, err := metricFields(ep+".console", e.Console.TemporalityPreference, e.Console.DefaultHistogramAggregation); err != nil {
@@ -941,21 +945,18 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		}
 		b.addReader(ctxtrail.ExporterConsole, exp, interval, timeout)
 		return nil
-	case keys[0] == "otlp_http" && e.OTLPHttp != nil:
+	case key == "otlp_http" && e.OTLPHttp != nil:
 		x := e.OTLPHttp
-		if o, err = b.parseOTLP(ep+".otlp_http", otlpFields{Endpoint: x.Endpoint, Headers: x.Headers, HeadersList: x.HeadersList,
-			Compression: x.Compression, Timeout: x.Timeout, Encoding: x.Encoding}, false, "/v1/metrics"); err != nil {
+		f := otlpFields{Endpoint: x.Endpoint, Headers: x.Headers, HeadersList: x.HeadersList, Compression: x.Compression,
+			Timeout: x.Timeout, Encoding: x.Encoding}
+		if x.Tls != nil {
+			f.CAFile, f.CertFile, f.KeyFile = x.Tls.CaFile, x.Tls.CertFile, x.Tls.KeyFile
+		}
+		if o, err = b.parseOTLP(ep+".otlp_http", f, false, "/v1/metrics"); err != nil {
 			return err
 		}
-		if x.Tls != nil {
-			o2, err := b.parseOTLP(ep+".otlp_http", otlpFields{Endpoint: x.Endpoint, CAFile: x.Tls.CaFile, CertFile: x.Tls.CertFile, KeyFile: x.Tls.KeyFile}, false, "/v1/metrics")
-			if err != nil {
-				return err
-			}
-			o.tls = o2.tls
-		}
 		o.temporality, o.histogram, err = metricFields(ep+".otlp_http", x.TemporalityPreference, x.DefaultHistogramAggregation)
-	case keys[0] == "otlp_grpc" && e.OTLPGrpc != nil:
+	case key == "otlp_grpc" && e.OTLPGrpc != nil:
 		x := e.OTLPGrpc
 		f := otlpFields{Endpoint: x.Endpoint, Headers: x.Headers, HeadersList: x.HeadersList, Compression: x.Compression, Timeout: x.Timeout}
 		if x.Tls != nil {
@@ -966,7 +967,7 @@ func (b *builder) periodic(p string, r *otelconf.PeriodicMetricReader) error {
 		}
 		o.temporality, o.histogram, err = metricFields(ep+".otlp_grpc", x.TemporalityPreference, x.DefaultHistogramAggregation)
 	default:
-		return b.errf("%s.%s: metric exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, keys[0], keys[0])
+		return b.errf("%s.%s: metric exporter %q: ctxtrail builds otlp_http, otlp_grpc and console", ep, key, key)
 	}
 	if err != nil {
 		return err
@@ -1057,7 +1058,7 @@ func (b *builder) instrumentation() error {
 	if m := n.Monitor; m != nil && enabled(m.Enabled) {
 		path := m.Path
 		if path == "" {
-			path = "/debug/ctxtrail"
+			path = otelctx.MonitorPath
 		}
 		latency := "on"
 		if m.Latency != nil && !*m.Latency {
