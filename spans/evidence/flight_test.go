@@ -167,6 +167,30 @@ func TestFlightRecorderBudget(t *testing.T) {
 	}
 }
 
+// TestFlightRecorderFailedAfterEarlyHints: an interim 103 before the final 500 does not hide
+// the failure; io.WriteString reaches the writer's own string path.
+func TestFlightRecorderFailedAfterEarlyHints(t *testing.T) {
+	tp, _ := newProvider(t)
+	rec := newRecorder(t, WithFlightRecorder(time.Hour))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hints", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := w.(io.StringWriter); !ok {
+			t.Error("the middleware's writer lost WriteString")
+		}
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	srv := serve(t, rec, tp, mux, nil)
+	if code := get(t, srv.URL+"/hints"); code != http.StatusInternalServerError {
+		t.Fatalf("status %d", code)
+	}
+	caps := waitCaptures(t, rec, 1)
+	if len(caps) != 1 || caps[0].Reason != "error" {
+		t.Fatalf("captures %+v, want one for the error", caps)
+	}
+}
+
 // TestFlightRecorderAlreadyRunning: the runtime allows one flight recorder; when the
 // application runs one, New says so and WithSharedFlightRecorder uses it.
 func TestFlightRecorderAlreadyRunning(t *testing.T) {

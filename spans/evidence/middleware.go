@@ -52,8 +52,8 @@ type statusWriter struct {
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+	if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		s.status = code // other 1xx are interim: the final status still follows
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
@@ -63,6 +63,15 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriter.Write(b)
+}
+
+// WriteString keeps the writer's string path: io.WriteString through the wrapper would copy
+// the string into a new byte slice on every call.
+func (s *statusWriter) WriteString(str string) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return io.WriteString(s.ResponseWriter, str)
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
