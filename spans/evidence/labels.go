@@ -238,5 +238,3 @@ func (f *inflight) has(k uint64) bool {
 	s.mu.Unlock()
 	return ok
 }
-
-func spanOf(ctx context.Context) trace.Span { return trace.SpanFromContext(ctx) }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
@@ -29,7 +31,7 @@ type middleware struct {
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
-	q := Request{r: m.r, orig: ctx, span: spanOf(ctx), route: otelctx.Route(ctx)}
+	q := Request{r: m.r, orig: ctx, span: trace.SpanFromContext(ctx), route: otelctx.Route(ctx)}
 	lctx := m.r.begin(ctx, q.route, &q)
 	if lctx != ctx {
 		req = req.WithContext(lctx)
