@@ -298,6 +298,15 @@ func (f *flight) store(s *stored) {
 	}
 }
 
+// counts returns the capture counts alone, for the metrics, which need no capture's copy.
+func (f *flight) counts() CaptureStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.stats
+	f.hold.stats(&st)
+	return st
+}
+
 func (f *flight) snapshot() ([]CaptureInfo, CaptureStats) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
