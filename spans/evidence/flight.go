@@ -226,7 +226,7 @@ func (f *flight) capture(p *pending, buf *bytes.Buffer) {
 	}
 	var b Breakdown
 	if err == nil {
-		b, _, err = analyze(buf.Bytes(), p.info.SpanID)
+		b, err = analyze(buf.Bytes(), p.info.SpanID)
 	}
 	info.Cost = time.Since(t0)
 	info.Bytes = buf.Len()

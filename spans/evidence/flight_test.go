@@ -121,7 +121,7 @@ func TestFlightRecorderBlockedOnLock(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(body) != c.Bytes {
 		t.Fatalf("download: status %d, %d bytes, want %d", resp.StatusCode, len(body), c.Bytes)
 	}
-	if _, _, err := analyze(body, c.SpanID); err != nil {
+	if _, err := analyze(body, c.SpanID); err != nil {
 		t.Errorf("the downloaded capture does not read back: %v", err)
 	}
 	if onDisk, err := os.ReadFile(filepath.Join(dir, c.ID+".trace")); err != nil || len(onDisk) != c.Bytes {
