@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -145,45 +143,23 @@ func TestKeepEndToEnd(t *testing.T) {
 // slow, the rest fast, and returns each with the trace ID the frontend answered with.
 func sendMixedCheckouts(t *testing.T, frontend string, n, concurrency int) []checkout {
 	t.Helper()
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
-	defer client.CloseIdleConnections()
-	out := make([]checkout, n)
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range concurrency {
-		wg.Go(func() {
-			for i := range next {
-				card, kind, want := "4242", "ok", http.StatusOK
-				switch i % 10 {
-				case 3:
-					card, kind, want = "0000", "declined", http.StatusPaymentRequired
-				case 7:
-					card, kind = "slow", "slow"
-				}
-				resp, err := client.Get(frontend + "/checkout?user=" + scaleUser + "&item=pen&card=" + card)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				out[i] = checkout{traceID: resp.Header.Get("x-trace-id"), kind: kind}
-				if resp.StatusCode != want || len(out[i].traceID) != 32 {
-					errs[i] = fmt.Errorf("card %s: %s, x-trace-id %q; want %d", card, resp.Status, out[i].traceID, want)
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("checkouts failed: %v", err)
+	mixed := func(i int) (card, kind string, want int) {
+		switch i % 10 {
+		case 3:
+			return "0000", "declined", http.StatusPaymentRequired
+		case 7:
+			return "slow", "slow", http.StatusOK
 		}
+		return "4242", "ok", http.StatusOK
+	}
+	ids := sendLoad(t, frontend, n, concurrency, func(i int) (string, int) {
+		card, _, want := mixed(i)
+		return card, want
+	})
+	out := make([]checkout, n)
+	for i, id := range ids {
+		_, kind, _ := mixed(i)
+		out[i] = checkout{traceID: id, kind: kind}
 	}
 	return out
 }
