@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/examples/shop"
 	"github.com/ctxtrail/ctxtrail/examples/waterfall"
 	"github.com/ctxtrail/ctxtrail/internal/jaegertest"
 )
@@ -100,10 +99,7 @@ func runCompareMode(t *testing.T, bin, dir, mode string, n int) compareRun {
 	env = append(env, "OTEL_TRACES_EXPORTER=otlp") // no console copy: it would cost the services CPU
 	proxy, bytesIn := countingProxy(t, target)
 
-	payments := startLogged(t, bin, dir, shop.Payments, proxy, env)
-	orders := startLogged(t, bin, dir, shop.Orders, proxy, append(env,
-		shop.EnvPaymentsURL+"=grpc://"+strings.TrimPrefix(payments.url, "http://"), shop.EnvDB+"="+db))
-	frontend := startLogged(t, bin, dir, shop.Frontend, proxy, append(env, shop.EnvOrdersURL+"="+orders.url))
+	frontend, orders, payments := startShop(t, bin, dir, db, proxy, func(string) []string { return env })
 	services := []*loggedService{frontend, orders, payments}
 
 	cpu0 := make([]time.Duration, len(services))

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -69,16 +68,16 @@ func TestKeepEndToEnd(t *testing.T) {
 	db := seedOrdersDB(t, filepath.Join(dir, "orders.db"))
 	tiers := jaegertest.StartTiers(t, filepath.Join("..", "..", "deploy", "jaeger"), filepath.Join(dir, "badger"))
 
-	env := func(slow time.Duration, more ...string) []string {
-		return append([]string{
+	frontend, orders, payments := startShop(t, bin, dir, db, tiers.StorageOTLP, func(service string) []string {
+		slow := time.Duration(0)
+		if service == shop.Payments {
+			slow = keepSlow
+		}
+		return []string{
 			ctxtrail.EnvKeep + "=errors-and-slow", ctxtrail.EnvKeepSlow + "=" + slow.String(),
 			"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=" + strconv.FormatFloat(keepHeadRatio, 'f', -1, 64),
-		}, more...)
-	}
-	payments := startLogged(t, bin, dir, shop.Payments, tiers.StorageOTLP, env(keepSlow))
-	orders := startLogged(t, bin, dir, shop.Orders, tiers.StorageOTLP, env(0,
-		shop.EnvPaymentsURL+"=grpc://"+strings.TrimPrefix(payments.url, "http://"), shop.EnvDB+"="+db))
-	frontend := startLogged(t, bin, dir, shop.Frontend, tiers.StorageOTLP, env(0, shop.EnvOrdersURL+"="+orders.url))
+		}
+	})
 
 	start := time.Now()
 	sent := sendMixedCheckouts(t, frontend.url, *keepRequests, *keepConcurrency)

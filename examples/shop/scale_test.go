@@ -75,10 +75,7 @@ func TestScaleTwoTiers(t *testing.T) {
 		"GATEWAY_SLOW_MS=600000", // no checkout takes ten minutes: only errors and the share are kept
 	)
 
-	payments := startLogged(t, bin, dir, shop.Payments, tiers.OTLP, nil)
-	orders := startLogged(t, bin, dir, shop.Orders, tiers.OTLP, []string{
-		shop.EnvPaymentsURL + "=grpc://" + strings.TrimPrefix(payments.url, "http://"), shop.EnvDB + "=" + db})
-	frontend := startLogged(t, bin, dir, shop.Frontend, tiers.OTLP, []string{shop.EnvOrdersURL + "=" + orders.url})
+	frontend, orders, payments := startShop(t, bin, dir, db, tiers.OTLP, func(string) []string { return nil })
 
 	start := time.Now()
 	// One checkout in five with the declined card.
@@ -94,21 +91,9 @@ func TestScaleTwoTiers(t *testing.T) {
 	}
 
 	// What the services emitted, by trace: the console exporter's lines on their stdout.
-	truth := map[string][]waterfall.Span{}
+	truth := emitted(t, frontend, orders, payments)
 	nspans := 0
-	for _, s := range []*loggedService{frontend, orders, payments} {
-		f, err := os.Open(s.stdout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		spans, err := waterfall.ReadJSONLines(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, sp := range spans {
-			truth[sp.TraceID] = append(truth[sp.TraceID], sp)
-		}
+	for _, spans := range truth {
 		nspans += len(spans)
 	}
 	var errTraces, okTraces []string
@@ -410,6 +395,17 @@ type loggedService struct {
 	name, url, stdout string
 	cmd               *exec.Cmd
 	done              chan error
+}
+
+// startShop starts payments, orders (on db) and the frontend, each calling the next, with
+// startLogged, and env(service) added to each one's environment.
+func startShop(t *testing.T, bin, dir, db, otlp string, env func(service string) []string) (frontend, orders, payments *loggedService) {
+	t.Helper()
+	payments = startLogged(t, bin, dir, shop.Payments, otlp, env(shop.Payments))
+	orders = startLogged(t, bin, dir, shop.Orders, otlp, slices.Concat(env(shop.Orders), []string{
+		shop.EnvPaymentsURL + "=grpc://" + strings.TrimPrefix(payments.url, "http://"), shop.EnvDB + "=" + db}))
+	frontend = startLogged(t, bin, dir, shop.Frontend, otlp, slices.Concat(env(shop.Frontend), []string{shop.EnvOrdersURL + "=" + orders.url}))
+	return frontend, orders, payments
 }
 
 // startLogged starts one shop service on a free port, exporting every span over OTLP to otlp
