@@ -60,10 +60,7 @@ func keepFromEnv(cfg config) ([]keep.Option, error) {
 	}
 	opts := []keep.Option{} // non-nil: on
 	if v := getenv(EnvKeepSlow); v != "" {
-		d, err := time.ParseDuration(v)
-		if v == "0" {
-			d, err = 0, nil
-		}
+		d, err := time.ParseDuration(v) // "0" parses: no trace kept for being slow
 		if err != nil || d < 0 {
 			return nil, configErr("%s=%q: want a duration such as 750ms, or 0 to keep no trace for being slow", EnvKeepSlow, v)
 		}

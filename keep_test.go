@@ -85,6 +85,36 @@ func TestInstallKeepFromEnv(t *testing.T) {
 	}
 }
 
+// CTXTRAIL_KEEP_SLOW sets the threshold: a successful trace that outlasts 1ms is kept as slow;
+// "0" keeps none for being slow.
+func TestInstallKeepSlowFromEnv(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		kept  bool
+	}{{"1ms", true}, {"0", false}} {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Setenv(ctxtrail.EnvKeep, "errors-and-slow")
+			t.Setenv(ctxtrail.EnvKeepSlow, tt.value)
+			exp := tracetest.NewInMemoryExporter()
+			p, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithExporter(exp),
+				ctxtrail.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = p.Shutdown(context.Background()) }()
+			_, root := p.Tracer("t").Start(context.Background(), "slow")
+			time.Sleep(5 * time.Millisecond)
+			root.End()
+			if err := p.ForceFlush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if kept := len(exp.GetSpans()) == 1; kept != tt.kept {
+				t.Errorf("%s=%s: a 5ms trace kept %v, want %v", ctxtrail.EnvKeepSlow, tt.value, kept, tt.kept)
+			}
+		})
+	}
+}
+
 func TestInstallKeepOptionsWinOverEnv(t *testing.T) {
 	t.Setenv(ctxtrail.EnvKeepSlow, "oops")
 	_, err := ctxtrail.Install(context.Background(), ctxtrail.WithoutGlobal(), ctxtrail.WithoutExporter(),

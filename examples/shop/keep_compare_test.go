@@ -14,13 +14,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctxtrail/ctxtrail"
-	"github.com/ctxtrail/ctxtrail/examples/shop"
 	"github.com/ctxtrail/ctxtrail/examples/waterfall"
 	"github.com/ctxtrail/ctxtrail/internal/jaegertest"
 )
@@ -101,10 +99,7 @@ func runCompareMode(t *testing.T, bin, dir, mode string, n int) compareRun {
 	env = append(env, "OTEL_TRACES_EXPORTER=otlp") // no console copy: it would cost the services CPU
 	proxy, bytesIn := countingProxy(t, target)
 
-	payments := startLogged(t, bin, dir, shop.Payments, proxy, env)
-	orders := startLogged(t, bin, dir, shop.Orders, proxy, append(env,
-		shop.EnvPaymentsURL+"=grpc://"+strings.TrimPrefix(payments.url, "http://"), shop.EnvDB+"="+db))
-	frontend := startLogged(t, bin, dir, shop.Frontend, proxy, append(env, shop.EnvOrdersURL+"="+orders.url))
+	frontend, orders, payments := startShop(t, bin, dir, db, proxy, func(string) []string { return env })
 	services := []*loggedService{frontend, orders, payments}
 
 	cpu0 := make([]time.Duration, len(services))
@@ -195,46 +190,23 @@ func countingProxy(t *testing.T, target string) (string, *atomic.Int64) {
 // hundred slow.
 func sendCompareLoad(t *testing.T, frontend string, n, concurrency int, r *compareRun) {
 	t.Helper()
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
-	defer client.CloseIdleConnections()
-	var failed atomic.Int64
-	r.ids = make([]string, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range concurrency {
-		wg.Go(func() {
-			for i := range next {
-				card := "4242"
-				switch i % 100 {
-				case 3:
-					card = "0000"
-				case 7:
-					card = "slow"
-				}
-				resp, err := client.Get(frontend + "/checkout?user=" + scaleUser + "&item=pen&card=" + card)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				r.ids[i] = resp.Header.Get("x-trace-id")
-			}
-		})
-	}
-	for i := range n {
+	card := func(i int) string {
 		switch i % 100 {
 		case 3:
-			r.errs++
+			return "0000"
 		case 7:
+			return "slow"
+		}
+		return "4242"
+	}
+	r.ids = sendLoad(t, frontend, n, concurrency, func(i int) (string, int) { return card(i), 0 })
+	for i := range n {
+		switch card(i) {
+		case "0000":
+			r.errs++
+		case "slow":
 			r.slows++
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if failed.Load() > 0 {
-		t.Fatalf("%d checkouts failed to send", failed.Load())
 	}
 }
 

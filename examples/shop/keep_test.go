@@ -5,15 +5,12 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,16 +68,16 @@ func TestKeepEndToEnd(t *testing.T) {
 	db := seedOrdersDB(t, filepath.Join(dir, "orders.db"))
 	tiers := jaegertest.StartTiers(t, filepath.Join("..", "..", "deploy", "jaeger"), filepath.Join(dir, "badger"))
 
-	env := func(slow time.Duration, more ...string) []string {
-		return append([]string{
+	frontend, orders, payments := startShop(t, bin, dir, db, tiers.StorageOTLP, func(service string) []string {
+		slow := time.Duration(0)
+		if service == shop.Payments {
+			slow = keepSlow
+		}
+		return []string{
 			ctxtrail.EnvKeep + "=errors-and-slow", ctxtrail.EnvKeepSlow + "=" + slow.String(),
 			"OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=" + strconv.FormatFloat(keepHeadRatio, 'f', -1, 64),
-		}, more...)
-	}
-	payments := startLogged(t, bin, dir, shop.Payments, tiers.StorageOTLP, env(keepSlow))
-	orders := startLogged(t, bin, dir, shop.Orders, tiers.StorageOTLP, env(0,
-		shop.EnvPaymentsURL+"=grpc://"+strings.TrimPrefix(payments.url, "http://"), shop.EnvDB+"="+db))
-	frontend := startLogged(t, bin, dir, shop.Frontend, tiers.StorageOTLP, env(0, shop.EnvOrdersURL+"="+orders.url))
+		}
+	})
 
 	start := time.Now()
 	sent := sendMixedCheckouts(t, frontend.url, *keepRequests, *keepConcurrency)
@@ -145,45 +142,23 @@ func TestKeepEndToEnd(t *testing.T) {
 // slow, the rest fast, and returns each with the trace ID the frontend answered with.
 func sendMixedCheckouts(t *testing.T, frontend string, n, concurrency int) []checkout {
 	t.Helper()
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
-	defer client.CloseIdleConnections()
-	out := make([]checkout, n)
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range concurrency {
-		wg.Go(func() {
-			for i := range next {
-				card, kind, want := "4242", "ok", http.StatusOK
-				switch i % 10 {
-				case 3:
-					card, kind, want = "0000", "declined", http.StatusPaymentRequired
-				case 7:
-					card, kind = "slow", "slow"
-				}
-				resp, err := client.Get(frontend + "/checkout?user=" + scaleUser + "&item=pen&card=" + card)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				out[i] = checkout{traceID: resp.Header.Get("x-trace-id"), kind: kind}
-				if resp.StatusCode != want || len(out[i].traceID) != 32 {
-					errs[i] = fmt.Errorf("card %s: %s, x-trace-id %q; want %d", card, resp.Status, out[i].traceID, want)
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("checkouts failed: %v", err)
+	mixed := func(i int) (card, kind string, want int) {
+		switch i % 10 {
+		case 3:
+			return "0000", "declined", http.StatusPaymentRequired
+		case 7:
+			return "slow", "slow", http.StatusOK
 		}
+		return "4242", "ok", http.StatusOK
+	}
+	ids := sendLoad(t, frontend, n, concurrency, func(i int) (string, int) {
+		card, _, want := mixed(i)
+		return card, want
+	})
+	out := make([]checkout, n)
+	for i, id := range ids {
+		_, kind, _ := mixed(i)
+		out[i] = checkout{traceID: id, kind: kind}
 	}
 	return out
 }

@@ -51,11 +51,11 @@ type goState struct {
 
 // analyze reads an execution trace and breaks down the window of the request whose span ID is
 // sid, the time between its logBegin and logEnd events.
-func analyze(data []byte, sid string) (Breakdown, time.Duration, error) {
+func analyze(data []byte, sid string) (Breakdown, error) {
 	var b Breakdown
 	rd, err := xtrace.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return b, 0, fmt.Errorf("reading the capture: %w", err)
+		return b, fmt.Errorf("reading the capture: %w", err)
 	}
 	var (
 		started bool
@@ -85,10 +85,10 @@ func analyze(data []byte, sid string) (Breakdown, time.Duration, error) {
 	for {
 		ev, err := rd.ReadEvent()
 		if err == io.EOF {
-			return b, 0, errNotInTrace
+			return b, errNotInTrace
 		}
 		if err != nil {
-			return b, 0, fmt.Errorf("reading the capture: %w", err)
+			return b, fmt.Errorf("reading the capture: %w", err)
 		}
 		switch ev.Kind() {
 		case xtrace.EventLog:
@@ -122,7 +122,7 @@ func analyze(data []byte, sid string) (Breakdown, time.Duration, error) {
 					}
 					b.GoroutineIDs = append(b.GoroutineIDs, int64(g))
 				}
-				return b, we.Sub(ws), nil
+				return b, nil
 			}
 		case xtrace.EventStateTransition:
 			st := ev.StateTransition()

@@ -65,14 +65,14 @@ type census struct {
 	inflight *inflight
 	now      func() time.Time
 
-	run sync.Mutex // one round at a time
-	buf bytes.Buffer
-
-	mu        sync.Mutex
+	run       sync.Mutex // one round at a time; what follows until mu, only a round touches
+	buf       bytes.Buffer
 	firstSeen map[uint64]time.Time // finished requests with goroutines, when first seen finished
-	result    []LeftBehind
-	known     map[string]struct{} // every route reported, so that its count can go back to 0
-	stats     CensusStats
+	known     map[string]struct{}  // every route reported, so that its count can go back to 0
+
+	mu     sync.Mutex // what snapshot reads
+	result []LeftBehind
+	stats  CensusStats
 }
 
 func newCensus(grace time.Duration, f *inflight, ignore []string) *census {
@@ -109,7 +109,6 @@ func (c *census) round() {
 	total := pprof.Lookup("goroutine").Count()
 	byRoute := map[string]*LeftBehind{}
 	seen := map[uint64]bool{}
-	c.mu.Lock()
 	dropped := int64(0)
 	parseGoroutines(c.buf.Bytes(), func(g goroutineGroup) {
 		key, ok := spanKey(g.labels[LabelSpanID])
@@ -140,13 +139,11 @@ func (c *census) round() {
 			delete(c.firstSeen, k)
 		}
 	}
-	c.mu.Unlock()
 
 	leakProfile := pprof.Lookup("goroutineleak")
 	if leakProfile != nil {
 		c.buf.Reset()
 		if err := leakProfile.WriteTo(&c.buf, 1); err == nil {
-			c.mu.Lock()
 			parseGoroutines(c.buf.Bytes(), func(g goroutineGroup) {
 				if _, ok := g.labels[LabelRoute]; !ok {
 					return
@@ -155,12 +152,9 @@ func (c *census) round() {
 					lb.Leaked += g.count
 				}
 			})
-			c.mu.Unlock()
 		}
 	}
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	res := make([]LeftBehind, 0, len(c.known))
 	for route := range c.known {
 		if lb := byRoute[route]; lb != nil {
@@ -175,6 +169,8 @@ func (c *census) round() {
 		}
 		return res[i].Route < res[j].Route
 	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.result = res
 	c.stats.Rounds++
 	c.stats.Goroutines = total
@@ -186,7 +182,7 @@ func (c *census) round() {
 }
 
 // routeEntry returns the route's entry in byRoute, creating it (with this group as the example)
-// if the route is new; nil past maxRoutes. c.mu is held.
+// if the route is new; nil past maxRoutes. c.run is held.
 func (c *census) routeEntry(byRoute map[string]*LeftBehind, g goroutineGroup) *LeftBehind {
 	labels := g.labels
 	route := labels[LabelRoute]

@@ -226,7 +226,7 @@ func (f *flight) capture(p *pending, buf *bytes.Buffer) {
 	}
 	var b Breakdown
 	if err == nil {
-		b, _, err = analyze(buf.Bytes(), p.info.SpanID)
+		b, err = analyze(buf.Bytes(), p.info.SpanID)
 	}
 	info.Cost = time.Since(t0)
 	info.Bytes = buf.Len()
@@ -296,6 +296,15 @@ func (f *flight) store(s *stored) {
 		f.stats.StoredBytes -= int64(len(drop.data))
 		f.captures = append(f.captures[:0], f.captures[1:]...)
 	}
+}
+
+// counts returns the capture counts alone, for the metrics, which need no capture's copy.
+func (f *flight) counts() CaptureStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.stats
+	f.hold.stats(&st)
+	return st
 }
 
 func (f *flight) snapshot() ([]CaptureInfo, CaptureStats) {

@@ -121,7 +121,7 @@ func TestFlightRecorderBlockedOnLock(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(body) != c.Bytes {
 		t.Fatalf("download: status %d, %d bytes, want %d", resp.StatusCode, len(body), c.Bytes)
 	}
-	if _, _, err := analyze(body, c.SpanID); err != nil {
+	if _, err := analyze(body, c.SpanID); err != nil {
 		t.Errorf("the downloaded capture does not read back: %v", err)
 	}
 	if onDisk, err := os.ReadFile(filepath.Join(dir, c.ID+".trace")); err != nil || len(onDisk) != c.Bytes {
@@ -164,6 +164,30 @@ func TestFlightRecorderBudget(t *testing.T) {
 	}
 	if skipped != 2 {
 		t.Errorf("%d spans marked over_budget, want 2", skipped)
+	}
+}
+
+// TestFlightRecorderFailedAfterEarlyHints: an interim 103 before the final 500 does not hide
+// the failure; io.WriteString reaches the writer's own string path.
+func TestFlightRecorderFailedAfterEarlyHints(t *testing.T) {
+	tp, _ := newProvider(t)
+	rec := newRecorder(t, WithFlightRecorder(time.Hour))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hints", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := w.(io.StringWriter); !ok {
+			t.Error("the middleware's writer lost WriteString")
+		}
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	srv := serve(t, rec, tp, mux, nil)
+	if code := get(t, srv.URL+"/hints"); code != http.StatusInternalServerError {
+		t.Fatalf("status %d", code)
+	}
+	caps := waitCaptures(t, rec, 1)
+	if len(caps) != 1 || caps[0].Reason != "error" {
+		t.Fatalf("captures %+v, want one for the error", caps)
 	}
 }
 

@@ -416,3 +416,48 @@ func TestAllocHoldUncaptured(t *testing.T) {
 		t.Errorf("next saw %d span ends, want every one (2002)", next.ended)
 	}
 }
+
+// TestExportHoldPassesUnsampled: a span not sampled goes on at once even when a capture awaits
+// its breakdown (the exporters drop it; holding it would take a slot from a sampled one), and
+// the sampled span of the same capture is held.
+func TestExportHoldPassesUnsampled(t *testing.T) {
+	rec := newRecorder(t, WithFlightRecorder(time.Hour))
+	next := &nopProcessor{}
+	w := rec.WrapProcessor(next)
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr), sdktrace.WithSampler(recordOnly{}))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	_, s := tp.Tracer("t").Start(context.Background(), "server", oteltrace.WithSpanKind(oteltrace.SpanKindServer))
+	s.End()
+	ro := sr.Ended()[0]
+	p := &pending{sc: ro.SpanContext().WithTraceFlags(oteltrace.FlagsSampled)}
+	if !rec.flight.hold.track(p) {
+		t.Fatal("the capture was not tracked")
+	}
+	w.OnEnd(ro)
+	if next.ended != 1 || rec.Snapshot().CaptureStats.HeldNow != 0 {
+		t.Fatalf("an unsampled span was held: next saw %d, held %d", next.ended, rec.Snapshot().CaptureStats.HeldNow)
+	}
+	w.OnEnd(sampledAs(ro))
+	if next.ended != 1 || rec.Snapshot().CaptureStats.HeldNow != 1 {
+		t.Errorf("the sampled span of the capture was not held: next saw %d, held %d", next.ended, rec.Snapshot().CaptureStats.HeldNow)
+	}
+}
+
+// recordOnly records every span without sampling it.
+type recordOnly struct{}
+
+func (recordOnly) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordOnly, Tracestate: oteltrace.SpanContextFromContext(p.ParentContext).TraceState()}
+}
+func (recordOnly) Description() string { return "recordOnly" }
+
+// sampledSpan is a span with the sampled flag, as spans/keep hands a kept span on.
+type sampledSpan struct{ sdktrace.ReadOnlySpan }
+
+func (s sampledSpan) SpanContext() oteltrace.SpanContext {
+	sc := s.ReadOnlySpan.SpanContext()
+	return sc.WithTraceFlags(sc.TraceFlags().WithSampled(true))
+}
+
+func sampledAs(s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan { return sampledSpan{s} }

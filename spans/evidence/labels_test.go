@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -272,5 +273,14 @@ func TestUnsampledRequestHasNoTraceLabel(t *testing.T) {
 	}
 	if v, _ := pprof.Label(rctx, LabelSpanID); len(v) != 16 {
 		t.Errorf("span_id label %q, want the span's ID", v)
+	}
+}
+
+// TestInflightShardsOwnCacheLines: each shard of the in-flight set fills whole 64-byte lines,
+// so requests on different cores do not share a line between two shards' locks.
+func TestInflightShardsOwnCacheLines(t *testing.T) {
+	var f inflight
+	if n := unsafe.Sizeof(f.shards[0]); n%64 != 0 {
+		t.Errorf("a shard takes %d bytes, want a multiple of 64", n)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/ctxtrail/ctxtrail/otelctx"
 )
 
@@ -29,7 +31,7 @@ type middleware struct {
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
-	q := Request{r: m.r, orig: ctx, span: spanOf(ctx), route: otelctx.Route(ctx)}
+	q := Request{r: m.r, orig: ctx, span: trace.SpanFromContext(ctx), route: otelctx.Route(ctx)}
 	lctx := m.r.begin(ctx, q.route, &q)
 	if lctx != ctx {
 		req = req.WithContext(lctx)
@@ -52,8 +54,8 @@ type statusWriter struct {
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+	if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		s.status = code // other 1xx are interim: the final status still follows
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
@@ -63,6 +65,15 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriter.Write(b)
+}
+
+// WriteString keeps the writer's string path: io.WriteString through the wrapper would copy
+// the string into a new byte slice on every call.
+func (s *statusWriter) WriteString(str string) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return io.WriteString(s.ResponseWriter, str)
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

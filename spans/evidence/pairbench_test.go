@@ -124,7 +124,7 @@ func BenchmarkCapture(b *testing.B) {
 				if _, err := rec.flight.fr.WriteTo(&buf); err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := analyze(buf.Bytes(), q.sid); err != nil {
+				if _, err := analyze(buf.Bytes(), q.sid); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -84,7 +84,7 @@ func (r *Recorder) RegisterMetrics(mp metric.MeterProvider) (metric.Registration
 			}
 		}
 		if r.flight != nil {
-			_, st := r.flight.snapshot()
+			st := r.flight.counts()
 			for _, oc := range []struct {
 				name string
 				n    int64

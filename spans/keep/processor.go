@@ -91,7 +91,7 @@ type openRoot struct {
 // local root's end.
 type entry struct {
 	roots   []openRoot     // local roots still open
-	clients []trace.SpanID // open client spans, for the keep signal
+	clients []trace.SpanID // client spans started (up to maxSpans), for the keep signal
 	spans   []held
 	bytes   int64
 	reason  reason
@@ -343,6 +343,7 @@ func (p *Processor) Respond(sc trace.SpanContext, failed bool) bool {
 	for _, r := range e.roots {
 		if r.id == sc.SpanID() {
 			start, found = r.start, true
+			break
 		}
 	}
 	if !found {

@@ -224,6 +224,20 @@ func TestPerSpanAttributeAndEventCaps(t *testing.T) {
 	}
 }
 
+// A dropped trace is not cut, it is dropped whole: its spans' attributes and events past the
+// caps are not counted as cut.
+func TestDroppedTraceCountsNoCut(t *testing.T) {
+	tp, kp, _ := newCapture(t, unsampled, keep.WithMaxAttributesPerSpan(1), keep.WithMaxEventsPerSpan(0))
+	ctx, root := tp.Tracer("t").Start(context.Background(), "root")
+	_, c := tp.Tracer("t").Start(ctx, "child", trace.WithAttributes(attribute.String("a", "1"), attribute.String("b", "2")))
+	c.AddEvent("e")
+	c.End()
+	root.End()
+	if st := kp.Stats(); st.Dropped != 1 || st.DroppedAttributes != 0 || st.DroppedEvents != 0 {
+		t.Errorf("stats %+v: want the trace dropped and nothing counted as cut", st)
+	}
+}
+
 func TestMemoryCap(t *testing.T) {
 	// Room for about two spans: the roots always fit, the children do not once it is full.
 	tp, kp, exp := newCapture(t, unsampled, keep.WithMaxBytes(1500))

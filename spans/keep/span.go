@@ -40,19 +40,12 @@ func (k *keptSpan) DroppedEvents() int               { return k.droppedEvents }
 // snapshot and the buffer's slot, rounded up.
 const spanOverhead = 512
 
-// hold sizes s for the buffer and counts what the caps will cut, allocating nothing: most
-// buffered spans are dropped.
+// hold sizes s for the buffer and notes whether the caps will cut it, allocating nothing: most
+// buffered spans are dropped. The cut is counted when it happens, in kept.
 func (p *Processor) hold(s sdktrace.ReadOnlySpan, root bool) held {
 	h := held{ro: s, root: root}
 	attrs, events := s.Attributes(), s.Events()
-	if n := len(attrs) - p.cfg.maxAttrs; n > 0 {
-		h.cut = true
-		p.st.droppedAttrs.Add(uint64(n))
-	}
-	if n := len(events) - p.cfg.maxEvents; n > 0 {
-		h.cut = true
-		p.st.droppedEvents.Add(uint64(n))
-	}
+	h.cut = len(attrs) > p.cfg.maxAttrs || len(events) > p.cfg.maxEvents
 	// The size is what the snapshot holds, all of it: the caps cut only what is handed on.
 	size := int64(spanOverhead + len(s.Name()))
 	for _, kv := range attrs {
@@ -87,9 +80,11 @@ func (p *Processor) kept(h held) *keptSpan {
 	}
 	if n := len(ks.attrs) - p.cfg.maxAttrs; n > 0 {
 		ks.attrs, ks.droppedAttrs = ks.attrs[:p.cfg.maxAttrs], ks.droppedAttrs+n
+		p.st.droppedAttrs.Add(uint64(n))
 	}
 	if n := len(ks.events) - p.cfg.maxEvents; n > 0 {
 		ks.events, ks.droppedEvents = ks.events[:p.cfg.maxEvents], ks.droppedEvents+n
+		p.st.droppedEvents.Add(uint64(n))
 	}
 	return ks
 }
