@@ -142,6 +142,23 @@ func TestKeepSignalCallerKeepsWhatTheCalleeKept(t *testing.T) {
 	}
 }
 
+// TestKeepSignalHandlerThatWritesNothing: a handler that returns without writing gets the 200
+// net/http sends after it, and the keep signal must go with that 200 too.
+func TestKeepSignalHandlerThatWritesNothing(t *testing.T) {
+	caller, callee := newKeepService(t), newKeepService(t)
+	fail := failInside(callee.tp)
+	url := chain(t, caller, callee, func(w http.ResponseWriter, r *http.Request) {
+		fail(httptest.NewRecorder(), r) // the failed span, not the body
+	}, nil, nil)
+	get(t, url)
+	if n := len(callee.exp.GetSpans()); n != 2 {
+		t.Errorf("callee exported %d spans, want its server span and the failed one", n)
+	}
+	if n := len(caller.exp.GetSpans()); n != 2 {
+		t.Errorf("caller exported %d spans, want 2: the callee kept", n)
+	}
+}
+
 func TestKeepSignalServerErrorKeepsBoth(t *testing.T) {
 	caller, callee := newKeepService(t), newKeepService(t)
 	url := chain(t, caller, callee, func(w http.ResponseWriter, _ *http.Request) {

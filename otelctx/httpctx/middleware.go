@@ -351,6 +351,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.next.ServeHTTP(rw, r2)
+	if rw.status == 0 && !rw.hijacked {
+		rw.bodyStarts() // nothing written: net/http sends 200 once we return, with the keep signal
+	}
 
 	if !span.IsRecording() { // unsampled: the metrics still need the route and the status
 		route, status := rw.finalRoute(r2, route), rw.finalStatus()
@@ -379,14 +382,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
 }
 
-// finalStatus returns the status the client got: 200 for a handler that wrote nothing, as
-// net/http sends, and 0 for a hijacked connection.
+// finalStatus returns the status the client got (ServeHTTP has set net/http's 200 for a
+// handler that wrote nothing), or 0 for a hijacked connection.
 func (w *responseWriter) finalStatus() int {
-	switch {
-	case w.hijacked:
+	if w.hijacked {
 		return 0
-	case w.status == 0:
-		return http.StatusOK
 	}
 	return w.status
 }
