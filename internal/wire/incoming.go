@@ -59,7 +59,7 @@ func (s *Server) Extract(ctx context.Context, c propagation.TextMapCarrier, f Fi
 		prop = otel.GetTextMapPropagator()
 	}
 	var in Incoming
-	_, fused := prop.(interface{ fusedComposite() })
+	fused := IsFused(prop)
 	if fused {
 		in.Context, in.Parent = extractTrace(ctx, c)
 		if !holdParent || !in.Parent.TraceID().IsValid() {
@@ -83,13 +83,6 @@ func (s *Server) Extract(ctx context.Context, c propagation.TextMapCarrier, f Fi
 	in.RequestID, in.Caller = IncomingRequestID(in.Context, c, fused, public && !s.TrustRequestID, s.Warn)
 	return in
 }
-
-// Fused marks propagators.New's composite, whose extraction Server.Extract does itself in one
-// pass (extractTrace). Only a type that embeds it has the method, and only ctxtrail's packages
-// can name it.
-type Fused struct{}
-
-func (Fused) fusedComposite() {}
 
 // extractTrace is what propagators.New's Extract does, but for the request ID, which
 // Server.Extract settles itself, and the remote parent, which it returns instead of putting it in
