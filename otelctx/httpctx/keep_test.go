@@ -171,6 +171,28 @@ func TestKeepSignalServerErrorKeepsBoth(t *testing.T) {
 	if n := len(caller.exp.GetSpans()); n != 2 {
 		t.Errorf("caller exported %d spans, want 2", n)
 	}
+	// A span the capture records is not sampled at the head, yet it is exported: the handler and
+	// the Transport end it as fully as a sampled one (the unsampled path is for spans that do not
+	// record at all).
+	check := func(s tracetest.SpanStub, want string) {
+		t.Helper()
+		if v, _ := attrOf(s, "http.response.status_code"); v != want {
+			t.Errorf("%s span %s: http.response.status_code %q, want %s", s.SpanKind, s.Name, v, want)
+		}
+		if (want == "503") != (s.Status.Code == codes.Error) {
+			t.Errorf("%s span %s: status %v with code %s", s.SpanKind, s.Name, s.Status, want)
+		}
+	}
+	for _, s := range callee.exp.GetSpans() {
+		check(s, "503")
+	}
+	for _, s := range caller.exp.GetSpans() {
+		if s.SpanKind.String() == "client" {
+			check(s, "503") // what the callee answered
+		} else {
+			check(s, "200") // the caller itself did fine
+		}
+	}
 }
 
 func TestKeepSignalNoneForFastSuccess(t *testing.T) {
