@@ -355,28 +355,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rw.bodyStarts() // nothing written: net/http sends 200 once we return, with the keep signal
 	}
 
-	if !span.IsRecording() { // unsampled: the metrics still need the route and the status
-		route, status := rw.finalRoute(r2, route), rw.finalStatus()
-		span.End()
-		b.Release()
-		h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
-		return
-	}
-	end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r, peer), id) // the span copied attrs at its start
-	if late := rw.lateRoute(r2); late != "" && late != route {        // otelctx.SetRoute, or a ServeMux inside next
-		route = late
-		end = append(end, semconv.HTTPRouteKey.String(route))
-		h.renameForRoute(span, r2, method, route)
-	}
 	status := rw.finalStatus()
-	if status != 0 {
-		end = append(end, semconv.HTTPResponseStatusCodeKey.Int(status))
-		if status >= 500 {
-			setErrorStatus(span, "")
-			end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+	late := rw.lateRoute(r2) // otelctx.SetRoute, or a ServeMux inside next
+	if span.IsRecording() {  // an unsampled span records nothing: only the metrics need route and status
+		end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r, peer), id) // the span copied attrs at its start
+		if late != "" && late != route {
+			end = append(end, semconv.HTTPRouteKey.String(late))
+			h.renameForRoute(span, r2, method, late)
 		}
+		if status != 0 {
+			end = append(end, semconv.HTTPResponseStatusCodeKey.Int(status))
+			if status >= 500 {
+				setErrorStatus(span, "")
+				end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+			}
+		}
+		span.SetAttributes(end...)
 	}
-	span.SetAttributes(end...)
+	if late != "" {
+		route = late
+	}
 	span.End()
 	b.Release()
 	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
@@ -389,15 +387,6 @@ func (w *responseWriter) finalStatus() int {
 		return 0
 	}
 	return w.status
-}
-
-// finalRoute returns the route learnt while the handler ran (otelctx.SetRoute, or a ServeMux
-// inside next), else the one known at the start.
-func (w *responseWriter) finalRoute(r2 *http.Request, early string) string {
-	if late := w.lateRoute(r2); late != "" {
-		return late
-	}
-	return early
 }
 
 // normalizeMethod returns the method as the HTTP semantic conventions record it: one of the
