@@ -113,18 +113,16 @@ func extractTrace(ctx context.Context, c propagation.TextMapCarrier) (_ context.
 // context, or one made because the header was missing or unsafe, is kept.
 func IncomingRequestID(ctx context.Context, c propagation.TextMapCarrier, headerFirst, replaceCaller bool, warn Warner) (id string, caller attribute.KeyValue) {
 	header := c.Get(RequestID)
-	switch {
-	case headerFirst && otelctx.ValidRequestID(header):
+	if headerFirst && otelctx.ValidRequestID(header) {
 		id = header
-	case otelctx.RequestID(ctx) != "":
-		id = otelctx.RequestID(ctx)
-	case otelctx.ValidRequestID(header):
-		id = header
-	default:
-		if header != "" {
-			warn.Warn(RequestID, "unsafe value replaced")
+	} else if id = otelctx.RequestID(ctx); id == "" { // looked up once: it walks the context
+		if !otelctx.ValidRequestID(header) {
+			if header != "" {
+				warn.Warn(RequestID, "unsafe value replaced")
+			}
+			return otelctx.NewRequestID(), attribute.KeyValue{}
 		}
-		return otelctx.NewRequestID(), attribute.KeyValue{}
+		id = header
 	}
 	if replaceCaller && id == header {
 		return otelctx.NewRequestID(), attribute.String(otelctx.AttrCallerRequestID, id)
