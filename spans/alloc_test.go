@@ -1,15 +1,14 @@
 package spans
 
 import (
-	"time"
-
 	"context"
-	"go.opentelemetry.io/otel/trace"
 	"testing"
+	"time"
 
 	"github.com/ctxtrail/ctxtrail/internal/race"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TestAllocProcessor: BENCHMARKS.md's goal "idle hooks add 0 allocations per span" as a test,

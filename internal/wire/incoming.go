@@ -59,7 +59,7 @@ func (s *Server) Extract(ctx context.Context, c propagation.TextMapCarrier, f Fi
 		prop = otel.GetTextMapPropagator()
 	}
 	var in Incoming
-	_, fused := prop.(interface{ fusedComposite() })
+	fused := IsFused(prop)
 	if fused {
 		in.Context, in.Parent = extractTrace(ctx, c)
 		if !holdParent || !in.Parent.TraceID().IsValid() {
@@ -83,13 +83,6 @@ func (s *Server) Extract(ctx context.Context, c propagation.TextMapCarrier, f Fi
 	in.RequestID, in.Caller = IncomingRequestID(in.Context, c, fused, public && !s.TrustRequestID, s.Warn)
 	return in
 }
-
-// Fused marks propagators.New's composite, whose extraction Server.Extract does itself in one
-// pass (extractTrace). Only a type that embeds it has the method, and only ctxtrail's packages
-// can name it.
-type Fused struct{}
-
-func (Fused) fusedComposite() {}
 
 // extractTrace is what propagators.New's Extract does, but for the request ID, which
 // Server.Extract settles itself, and the remote parent, which it returns instead of putting it in
@@ -120,18 +113,16 @@ func extractTrace(ctx context.Context, c propagation.TextMapCarrier) (_ context.
 // context, or one made because the header was missing or unsafe, is kept.
 func IncomingRequestID(ctx context.Context, c propagation.TextMapCarrier, headerFirst, replaceCaller bool, warn Warner) (id string, caller attribute.KeyValue) {
 	header := c.Get(RequestID)
-	switch {
-	case headerFirst && otelctx.ValidRequestID(header):
+	if headerFirst && otelctx.ValidRequestID(header) {
 		id = header
-	case otelctx.RequestID(ctx) != "":
-		id = otelctx.RequestID(ctx)
-	case otelctx.ValidRequestID(header):
-		id = header
-	default:
-		if header != "" {
-			warn.Warn(RequestID, "unsafe value replaced")
+	} else if id = otelctx.RequestID(ctx); id == "" { // looked up once: it walks the context
+		if !otelctx.ValidRequestID(header) {
+			if header != "" {
+				warn.Warn(RequestID, "unsafe value replaced")
+			}
+			return otelctx.NewRequestID(), attribute.KeyValue{}
 		}
-		return otelctx.NewRequestID(), attribute.KeyValue{}
+		id = header
 	}
 	if replaceCaller && id == header {
 		return otelctx.NewRequestID(), attribute.String(otelctx.AttrCallerRequestID, id)

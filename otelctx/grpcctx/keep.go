@@ -43,41 +43,36 @@ func newKeepServer(opts []Option) keepServer {
 // failed reports whether err makes the server span an error, as endSpan decides.
 func failed(err error) bool { return err != nil && serverError(statusOf(err).Code()) }
 
-func (k keepServer) respond(ctx context.Context, fullMethod func() string, err error) (metadata.MD, bool) {
-	if !keepsignal.Active() || (k.public != nil && k.public(ctx, fullMethod())) {
-		return nil, false
+// respond reports whether the call's trailer carries MetadataKeep: the capture keeps the trace
+// of the server span in ctx, and the caller is not across the trust boundary.
+func (k keepServer) respond(ctx context.Context, fullMethod string, err error) bool {
+	if !keepsignal.Active() || (k.public != nil && k.public(ctx, fullMethod)) {
+		return false
 	}
-	if !keepsignal.Respond(trace.SpanContextFromContext(ctx), failed(err)) {
-		return nil, false
-	}
-	return keepTrailer, true
+	return keepsignal.Respond(trace.SpanContextFromContext(ctx), failed(err))
 }
 
 var keepTrailer = metadata.MD{keepsignal.Header: {keepsignal.Value}} // grpc-go copies what it is given
 
-func methodOf(info *grpc.UnaryServerInfo) string {
-	if info == nil {
-		return ""
-	}
-	return info.FullMethod
-}
-
 // unary sets the trailer of a unary call.
 func (k keepServer) unary(ctx context.Context, info *grpc.UnaryServerInfo, err error) {
-	if md, ok := k.respond(ctx, func() string { return methodOf(info) }, err); ok {
-		_ = grpc.SetTrailer(ctx, md) // fails only when the stream is gone: nobody to tell
+	var method string
+	if info != nil {
+		method = info.FullMethod
+	}
+	if k.respond(ctx, method, err) {
+		_ = grpc.SetTrailer(ctx, keepTrailer) // fails only when the stream is gone: nobody to tell
 	}
 }
 
 // stream sets the trailer of a streaming call.
 func (k keepServer) stream(ss grpc.ServerStream, info *grpc.StreamServerInfo, err error) {
-	if md, ok := k.respond(ss.Context(), func() string {
-		if info == nil {
-			return ""
-		}
-		return info.FullMethod
-	}, err); ok {
-		ss.SetTrailer(md)
+	var method string
+	if info != nil {
+		method = info.FullMethod
+	}
+	if k.respond(ss.Context(), method, err) {
+		ss.SetTrailer(keepTrailer)
 	}
 }
 

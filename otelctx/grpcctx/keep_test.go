@@ -148,6 +148,9 @@ func TestKeepSignalOverGRPCNotAcrossTrustBoundary(t *testing.T) {
 	var r *keepRig
 	r = startKeepRig(t, func(ctx context.Context) { failInsideRPC(r.srvTP)(ctx) }, []grpcctx.Option{grpcctx.WithTrustBoundary()}, nil)
 	r.call(&testpb.SimpleRequest{})
+	if n := r.serverSpans(2); n != 2 {
+		t.Fatalf("server exported %d spans: it keeps its own part whatever it tells", n)
+	}
 	if n := len(r.cliExp.GetSpans()); n != 0 {
 		t.Fatalf("client exported %d spans: a server at a trust boundary must not tell", n)
 	}
@@ -157,6 +160,9 @@ func TestKeepSignalOverGRPCIgnoredWithoutKeepSignal(t *testing.T) {
 	var r *keepRig
 	r = startKeepRig(t, func(ctx context.Context) { failInsideRPC(r.srvTP)(ctx) }, nil, []grpcctx.Option{grpcctx.WithoutKeepSignal()})
 	r.call(&testpb.SimpleRequest{})
+	if n := r.serverSpans(2); n != 2 {
+		t.Fatalf("server exported %d spans: it kept, so there was a signal to ignore", n)
+	}
 	if n := len(r.cliExp.GetSpans()); n != 0 {
 		t.Fatalf("client exported %d spans though it ignores the signal", n)
 	}

@@ -200,14 +200,22 @@ type rpcState struct {
 // withRPC remembers the RPC's method (for recordDuration) and message counters (for
 // messageEvent) in ctx, when the handler needs them.
 func (h *rpcHandler) withRPC(ctx context.Context, m *method) context.Context {
-	switch {
-	case h.cfg.messageEvents:
+	switch h.rpcFor {
+	case rpcEvents:
 		return context.WithValue(ctx, rpcKey{}, &rpcState{m: m})
-	case h.duration != nil:
+	case rpcMethod:
 		return context.WithValue(ctx, rpcKey{}, m)
 	}
 	return ctx
 }
+
+// What a handler keeps for rpcKey, decided once when it is made: nothing, the *method (for
+// the duration metric) or an *rpcState (with WithMessageEvents).
+const (
+	rpcNone = iota
+	rpcMethod
+	rpcEvents
+)
 
 // rpcOf returns what withRPC stored.
 func rpcOf(ctx context.Context) (*method, *messages) {
@@ -251,11 +259,19 @@ type rpcHandler struct {
 	tracer   trace.Tracer
 	methods  *methodCache
 	duration metric.Float64Histogram // nil without metrics
+	rpcFor   int                     // rpcNone, rpcMethod or rpcEvents
 }
 
 func newRPCHandler(c config, kind trace.SpanKind) rpcHandler {
-	return rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName), methods: newMethodCache(kind),
+	h := rpcHandler{cfg: c, tracer: c.tp.Tracer(ScopeName), methods: newMethodCache(kind),
 		duration: newDuration(c.mp, kind == trace.SpanKindServer)}
+	switch {
+	case c.messageEvents:
+		h.rpcFor = rpcEvents
+	case h.duration != nil:
+		h.rpcFor = rpcMethod
+	}
+	return h
 }
 
 // HandleRPC ends the span with the RPC and records messages when asked to.

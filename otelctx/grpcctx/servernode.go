@@ -20,18 +20,12 @@ type serverRPC struct {
 	fields *reqstore.Set // the method's shared set, or own when the store had a version already
 	own    reqstore.Set
 	rpc    rpcState // answered for rpcKey: with message events the state, with metrics the method
-	rpcFor int      // rpcNone, rpcMethod or rpcEvents
+	rpcFor int      // the handler's rpcFor
 	// attrs backs the span attributes TagRPC sets after the start ones (the caller's request ID
 	// at a trust boundary, then the request ID): SetAttributes' variadic slice would otherwise
 	// be an allocation of its own. Written here once, never reused for another RPC.
 	attrs [2]attribute.KeyValue
 }
-
-const (
-	rpcNone = iota
-	rpcMethod
-	rpcEvents
-)
 
 // newServerRPC returns the node for an RPC to m whose request ID is id; caller, when valid, is
 // the caller's request ID a trust boundary replaced, for the store.
@@ -43,13 +37,7 @@ func (h *rpcHandler) newServerRPC(in context.Context, m *method, id string, call
 		n.own.Fill(old, nil, kvs[:])
 		n.fields = &n.own
 	}
-	n.rpc.m = m
-	switch {
-	case h.cfg.messageEvents:
-		n.rpcFor = rpcEvents
-	case h.duration != nil:
-		n.rpcFor = rpcMethod
-	}
+	n.rpc.m, n.rpcFor = m, h.rpcFor
 	return n
 }
 

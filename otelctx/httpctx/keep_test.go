@@ -142,6 +142,23 @@ func TestKeepSignalCallerKeepsWhatTheCalleeKept(t *testing.T) {
 	}
 }
 
+// TestKeepSignalHandlerThatWritesNothing: a handler that returns without writing gets the 200
+// net/http sends after it, and the keep signal must go with that 200 too.
+func TestKeepSignalHandlerThatWritesNothing(t *testing.T) {
+	caller, callee := newKeepService(t), newKeepService(t)
+	fail := failInside(callee.tp)
+	url := chain(t, caller, callee, func(w http.ResponseWriter, r *http.Request) {
+		fail(httptest.NewRecorder(), r) // the failed span, not the body
+	}, nil, nil)
+	get(t, url)
+	if n := len(callee.exp.GetSpans()); n != 2 {
+		t.Errorf("callee exported %d spans, want its server span and the failed one", n)
+	}
+	if n := len(caller.exp.GetSpans()); n != 2 {
+		t.Errorf("caller exported %d spans, want 2: the callee kept", n)
+	}
+}
+
 func TestKeepSignalServerErrorKeepsBoth(t *testing.T) {
 	caller, callee := newKeepService(t), newKeepService(t)
 	url := chain(t, caller, callee, func(w http.ResponseWriter, _ *http.Request) {
@@ -153,6 +170,28 @@ func TestKeepSignalServerErrorKeepsBoth(t *testing.T) {
 	}
 	if n := len(caller.exp.GetSpans()); n != 2 {
 		t.Errorf("caller exported %d spans, want 2", n)
+	}
+	// A span the capture records is not sampled at the head, yet it is exported: the handler and
+	// the Transport end it as fully as a sampled one (the unsampled path is for spans that do not
+	// record at all).
+	check := func(s tracetest.SpanStub, want string) {
+		t.Helper()
+		if v, _ := attrOf(s, "http.response.status_code"); v != want {
+			t.Errorf("%s span %s: http.response.status_code %q, want %s", s.SpanKind, s.Name, v, want)
+		}
+		if (want == "503") != (s.Status.Code == codes.Error) {
+			t.Errorf("%s span %s: status %v with code %s", s.SpanKind, s.Name, s.Status, want)
+		}
+	}
+	for _, s := range callee.exp.GetSpans() {
+		check(s, "503")
+	}
+	for _, s := range caller.exp.GetSpans() {
+		if s.SpanKind.String() == "client" {
+			check(s, "503") // what the callee answered
+		} else {
+			check(s, "200") // the caller itself did fine
+		}
 	}
 }
 

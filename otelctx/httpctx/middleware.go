@@ -351,53 +351,42 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	h.next.ServeHTTP(rw, r2)
+	if rw.status == 0 && !rw.hijacked {
+		rw.bodyStarts() // nothing written: net/http sends 200 once we return, with the keep signal
+	}
 
-	if !span.IsRecording() { // unsampled: the metrics still need the route and the status
-		route, status := rw.finalRoute(r2, route), rw.finalStatus()
-		span.End()
-		b.Release()
-		h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
-		return
-	}
-	end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r, peer), id) // the span copied attrs at its start
-	if late := rw.lateRoute(r2); late != "" && late != route {        // otelctx.SetRoute, or a ServeMux inside next
-		route = late
-		end = append(end, semconv.HTTPRouteKey.String(route))
-		h.renameForRoute(span, r2, method, route)
-	}
 	status := rw.finalStatus()
-	if status != 0 {
-		end = append(end, semconv.HTTPResponseStatusCodeKey.Int(status))
-		if status >= 500 {
-			setErrorStatus(span, "")
-			end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+	late := rw.lateRoute(r2) // otelctx.SetRoute, or a ServeMux inside next
+	if span.IsRecording() {  // an unsampled span records nothing: only the metrics need route and status
+		end := rw.appendEndAttrs(appendConnAttrs(b.Attrs(), r, peer), id) // the span copied attrs at its start
+		if late != "" && late != route {
+			end = append(end, semconv.HTTPRouteKey.String(late))
+			h.renameForRoute(span, r2, method, late)
 		}
+		if status != 0 {
+			end = append(end, semconv.HTTPResponseStatusCodeKey.Int(status))
+			if status >= 500 {
+				setErrorStatus(span, "")
+				end = append(end, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+			}
+		}
+		span.SetAttributes(end...)
 	}
-	span.SetAttributes(end...)
+	if late != "" {
+		route = late
+	}
 	span.End()
 	b.Release()
 	h.cfg.serverEnd(ctx, mrec, route, status, false, rw.reqBody.n, rw.written)
 }
 
-// finalStatus returns the status the client got: 200 for a handler that wrote nothing, as
-// net/http sends, and 0 for a hijacked connection.
+// finalStatus returns the status the client got (ServeHTTP has set net/http's 200 for a
+// handler that wrote nothing), or 0 for a hijacked connection.
 func (w *responseWriter) finalStatus() int {
-	switch {
-	case w.hijacked:
+	if w.hijacked {
 		return 0
-	case w.status == 0:
-		return http.StatusOK
 	}
 	return w.status
-}
-
-// finalRoute returns the route learnt while the handler ran (otelctx.SetRoute, or a ServeMux
-// inside next), else the one known at the start.
-func (w *responseWriter) finalRoute(r2 *http.Request, early string) string {
-	if late := w.lateRoute(r2); late != "" {
-		return late
-	}
-	return early
 }
 
 // normalizeMethod returns the method as the HTTP semantic conventions record it: one of the

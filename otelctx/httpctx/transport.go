@@ -77,7 +77,9 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		attrs = append(attrs, semconv.URLFullKey.String(t.urls.full(u)))
 	}
-	if id := otelctx.RequestID(r.Context()); otelctx.ValidRequestID(id) { // the x-request-id sent below
+	id := otelctx.RequestID(r.Context()) // the span below adds no request ID of its own
+	validID := otelctx.ValidRequestID(id)
+	if validID { // the x-request-id sent below
 		attrs = append(attrs, attribute.String(otelctx.AttrRequestID, id))
 	}
 	name := method
@@ -95,10 +97,8 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r2.Header = make(http.Header, 4)
 	}
 	t.cfg.propagator().Inject(ctx, propagators.HeaderCarrier(r2.Header))
-	if _, set := r2.Header["X-Request-Id"]; !set {
-		if id := otelctx.RequestID(ctx); otelctx.ValidRequestID(id) {
-			r2.Header["X-Request-Id"] = []string{id}
-		}
+	if _, set := r2.Header["X-Request-Id"]; !set && validID {
+		r2.Header["X-Request-Id"] = []string{id}
 	}
 
 	mrec := t.cfg.clientStart() // httpmetrics.go

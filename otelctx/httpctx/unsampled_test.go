@@ -196,35 +196,14 @@ func TestAllocServerRequestUnsampled(t *testing.T) {
 	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
-	tp := unsampledTracerProvider(t)
-	var seen string
-	var recording bool
-	h := NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen = otelctx.RequestID(r.Context())
-		span := trace.SpanFromContext(r.Context())
-		recording = span.IsRecording()
-		if otelctx.FieldsFrom(r.Context()).Len() != 2 || !span.SpanContext().IsValid() {
-			t.Error("the handler's context lacks the store or the span context")
-		}
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusOK)
-	}), WithTracerProvider(tp), WithPropagator(propagators.New()))
-	r := httptest.NewRequest(http.MethodGet, "/cart", nil)
-	r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")
-	r.Header.Set("X-Request-Id", "req-42")
-	w := httptest.NewRecorder()
-	n := testing.AllocsPerRun(500, func() {
-		clear(w.Header())
-		h.ServeHTTP(w, r)
-	})
-	if recording || seen != "req-42" || w.Header().Get("X-Request-Id") != "req-42" ||
-		w.Header().Get("X-Trace-Id") != "0af7651916cd43dd8448eb211c80319c" {
-		t.Fatalf("recording %v, request ID %q, echoed %q, x-trace-id %q", recording, seen,
-			w.Header().Get("X-Request-Id"), w.Header().Get("X-Trace-Id"))
+	r := allocServerRequest(t, unsampledTracerProvider(t), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")
+	if r.recording || r.seen != "req-42" || r.echo.Get("X-Request-Id") != "req-42" ||
+		r.echo.Get("X-Trace-Id") != "0af7651916cd43dd8448eb211c80319c" {
+		t.Fatalf("%+v", r)
 	}
-	t.Logf("NewHandler, unsampled: %v allocations per request (limit %d)", n, maxServerAllocsUnsampled)
-	if n > maxServerAllocsUnsampled {
-		t.Errorf("NewHandler, unsampled: %v allocations per request, want at most %d", n, maxServerAllocsUnsampled)
+	t.Logf("NewHandler, unsampled: %v allocations per request (limit %d)", r.n, maxServerAllocsUnsampled)
+	if r.n > maxServerAllocsUnsampled {
+		t.Errorf("NewHandler, unsampled: %v allocations per request, want at most %d", r.n, maxServerAllocsUnsampled)
 	}
 }
 
@@ -233,28 +212,7 @@ func TestAllocTransportCallUnsampled(t *testing.T) {
 	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
-	tp := unsampledTracerProvider(t)
-	var sent http.Header
-	body := &onceBody{}
-	tr := NewTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		sent = r.Header
-		body.n = 0
-		return &http.Response{StatusCode: 200, Body: body, Request: r}, nil
-	}), WithTracerProvider(tp), WithPropagator(propagators.New()))
-	ctx, parent := tp.Tracer("test").Start(otelctx.WithRequestID(context.Background(), "req-42"), "handler")
-	defer parent.End()
-	if parent.IsRecording() {
-		t.Fatal("the parent span records")
-	}
-	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://stock.internal:8081/stock", nil)
-	n := testing.AllocsPerRun(500, func() {
-		resp, err := tr.RoundTrip(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-	})
+	n, sent := allocTransportCall(t, unsampledTracerProvider(t))
 	if tpv := sent.Get("Traceparent"); !strings.HasSuffix(tpv, "-00") || sent.Get("X-Request-Id") != "req-42" ||
 		sent.Get("X-Trace-Id") == "" || sent.Get("X-Span-Id") == "" {
 		t.Fatalf("headers sent: %v", sent)
